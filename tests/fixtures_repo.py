@@ -1,0 +1,1 @@
+"""Fixtures (placeholder module, filled by its area)."""

@@ -1,0 +1,1 @@
+"""Command-line interface: parses, prompts and renders; the work is in the core."""

@@ -1,0 +1,117 @@
+"""The ``tuf-ceremony`` entry point.
+
+Subcommands are imported only when they run, so ``tuf-ceremony --help``
+starts without loading cryptography, tuf or pkcs11. Every
+:class:`~tuf_ceremony.errors.CeremonyError` becomes one line on stderr and
+the exit code of its class; anything else is a bug (exit 70) and shows a
+traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import click
+
+from tuf_ceremony import __version__
+
+# name -> (module, attribute, one-line help shown by --help without importing)
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "key": ("tuf_ceremony.cli.key", "key", "Generate, export and list signing keys."),
+    "prepare": (
+        "tuf_ceremony.cli.ceremony",
+        "prepare",
+        "Turn a ceremony plan into a signing request.",
+    ),
+    "rotate": (
+        "tuf_ceremony.cli.rotate",
+        "rotate",
+        "Prepare an urgent key rotation without editing a plan.",
+    ),
+    "sign": ("tuf_ceremony.cli.ceremony", "sign", "Show, confirm and sign a signing request."),
+    "status": (
+        "tuf_ceremony.cli.ceremony",
+        "status",
+        "Show signatures collected against each threshold.",
+    ),
+    "merge": (
+        "tuf_ceremony.cli.ceremony",
+        "merge",
+        "Check signature bundles and write the signed metadata.",
+    ),
+    "verify": (
+        "tuf_ceremony.cli.verify",
+        "verify",
+        "Audit a root history or a whole TUF repository.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = _COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(entry[0])
+        cmd = getattr(module, entry[1])
+        assert isinstance(cmd, click.Command)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tuf-ceremony")
+@click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Offline key ceremonies for TUF repositories (PEP 458, RSTUF, Sigstore).
+
+    Exit codes: 0 success, 1 verification failed, 2 usage, 3 invalid input,
+    4 signature refused, 5 authentication failed, 6 token error, 7 output
+    exists, 8 aborted, 9 rotation refused, 70 internal error.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, mapping errors to one line and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        rv = cli.main(args=argv, prog_name="tuf-ceremony", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("tuf-ceremony: aborted", err=True)
+        sys.exit(8)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("tuf-ceremony: interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - the last line of defence, re-raised under --debug
+        from tuf_ceremony.errors import CeremonyError
+
+        if isinstance(e, CeremonyError):
+            if debug:
+                raise
+            click.echo(f"tuf-ceremony: error: {_one_line(str(e))}", err=True)
+            sys.exit(e.exit_code)
+        if debug:
+            raise
+        click.echo(
+            f"tuf-ceremony: internal error: {type(e).__name__}: {_one_line(str(e))} "
+            "(run with --debug for a traceback)",
+            err=True,
+        )
+        sys.exit(70)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

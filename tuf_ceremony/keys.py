@@ -1,0 +1,149 @@
+"""Public keys: loading key files, keyids, and comparing key material.
+
+A keyid is the SHA-256 of the canonical JSON of the *whole* key dict, custom
+fields included (securesystemslib's default keyid covers only keytype, scheme
+and keyval, which is wrong for keys that carry custom fields).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from securesystemslib.formats import encode_canonical
+from securesystemslib.signer import Key, SSlibKey
+
+from tuf_ceremony.errors import InputError
+from tuf_ceremony.files import parse_json, read_bytes
+
+
+def canonical_bytes(obj: Any) -> bytes:
+    data = encode_canonical(obj)
+    assert isinstance(data, str)
+    return data.encode("utf-8")
+
+
+def keyid_of(key_dict: dict[str, Any]) -> str:
+    """The TUF keyid of a key dict: SHA-256 over its canonical JSON."""
+    return hashlib.sha256(canonical_bytes(key_dict)).hexdigest()
+
+
+def key_from_dict(key_dict: dict[str, Any], source: str) -> Key:
+    """A securesystemslib Key whose keyid is computed from every field."""
+    try:
+        key = Key.from_dict(keyid_of(key_dict), dict(key_dict))
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"not a TUF public key ({e})", source=source) from None
+    return key
+
+
+def key_to_dict(key: Key) -> dict[str, Any]:
+    d: dict[str, Any] = key.to_dict()
+    return d
+
+
+def _looks_private(data: bytes) -> bool:
+    return b"PRIVATE KEY" in data or b'"private"' in data
+
+
+def load_public_key(path: str | Path) -> Key:
+    """Load a public key file: TUF key JSON, or a PEM SubjectPublicKeyInfo.
+
+    A private key given by mistake is refused; its content is never echoed.
+    """
+    source = str(path)
+    data = read_bytes(path, "public key file")
+    if _looks_private(data):
+        raise InputError(
+            "is a private key, not a public key; refusing to read it (keep it offline)",
+            source=source,
+        )
+    stripped = data.lstrip()
+    if stripped.startswith(b"-----BEGIN"):
+        return _key_from_pem(data, source)
+    obj = parse_json(data, source, "public key file")
+    if not isinstance(obj, dict):
+        raise InputError("not a TUF public key (expected a JSON object)", source=source)
+    obj = dict(obj)
+    claimed = obj.pop("keyid", None)
+    keyval = obj.get("keyval")
+    if not isinstance(keyval, dict) or not isinstance(keyval.get("public"), str):
+        raise InputError("not a TUF public key (keyval.public missing)", source=source)
+    key = key_from_dict(obj, source)
+    if claimed is not None and claimed != key.keyid:
+        raise InputError(
+            f"states keyid {claimed} but the key's keyid is {key.keyid}", source=source
+        )
+    check_key_usable(key, source)
+    return key
+
+
+def _key_from_pem(data: bytes, source: str) -> Key:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        public = load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise InputError("not a PEM public key (SubjectPublicKeyInfo)", source=source) from None
+    try:
+        tmp = SSlibKey.from_crypto(public)
+    except ValueError as e:
+        raise InputError(f"unsupported public key: {e}", source=source) from None
+    d = tmp.to_dict()
+    return key_from_dict(d, source)
+
+
+def check_key_usable(key: Key, source: str) -> None:
+    """Refuse keys whose key material cannot be decoded (an auditor would not
+    be able to verify anything made with them)."""
+    try:
+        public_der(key)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"unusable public key ({e})", source=source) from None
+
+
+def public_der(key: Key) -> bytes:
+    """DER SubjectPublicKeyInfo of a key, to compare key *material* across
+    encodings (PEM, raw hex, legacy hex EC points) and keyids."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        PublicFormat,
+        load_pem_public_key,
+    )
+
+    public = key.keyval.get("public")
+    if not isinstance(public, str):
+        raise ValueError("keyval.public is not a string")
+    if public.lstrip().startswith("-----BEGIN"):
+        crypto_key: Any = load_pem_public_key(public.encode())
+    elif key.keytype == "ed25519":
+        crypto_key = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+    elif key.keytype.startswith("ecdsa"):
+        curve: ec.EllipticCurve
+        if "384" in key.scheme:
+            curve = ec.SECP384R1()
+        elif "521" in key.scheme:
+            curve = ec.SECP521R1()
+        else:
+            curve = ec.SECP256R1()
+        crypto_key = ec.EllipticCurvePublicKey.from_encoded_point(curve, bytes.fromhex(public))
+    else:
+        raise ValueError(f"cannot decode a {key.keytype} key")
+    der: bytes = crypto_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return der
+
+
+@dataclass(frozen=True)
+class NamedKey:
+    """A public key and the name the plan gives it."""
+
+    name: str
+    key: Key
+    source: str
+
+    @property
+    def keyid(self) -> str:
+        return str(self.key.keyid)
