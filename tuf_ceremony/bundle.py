@@ -1,0 +1,121 @@
+"""Signature bundles: what a keyholder carries back from the signing machine.
+
+Format ``tuf-ceremony/signature-bundle`` version 1 (docs/formats.md)::
+
+    {
+      "format": "tuf-ceremony/signature-bundle",
+      "format_version": 1,
+      "request_id": "<the request_id of the request signed>",
+      "created": "2026-11-21T18:05:00Z",
+      "signer": {"keyid": "<keyid>", "name": "alice"},
+      "signatures": [
+        {"role": "root", "version": 1, "digest": "<payload digest>",
+         "keyid": "<keyid>", "sig": "<hex signature>"}
+      ]
+    }
+
+A bundle is bound to one request by ``request_id`` and to each payload by its
+``digest``: it can never be merged into another ceremony.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuf_ceremony.errors import FormatError
+from tuf_ceremony.files import dump_json, load_json
+
+BUNDLE_FORMAT = "tuf-ceremony/signature-bundle"
+BUNDLE_FORMAT_VERSION = 1
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+@dataclass(frozen=True)
+class BundleSignature:
+    role: str
+    version: int
+    digest: str
+    keyid: str
+    sig: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "version": self.version,
+            "digest": self.digest,
+            "keyid": self.keyid,
+            "sig": self.sig,
+        }
+
+
+@dataclass
+class SignatureBundle:
+    request_id: str
+    created: str
+    signer_keyid: str
+    signer_name: str
+    signatures: list[BundleSignature] = field(default_factory=list)
+    source: str = "<bundle>"
+
+    def to_bytes(self) -> bytes:
+        return dump_json(
+            {
+                "format": BUNDLE_FORMAT,
+                "format_version": BUNDLE_FORMAT_VERSION,
+                "request_id": self.request_id,
+                "created": self.created,
+                "signer": {"keyid": self.signer_keyid, "name": self.signer_name},
+                "signatures": [s.to_dict() for s in self.signatures],
+            }
+        )
+
+
+def _req(cond: bool, source: str, message: str) -> None:
+    if not cond:
+        raise FormatError(message, source=source)
+
+
+def parse_bundle(doc: Any, source: str) -> SignatureBundle:
+    _req(isinstance(doc, dict), source, "not a signature bundle (expected a JSON object)")
+    _req(
+        doc.get("format") == BUNDLE_FORMAT,
+        source,
+        f"not a signature bundle (format is {doc.get('format')!r}, expected {BUNDLE_FORMAT!r})",
+    )
+    _req(doc.get("format_version") == BUNDLE_FORMAT_VERSION, source,
+         f"unsupported signature bundle format_version {doc.get('format_version')!r}")
+    allowed = {"format", "format_version", "request_id", "created", "signer", "signatures"}
+    unknown = sorted(set(doc) - allowed)
+    _req(not unknown, source, f"unknown field {unknown[0] if unknown else ''!r}")
+    _req(isinstance(doc.get("request_id"), str) and bool(_HEX64.match(doc["request_id"])),
+         source, "request_id: missing or not a SHA-256 hex digest")
+    _req(isinstance(doc.get("created"), str), source, "created: missing or not a string")
+    signer = doc.get("signer")
+    _req(isinstance(signer, dict) and isinstance(signer.get("keyid"), str)
+         and isinstance(signer.get("name"), str), source, "signer: must hold keyid and name")
+    raw = doc.get("signatures")
+    _req(isinstance(raw, list) and bool(raw), source, "signatures: missing or empty")
+    sigs: list[BundleSignature] = []
+    for i, s in enumerate(raw):
+        entry = f"signatures[{i}]"
+        _req(isinstance(s, dict) and set(s) == {"role", "version", "digest", "keyid", "sig"},
+             source, f"{entry}: must hold exactly role, version, digest, keyid and sig")
+        _req(isinstance(s["role"], str), source, f"{entry}.role: not a string")
+        _req(isinstance(s["version"], int) and not isinstance(s["version"], bool), source,
+             f"{entry}.version: not a whole number")
+        _req(isinstance(s["digest"], str) and bool(_HEX64.match(s["digest"])), source,
+             f"{entry}.digest: not a SHA-256 hex digest")
+        _req(isinstance(s["keyid"], str) and bool(s["keyid"]), source, f"{entry}.keyid: empty")
+        _req(isinstance(s["sig"], str) and bool(_HEX.match(s["sig"])), source,
+             f"{entry}.sig: not a hex signature")
+        sigs.append(BundleSignature(s["role"], s["version"], s["digest"], s["keyid"], s["sig"]))
+    return SignatureBundle(doc["request_id"], doc["created"], signer["keyid"], signer["name"],
+                           sigs, source)
+
+
+def load_bundle(path: str | Path) -> SignatureBundle:
+    return parse_bundle(load_json(path, "signature bundle"), str(path))

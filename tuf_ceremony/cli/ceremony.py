@@ -1,0 +1,220 @@
+"""``prepare``, ``sign``, ``status`` and ``merge``: the ceremony itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tuf_ceremony.cli.common import (
+    confirm,
+    console,
+    force_option,
+    secrets_handler,
+    warn,
+    yes_option,
+)
+
+_path = click.Path(path_type=Path)
+_file = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.command()
+@click.argument("plan", type=_path)
+@click.option("--trusted", type=_path,
+              help="Directory of trusted metadata (N.root.json history, latest targets): "
+                   "prepare root N+1 and targets M+1.")
+@click.option("--out", required=True, type=_file, help="Signing request file to write.")
+@click.option("--at", "at", help="Preparation time (RFC 3339); expiry durations count "
+                                 "from it. Default: now.")
+@force_option
+def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: bool) -> None:
+    """Turn a reviewed ceremony PLAN into a signing request."""
+    from tuf_ceremony.files import check_writable, write_atomic
+    from tuf_ceremony.plan import load_plan
+    from tuf_ceremony.prepare import prepare_from_plan
+    from tuf_ceremony.trusted import load_trusted
+
+    check_writable(out, force)
+    now = _at(at)
+    p = load_plan(plan)
+    for w in p.warnings:
+        warn(w)
+    state = load_trusted(trusted) if trusted is not None else None
+    request = prepare_from_plan(p, now, state)
+    write_atomic(out, request.to_bytes(), force=force)
+    render_request_summary(request)
+    click.echo(f"signing request written: {out}")
+    click.echo(f"request id: {request.request_id}")
+
+
+def _at(at: str | None) -> Any:
+    from tuf_ceremony.errors import InputError
+    from tuf_ceremony.timeutil import parse_time, utcnow
+
+    if at is None:
+        return utcnow()
+    try:
+        return parse_time(at)
+    except ValueError as e:
+        raise InputError(f"--at: {e}") from None
+
+
+def render_request_summary(request: Any, signing: set[str] | None = None) -> None:
+    """Show every payload: role, version, expiry, keys, thresholds, digest."""
+    from rich.table import Table
+
+    from tuf_ceremony.describe import view_request
+
+    con = console()
+    con.print(f"[bold]Ceremony[/bold] {request.ceremony}   request {request.request_id}")
+    for view in view_request(request):
+        mark = ""
+        if signing is not None:
+            mark = "  [bold green](you sign this)[/bold green]" if view.role in signing \
+                else "  (not signed by this key)"
+        con.print()
+        con.print(f"[bold]{view.role}[/bold] version {view.version}, expires {view.expires}"
+                  f"{mark}")
+        for s in view.signer_sets:
+            con.print(f"  signers: {s}")
+        if view.roles:
+            table = Table(show_header=True, box=None, padding=(0, 2))
+            table.add_column("role")
+            table.add_column("threshold", justify="right")
+            table.add_column("keys (name, keyid)")
+            for r in view.roles:
+                table.add_row(r.role, str(r.threshold), "\n".join(r.keys))
+            con.print(table)
+        for c in view.changes:
+            con.print(f"  change: {c}")
+        for a in view.actions:
+            con.print(f"  [bold yellow]after this root[/bold yellow]: {a}")
+        con.print(f"  SHA-256 of the bytes signed: {view.digest_grouped}")
+        con.print(f"  read aloud: [bold]{' '.join(view.words)}[/bold]")
+
+
+@click.command()
+@click.argument("request_file", metavar="REQUEST", type=_file)
+@click.option("--key", "key_spec", required=True,
+              help="Private key file (encrypted PKCS#8 PEM) or pkcs11: URI.")
+@click.option("--out", required=True, type=_file, help="Signature bundle file to write.")
+@click.option("--name", "signer_name", help="Your name in the bundle (default: the key's "
+                                            "name in the request).")
+@yes_option
+@force_option
+def sign(request_file: Path, key_spec: str, out: Path, signer_name: str | None, yes: bool,
+         force: bool) -> None:
+    """Show what REQUEST asks to sign, confirm, sign and write a bundle."""
+    from tuf_ceremony.files import check_writable, write_atomic
+    from tuf_ceremony.request import load_request
+    from tuf_ceremony.signers import open_key_source
+    from tuf_ceremony.signing import require_slots, sign_slots
+    from tuf_ceremony.timeutil import fmt_time, utcnow
+
+    check_writable(out, force)
+    request = load_request(request_file)
+    source = open_key_source(key_spec, secrets_handler(),
+                             notify=lambda msg: click.echo(msg, err=True))
+    public = source.known_public_key()
+    slots = require_slots(request, public, key_spec) if public is not None else None
+    render_request_summary(request, {s.role for s in slots} if slots is not None else None)
+    if slots is None:
+        click.echo("\nThe key is identified once it is unlocked.", err=True)
+        public = source.unlock()
+        slots = require_slots(request, public, key_spec)
+    name = signer_name or request.name_of(slots[0].keyid) or slots[0].keyid[:12]
+    click.echo("")
+    click.echo(f"This key is {name} (keyid {slots[0].keyid}). It will sign:")
+    for s in slots:
+        click.echo(f"  {s.role} version {s.version} as keyid {s.keyid}")
+    confirm("Sign these payloads?", yes)
+    bundle = sign_slots(request, slots, source.signer_for, name, fmt_time(utcnow()))
+    write_atomic(out, bundle.to_bytes(), force=force)
+    click.echo(f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), "
+               "each verified against the public key)")
+
+
+def _load_bundles(paths: tuple[Path, ...]) -> list[Any]:
+    from tuf_ceremony.bundle import load_bundle
+
+    return [load_bundle(p) for p in paths]
+
+
+def render_status(col: Any) -> None:
+    from rich.table import Table
+
+    con = console()
+    table = Table(title=f"Signatures for request {col.request.request_id[:16]}")
+    table.add_column("role")
+    table.add_column("threshold")
+    table.add_column("valid", justify="right")
+    table.add_column("signed by")
+    table.add_column("missing")
+    table.add_column("met")
+    for st in col.statuses():
+        for t in st.thresholds:
+            table.add_row(f"{t.label} v{st.version}", str(t.threshold), str(len(t.signed)),
+                          "\n".join(t.signed) or "-", "\n".join(t.missing) or "-",
+                          "yes" if t.met else "NO")
+    con.print(table)
+    for p in col.problems:
+        click.echo(f"refused: {p}", err=True)
+
+
+@click.command()
+@click.argument("request_file", metavar="REQUEST", type=_file)
+@click.argument("bundles", nargs=-1, type=_file)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@click.pass_context
+def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
+           as_json: bool) -> None:
+    """Valid signatures against each threshold, and who is missing.
+
+    Exit 0 when every threshold is met and no bundle is refused, 1 when
+    thresholds are not yet met, 4 when a bundle is refused.
+    """
+    from tuf_ceremony.merge import collect
+    from tuf_ceremony.request import load_request
+
+    request = load_request(request_file)
+    col = collect(request, _load_bundles(bundles))
+    if as_json:
+        click.echo(json.dumps({
+            "request_id": request.request_id,
+            "complete": col.complete,
+            "roles": [s.to_dict() for s in col.statuses()],
+            "problems": [{"file": p.source, "message": p.message} for p in col.problems],
+        }, indent=2))
+    else:
+        render_status(col)
+    if col.problems:
+        ctx.exit(4)
+    ctx.exit(0 if col.complete else 1)
+
+
+@click.command()
+@click.argument("request_file", metavar="REQUEST", type=_file)
+@click.argument("bundles", nargs=-1, required=True, type=_file)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write N.root.json / N.targets.json into.")
+@force_option
+def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, force: bool) -> None:
+    """Check every bundle and write the signed metadata when all thresholds are met."""
+    from tuf_ceremony.merge import collect
+    from tuf_ceremony.merge import merge as do_merge
+    from tuf_ceremony.request import load_request
+
+    request = load_request(request_file)
+    col = collect(request, _load_bundles(bundles))
+    render_status(col)
+    written = do_merge(col, out, force)
+    for path in written:
+        click.echo(f"written: {path}")
+    from tuf_ceremony.describe import view_request
+
+    for view in view_request(request):
+        for a in view.actions:
+            click.echo(f"ACTION REQUIRED: {a}")

@@ -1,0 +1,72 @@
+"""``tuf-ceremony key``: generate, export and list signing keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tuf_ceremony.cli.common import force_option, read_secret
+
+
+@click.group()
+def key() -> None:
+    """Generate, export and list signing keys."""
+
+
+@key.command("generate")
+@click.option("--type", "keytype", required=True,
+              type=click.Choice(["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-3072"]),
+              help="Key algorithm.")
+@click.option("--private-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Software key: encrypted PKCS#8 PEM file to write (mode 0600).")
+@click.option("--uri", help="Hardware key: PKCS#11 URI of the key to create on a token.")
+@click.option("--public-out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="TUF key JSON file to write.")
+@force_option
+def generate(keytype: str, private_out: Path | None, uri: str | None, public_out: Path,
+             force: bool) -> None:
+    """Generate a key pair and write its public key as TUF key JSON.
+
+    With --private-out the key is a software key (for rehearsals and tests),
+    written encrypted with a passphrase asked twice on a terminal. With --uri
+    it is generated on a PKCS#11 token and never leaves it.
+    """
+    from tuf_ceremony.files import check_writable, dump_json, write_atomic, write_files_atomic
+
+    if (private_out is None) == (uri is None):
+        raise click.UsageError("give exactly one of --private-out FILE or --uri URI")
+    check_writable(public_out, force)
+    if uri is not None:
+        from tuf_ceremony.signers.pkcs11 import generate_key
+
+        pub = generate_key(uri, keytype, lambda name: read_secret(name))
+        write_atomic(public_out, dump_json(pub.to_dict()), force=force)
+        _show_public(pub.keyid, public_out, f"on token: {uri}")
+        return
+    assert private_out is not None
+    check_writable(private_out, force)
+    if private_out.resolve() == public_out.resolve():
+        raise click.UsageError("--private-out and --public-out must be different files")
+    from tuf_ceremony.signers.software import encrypted_pem, generate_private_key, public_key_of
+
+    passphrase = read_secret(f"passphrase for {private_out.name}", confirm=True)
+    private_key = generate_private_key(keytype)
+    pem = encrypted_pem(private_key, passphrase)
+    pub = public_key_of(private_key)
+    files = {private_out: pem, public_out: dump_json(pub.to_dict())}
+    # write the private key 0600 first, then the public key; all or nothing
+    write_atomic(private_out, pem, force=force, mode=0o600)
+    try:
+        write_files_atomic({public_out: files[public_out]}, force=force)
+    except BaseException:
+        if not force:
+            private_out.unlink(missing_ok=True)
+        raise
+    _show_public(pub.keyid, public_out, f"private key (encrypted): {private_out}")
+
+
+def _show_public(keyid: str, public_out: Path, where: str) -> None:
+    click.echo(f"keyid: {keyid}")
+    click.echo(f"public key: {public_out}")
+    click.echo(where)

@@ -1,0 +1,203 @@
+"""Collecting signature bundles, judging thresholds, and writing the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from securesystemslib.signer import Signature
+from tuf.api.metadata import Metadata
+
+from tuf_ceremony.bundle import SignatureBundle
+from tuf_ceremony.errors import SignatureRefused, ThresholdError
+from tuf_ceremony.files import write_files_atomic
+from tuf_ceremony.request import SigningRequest
+from tuf_ceremony.signing import authorized_keys
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A refused bundle or signature, with the file it came from."""
+
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
+@dataclass
+class Threshold:
+    """Signatures against one threshold (a root payload has two)."""
+
+    label: str  # "root", "old root", "new root", "targets"
+    threshold: int
+    signed: list[str]
+    missing: list[str]
+
+    @property
+    def met(self) -> bool:
+        return len(self.signed) >= self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "threshold": self.threshold, "signed": self.signed,
+                "missing": self.missing, "met": self.met}
+
+
+@dataclass
+class RoleStatus:
+    role: str
+    version: int
+    digest: str
+    thresholds: list[Threshold]
+
+    @property
+    def met(self) -> bool:
+        return all(t.met for t in self.thresholds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "version": self.version, "digest": self.digest,
+                "met": self.met, "thresholds": [t.to_dict() for t in self.thresholds]}
+
+
+@dataclass
+class Collection:
+    request: SigningRequest
+    signatures: dict[str, dict[str, Signature]] = field(default_factory=dict)
+    origin: dict[tuple[str, str], str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def statuses(self) -> list[RoleStatus]:
+        req = self.request
+        out: list[RoleStatus] = []
+        for payload in req.payloads:
+            sigs = self.signatures.get(payload.role, {})
+            thresholds: list[Threshold] = []
+            if payload.role == "root":
+                new_root = payload.metadata.signed
+                result = new_root.get_root_verification_result(
+                    req.trusted_root.signed if req.trusted_root else None,
+                    payload.signed_bytes, sigs)
+                pairs = [("new root", result.second)]
+                if req.trusted_root is not None:
+                    pairs.insert(0, ("old root", result.first))
+                else:
+                    pairs = [("root", result.second)]
+                for label, vr in pairs:
+                    thresholds.append(Threshold(
+                        label, vr.threshold,
+                        sorted(req.label(k) for k in vr.signed),
+                        sorted(req.label(k) for k in vr.unsigned)))
+            else:
+                vr = req.new_root.get_verification_result(payload.role, payload.signed_bytes,
+                                                          sigs)
+                thresholds.append(Threshold(
+                    payload.role, vr.threshold,
+                    sorted(req.label(k) for k in vr.signed),
+                    sorted(req.label(k) for k in vr.unsigned)))
+            out.append(RoleStatus(payload.role, payload.version, payload.digest, thresholds))
+        return out
+
+    @property
+    def complete(self) -> bool:
+        return all(s.met for s in self.statuses())
+
+
+def collect(request: SigningRequest, bundles: list[SignatureBundle]) -> Collection:
+    """Check every signature of every bundle against ``request``.
+
+    Nothing that fails a check is counted; each failure becomes a Problem
+    naming the bundle file.
+    """
+    col = Collection(request)
+    authorized = {p.role: authorized_keys(request, p.role) for p in request.payloads}
+    seen_files: dict[str, str] = {}
+    for bundle in bundles:
+        src = bundle.source
+        if bundle.request_id != request.request_id:
+            col.problems.append(Problem(
+                src, f"was made for another signing request (request {bundle.request_id[:12]}, "
+                     f"this one is {request.request_id[:12]})"))
+            continue
+        fingerprint = bundle.to_bytes().decode()
+        if fingerprint in seen_files:
+            col.problems.append(Problem(src, f"is the same bundle as {seen_files[fingerprint]}"))
+            continue
+        seen_files[fingerprint] = src
+        for s in bundle.signatures:
+            payload = request.payload(s.role)
+            what = f"{s.role} v{s.version}"
+            if payload is None:
+                col.problems.append(Problem(src, f"signs {s.role}, which this request does not"))
+                continue
+            if s.version != payload.version or s.digest != payload.digest:
+                col.problems.append(Problem(
+                    src, f"signature on {what} is for other content (digest "
+                         f"{s.digest[:12]}, request has v{payload.version} {payload.digest[:12]})"))
+                continue
+            key = authorized[s.role].get(s.keyid)
+            if key is None:
+                col.problems.append(Problem(
+                    src, f"key {request.label(s.keyid)} is not authorized to sign {s.role}"))
+                continue
+            if (s.role, s.keyid) in col.origin:
+                col.problems.append(Problem(
+                    src, f"duplicate: {request.label(s.keyid)} already signed {what} in "
+                         f"{col.origin[(s.role, s.keyid)]}"))
+                continue
+            sig = Signature(s.keyid, s.sig)
+            try:
+                key.verify_signature(sig, payload.signed_bytes)
+            except Exception:  # noqa: BLE001 - any failure means: invalid signature
+                col.problems.append(Problem(
+                    src, f"invalid signature by {request.label(s.keyid)} on {what}"))
+                continue
+            col.signatures.setdefault(s.role, {})[s.keyid] = sig
+            col.origin[(s.role, s.keyid)] = src
+    return col
+
+
+def signed_metadata(col: Collection) -> dict[str, Metadata[Any]]:
+    out: dict[str, Metadata[Any]] = {}
+    for payload in col.request.payloads:
+        sigs = col.signatures.get(payload.role, {})
+        md: Metadata[Any] = Metadata.from_dict(
+            {"signed": payload.metadata.signed.to_dict(), "signatures": []})
+        for kid in sorted(sigs):
+            md.signatures[kid] = sigs[kid]
+        out[payload.role] = md
+    return out
+
+
+def merge(col: Collection, out_dir: Path, force: bool) -> list[Path]:
+    """Write ``N.ROLE.json`` for every payload, all or nothing.
+
+    Refused when any bundle had a problem or any threshold is not met.
+    """
+    if col.problems:
+        raise SignatureRefused(
+            f"{len(col.problems)} signature problem(s), first: {col.problems[0]}; "
+            "nothing was written")
+    missing = [s for s in col.statuses() if not s.met]
+    if missing:
+        parts = []
+        for s in missing:
+            for t in s.thresholds:
+                if not t.met:
+                    parts.append(f"{t.label} v{s.version} has {len(t.signed)} of {t.threshold} "
+                                 f"(missing: {', '.join(t.missing) or 'none'})")
+        raise ThresholdError("threshold not met: " + "; ".join(parts) + "; nothing was written")
+    files: dict[Path, bytes] = {}
+    for role, md in signed_metadata(col).items():
+        # sanity: python-tuf itself must accept what we write
+        if role == "root":
+            prev = col.request.trusted_root.signed if col.request.trusted_root else md.signed
+            prev.verify_delegate("root", md.signed_bytes, md.signatures)
+            md.signed.verify_delegate("root", md.signed_bytes, md.signatures)
+        else:
+            col.request.new_root.verify_delegate(role, md.signed_bytes, md.signatures)
+        files[out_dir / f"{md.signed.version}.{role}.json"] = md.to_bytes()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_files_atomic(files, force=force)
+    return list(files)

@@ -1,0 +1,294 @@
+"""Ceremony plans: the reviewed TOML document an admin prepares before the day.
+
+A plan is validated completely before anything is written; every error names
+the plan file and the entry (``plan.toml: roles.root.threshold: ...``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from securesystemslib.signer import Key
+
+from tuf_ceremony.errors import CeremonyError, InputError, PlanError
+from tuf_ceremony.files import read_bytes
+from tuf_ceremony.keys import NamedKey, load_public_key, public_der
+from tuf_ceremony.timeutil import parse_expiry
+
+TOP_LEVEL_ROLES = ("root", "targets", "snapshot", "timestamp")
+ONLINE_ROLES = ("snapshot", "timestamp")
+
+_PLAN_FIELDS = {"ceremony", "keys", "roles"}
+_CEREMONY_FIELDS = {"name", "consistent_snapshot", "description"}
+_ROLE_FIELDS = {"keys", "threshold", "expires"}
+_TARGETS_FIELDS = _ROLE_FIELDS | {"delegations", "succinct_delegations"}
+_DELEGATION_FIELDS = {"name", "keys", "threshold", "paths", "path_hash_prefixes", "terminating"}
+_SUCCINCT_FIELDS = {"keys", "threshold", "bit_length", "name_prefix"}
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    """Keys (by name), threshold and expiry of one role."""
+
+    name: str
+    keys: tuple[str, ...]
+    threshold: int
+    expires: str | None
+
+
+@dataclass(frozen=True)
+class DelegationPlan:
+    """A delegation from targets to an online role (e.g. PEP 458 "bins")."""
+
+    name: str
+    keys: tuple[str, ...]
+    threshold: int
+    paths: tuple[str, ...] | None
+    path_hash_prefixes: tuple[str, ...] | None
+    terminating: bool
+
+
+@dataclass(frozen=True)
+class SuccinctPlan:
+    """TAP 15 succinct hash delegations from targets."""
+
+    keys: tuple[str, ...]
+    threshold: int
+    bit_length: int
+    name_prefix: str
+
+
+@dataclass
+class Plan:
+    """A validated ceremony plan."""
+
+    path: Path
+    name: str
+    consistent_snapshot: bool
+    keys: dict[str, NamedKey]
+    roles: dict[str, RolePlan]
+    delegations: list[DelegationPlan] = field(default_factory=list)
+    succinct: SuccinctPlan | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def key_names(self) -> dict[str, str]:
+        """keyid -> name, for display."""
+        return {nk.keyid: name for name, nk in self.keys.items()}
+
+    def role_keys(self, role: str) -> list[Key]:
+        return [self.keys[n].key for n in self.roles[role].keys]
+
+    def expiry(self, role: str, now: datetime) -> datetime:
+        value = self.roles[role].expires
+        if value is None:
+            raise PlanError(f"roles.{role}.expires: missing", source=str(self.path))
+        return parse_expiry(value, now)
+
+
+def _err(plan_path: Path, entry: str, message: str) -> PlanError:
+    return PlanError(f"{entry}: {message}", source=str(plan_path))
+
+
+def _check_fields(path: Path, entry: str, table: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise _err(path, entry, "must be a table")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise _err(path, entry, f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+    return table
+
+
+def _key_list(path: Path, entry: str, value: Any, known: dict[str, NamedKey]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise _err(path, f"{entry}.keys", "must be a non-empty list of key names")
+    seen: set[str] = set()
+    for name in value:
+        if not isinstance(name, str):
+            raise _err(path, f"{entry}.keys", f"entries must be key names, got {name!r}")
+        if name not in known:
+            raise _err(path, f"{entry}.keys", f"unknown key name {name!r} (not in [keys])")
+        if name in seen:
+            raise _err(path, f"{entry}.keys", f"key {name!r} is listed twice")
+        seen.add(name)
+    return tuple(value)
+
+
+def _threshold(path: Path, entry: str, value: Any, nkeys: int, warnings: list[str]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _err(path, f"{entry}.threshold", "must be a whole number")
+    if value < 1 or value > nkeys:
+        raise _err(path, f"{entry}.threshold", f"{value} is not between 1 and the {nkeys} key(s)")
+    if value == nkeys and nkeys > 1:
+        warnings.append(
+            f"{path}: {entry}: threshold {value} equals the number of keys: "
+            "losing one key locks this role"
+        )
+    return value
+
+
+def _expires(path: Path, entry: str, value: Any, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise _err(path, f"{entry}.expires", "missing (a duration like 365d or an RFC 3339 time)")
+        return None
+    if not isinstance(value, str):
+        # TOML datetimes arrive as datetime objects
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise _err(path, f"{entry}.expires", "timestamp has no time zone; add Z for UTC")
+            return value.isoformat()
+        raise _err(path, f"{entry}.expires", "must be a duration like 365d or an RFC 3339 time")
+    try:
+        from tuf_ceremony.timeutil import utcnow
+
+        parse_expiry(value, utcnow())
+    except ValueError as e:
+        raise _err(path, f"{entry}.expires", str(e)) from None
+    return value
+
+
+def _load_key(plan_path: Path, name: str, value: Any) -> NamedKey:
+    entry = f"keys.{name}"
+    if not isinstance(value, str) or not value:
+        raise _err(plan_path, entry, "must be a public key file path or a pkcs11: URI")
+    if value.startswith("pkcs11:"):
+        from tuf_ceremony.signers import public_key_from_uri
+
+        try:
+            key = public_key_from_uri(value)
+        except CeremonyError as e:
+            raise _err(plan_path, entry, str(e)) from None
+        return NamedKey(name, key, value)
+    key_path = (plan_path.parent / value).resolve()
+    try:
+        key = load_public_key(key_path)
+    except InputError as e:
+        raise _err(plan_path, entry, str(e)) from None
+    return NamedKey(name, key, str(key_path))
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a ceremony plan. Raises PlanError/InputError."""
+    p = Path(path)
+    data = read_bytes(p, "ceremony plan")
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PlanError("not UTF-8 text", source=str(p)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise PlanError(f"broken TOML: {e}", source=str(p)) from None
+    return parse_plan(doc, p)
+
+
+def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
+    _check_fields(p, "plan", doc, _PLAN_FIELDS)
+    warnings: list[str] = []
+    ceremony = _check_fields(p, "ceremony", doc.get("ceremony", {}), _CEREMONY_FIELDS)
+    name = ceremony.get("name", p.stem)
+    if not isinstance(name, str):
+        raise _err(p, "ceremony.name", "must be a string")
+    consistent = ceremony.get("consistent_snapshot", True)
+    if not isinstance(consistent, bool):
+        raise _err(p, "ceremony.consistent_snapshot", "must be true or false")
+
+    raw_keys = doc.get("keys")
+    if not isinstance(raw_keys, dict) or not raw_keys:
+        raise _err(p, "keys", "missing or empty: name each public key (alice = \"alice.pub.json\")")
+    keys: dict[str, NamedKey] = {}
+    by_material: dict[bytes, str] = {}
+    for kname, value in raw_keys.items():
+        nk = _load_key(p, kname, value)
+        material = public_der(nk.key)
+        if material in by_material:
+            raise _err(
+                p, f"keys.{kname}", f"is the same public key as keys.{by_material[material]}"
+            )
+        by_material[material] = kname
+        keys[kname] = nk
+
+    raw_roles = _check_fields(p, "roles", doc.get("roles"), set(TOP_LEVEL_ROLES))
+    roles: dict[str, RolePlan] = {}
+    delegations: list[DelegationPlan] = []
+    succinct: SuccinctPlan | None = None
+    for role in TOP_LEVEL_ROLES:
+        entry = f"roles.{role}"
+        if role not in raw_roles:
+            raise _err(p, entry, "missing")
+        allowed = _TARGETS_FIELDS if role == "targets" else _ROLE_FIELDS
+        table = _check_fields(p, entry, raw_roles[role], allowed)
+        rkeys = _key_list(p, entry, table.get("keys"), keys)
+        threshold = _threshold(p, entry, table.get("threshold"), len(rkeys), warnings)
+        expires = _expires(p, entry, table.get("expires"), required=role in ("root", "targets"))
+        roles[role] = RolePlan(role, rkeys, threshold, expires)
+        if role == "targets":
+            delegations = _delegations(p, table.get("delegations", []), keys, warnings)
+            if "succinct_delegations" in table:
+                if delegations:
+                    raise _err(
+                        p,
+                        "roles.targets.succinct_delegations",
+                        "cannot be combined with roles.targets.delegations",
+                    )
+                succinct = _succinct(p, table["succinct_delegations"], keys, warnings)
+    return Plan(p, name, consistent, keys, roles, delegations, succinct, warnings)
+
+
+def _delegations(
+    p: Path, value: Any, keys: dict[str, NamedKey], warnings: list[str]
+) -> list[DelegationPlan]:
+    if not isinstance(value, list):
+        raise _err(p, "roles.targets.delegations", "must be an array of tables")
+    out: list[DelegationPlan] = []
+    names: set[str] = set()
+    for i, raw in enumerate(value):
+        entry = f"roles.targets.delegations[{i}]"
+        t = _check_fields(p, entry, raw, _DELEGATION_FIELDS)
+        dname = t.get("name")
+        if not isinstance(dname, str) or not dname:
+            raise _err(p, f"{entry}.name", "missing")
+        if dname in TOP_LEVEL_ROLES or dname in names:
+            raise _err(p, f"{entry}.name", f"{dname!r} is a top-level role or used twice")
+        names.add(dname)
+        dkeys = _key_list(p, entry, t.get("keys"), keys)
+        thr = _threshold(p, entry, t.get("threshold"), len(dkeys), warnings)
+        paths = t.get("paths")
+        prefixes = t.get("path_hash_prefixes")
+        if (paths is None) == (prefixes is None):
+            raise _err(p, entry, "give exactly one of paths or path_hash_prefixes")
+        chosen = paths if paths is not None else prefixes
+        if not isinstance(chosen, list) or not all(isinstance(x, str) for x in chosen):
+            raise _err(p, entry, "paths / path_hash_prefixes must be a list of strings")
+        terminating = t.get("terminating", False)
+        if not isinstance(terminating, bool):
+            raise _err(p, f"{entry}.terminating", "must be true or false")
+        out.append(
+            DelegationPlan(
+                dname,
+                dkeys,
+                thr,
+                tuple(paths) if paths is not None else None,
+                tuple(prefixes) if prefixes is not None else None,
+                terminating,
+            )
+        )
+    return out
+
+
+def _succinct(
+    p: Path, value: Any, keys: dict[str, NamedKey], warnings: list[str]
+) -> SuccinctPlan:
+    entry = "roles.targets.succinct_delegations"
+    t = _check_fields(p, entry, value, _SUCCINCT_FIELDS)
+    skeys = _key_list(p, entry, t.get("keys"), keys)
+    thr = _threshold(p, entry, t.get("threshold"), len(skeys), warnings)
+    bits = t.get("bit_length")
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 32:
+        raise _err(p, f"{entry}.bit_length", "must be a whole number from 1 to 32")
+    prefix = t.get("name_prefix", "bin")
+    if not isinstance(prefix, str) or not prefix:
+        raise _err(p, f"{entry}.name_prefix", "must be a non-empty string")
+    return SuccinctPlan(skeys, thr, bits, prefix)

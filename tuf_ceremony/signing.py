@@ -1,0 +1,115 @@
+"""Signing a request: which roles a key may sign, and the signing itself.
+
+The signer is any securesystemslib ``Signer`` (software key, PKCS#11 token);
+the core never asks for secrets itself: the signer factory was given the
+injected secrets handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from securesystemslib.signer import Key, Signer
+
+from tuf_ceremony.bundle import BundleSignature, SignatureBundle
+from tuf_ceremony.errors import SignatureRefused, UnauthorizedKeyError
+from tuf_ceremony.keys import public_der
+from tuf_ceremony.request import SigningRequest
+
+
+@dataclass(frozen=True)
+class SigningSlot:
+    """One signature to make: a payload role and the keyid to sign as."""
+
+    role: str
+    version: int
+    keyid: str
+    key: Key
+
+
+def authorized_keys(request: SigningRequest, role: str) -> dict[str, Key]:
+    """Keys whose signatures count for ``role``'s payload.
+
+    For root: the new root's root keys and, on a rotation, the trusted root's
+    root keys (spec 5.3.4). For targets: the targets keys of the new root.
+    """
+    out: dict[str, Key] = {}
+    new_root = request.new_root
+    for kid in new_root.roles[role].keyids:
+        out[kid] = new_root.keys[kid]
+    if role == "root" and request.trusted_root is not None:
+        old = request.trusted_root.signed
+        for kid in old.roles["root"].keyids:
+            out.setdefault(kid, old.keys[kid])
+    return out
+
+
+def _material(key: Key) -> bytes | None:
+    try:
+        return public_der(key)
+    except ValueError:
+        return None
+
+
+def slots_for(request: SigningRequest, public_key: Key) -> list[SigningSlot]:
+    """Every (role, keyid) this key material may sign in ``request``.
+
+    Keys are matched by key material, so a key listed under another keyid
+    (other scheme, custom fields) still signs under the keyid the metadata uses.
+    """
+    material = public_der(public_key)
+    slots: list[SigningSlot] = []
+    for payload in request.payloads:
+        for kid, key in sorted(authorized_keys(request, payload.role).items()):
+            if _material(key) == material:
+                slots.append(SigningSlot(payload.role, payload.version, kid, key))
+    return slots
+
+
+def require_slots(request: SigningRequest, public_key: Key, key_label: str) -> list[SigningSlot]:
+    slots = slots_for(request, public_key)
+    if not slots:
+        raise UnauthorizedKeyError(
+            f"key {public_key.keyid[:12]} is not in any role of this request "
+            f"(roles: {', '.join(p.role for p in request.payloads)}); wrong key or wrong request?",
+            source=key_label,
+        )
+    return slots
+
+
+def sign_slots(
+    request: SigningRequest,
+    slots: list[SigningSlot],
+    signer_for: Callable[[Key], Signer],
+    signer_name: str,
+    created: str,
+) -> SignatureBundle:
+    """Sign every slot, verify each new signature, and return the bundle."""
+    sigs: list[BundleSignature] = []
+    for slot in slots:
+        payload = request.payload(slot.role)
+        assert payload is not None
+        signer = signer_for(slot.key)
+        signature = signer.sign(payload.signed_bytes)
+        if signature.keyid != slot.keyid:
+            raise SignatureRefused(
+                f"signer produced keyid {signature.keyid[:12]}, expected {slot.keyid[:12]}",
+                source=request.source)
+        try:
+            slot.key.verify_signature(signature, payload.signed_bytes)
+        except Exception as e:  # noqa: BLE001 - any failure: the signature is not written
+            raise SignatureRefused(
+                f"the new signature on {slot.role} v{slot.version} does not verify against "
+                f"key {slot.keyid[:12]} ({e}); nothing was written", source=request.source
+            ) from None
+        sigs.append(BundleSignature(slot.role, slot.version, payload.digest, slot.keyid,
+                                    signature.signature))
+    first = slots[0]
+    return SignatureBundle(
+        request_id=request.request_id,
+        created=created,
+        signer_keyid=first.keyid,
+        signer_name=signer_name,
+        signatures=sigs,
+    )
