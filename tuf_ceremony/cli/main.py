@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 import click
 
 from tuf_ceremony import __version__
@@ -60,6 +61,41 @@ class LazyGroup(click.Group):
         assert isinstance(cmd, click.Command)
         return cmd
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Run with error mapping: a CeremonyError is one line on stderr and
+        its class's exit code; anything else is a bug (exit 70)."""
+        kwargs["standalone_mode"] = False
+        argv = kwargs.get("args")
+        if argv is None and args:
+            argv = args[0]
+        debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("tuf-ceremony: aborted", err=True)
+            sys.exit(8)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("tuf-ceremony: interrupted", err=True)
+            sys.exit(130)
+        except Exception as e:  # noqa: BLE001 - last line of defence; re-raised under --debug
+            from tuf_ceremony.errors import CeremonyError
+
+            if debug:
+                raise
+            if isinstance(e, CeremonyError):
+                click.echo(f"tuf-ceremony: error: {_one_line(str(e))}", err=True)
+                sys.exit(e.exit_code)
+            click.echo(
+                f"tuf-ceremony: internal error: {type(e).__name__}: {_one_line(str(e))} "
+                "(run with --debug for a traceback)",
+                err=True,
+            )
+            sys.exit(70)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
@@ -81,36 +117,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI, mapping errors to one line and an exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        rv = cli.main(args=argv, prog_name="tuf-ceremony", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("tuf-ceremony: aborted", err=True)
-        sys.exit(8)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("tuf-ceremony: interrupted", err=True)
-        sys.exit(130)
-    except Exception as e:  # noqa: BLE001 - the last line of defence, re-raised under --debug
-        from tuf_ceremony.errors import CeremonyError
-
-        if isinstance(e, CeremonyError):
-            if debug:
-                raise
-            click.echo(f"tuf-ceremony: error: {_one_line(str(e))}", err=True)
-            sys.exit(e.exit_code)
-        if debug:
-            raise
-        click.echo(
-            f"tuf-ceremony: internal error: {type(e).__name__}: {_one_line(str(e))} "
-            "(run with --debug for a traceback)",
-            err=True,
-        )
-        sys.exit(70)
-    sys.exit(rv if isinstance(rv, int) else 0)
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="tuf-ceremony")
 
 
 def _one_line(text: str) -> str:

@@ -1,0 +1,151 @@
+"""Reading one metadata file: JSON parsing (duplicate keys and non-integer
+numbers refused), the envelope, the common ``signed`` fields, and the
+canonical payload that signatures cover."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tuf_ceremony.errors import FormatError
+from tuf_ceremony.verify.legacy import parse_expires
+from tuf_ceremony.verify.sigs import canonical_signed
+
+_SPEC = re.compile(r"^\d+\.\d+(\.\d+)?$")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"duplicate key {k!r}")
+            seen.add(k)
+    return d
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"non-integer number {text} (canonical JSON has none)")
+
+
+def parse_metadata_json(raw: bytes, source: str) -> Any:
+    """Parse metadata bytes. Duplicate object keys are refused (two parsers
+    could see two documents), so are floats and NaN (not canonical JSON)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError("metadata is not UTF-8 text", source=source) from None
+    try:
+        return json.loads(
+            text, object_pairs_hook=_pairs, parse_float=_no_float, parse_constant=_no_float
+        )
+    except json.JSONDecodeError as e:
+        raise FormatError(
+            f"metadata is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})",
+            source=source,
+        ) from None
+    except (ValueError, RecursionError) as e:
+        raise FormatError(f"metadata is not valid JSON ({e})", source=source) from None
+
+
+@dataclass
+class MetaDoc:
+    """One parsed metadata file."""
+
+    file: str
+    raw: bytes
+    signed: dict[str, Any]
+    signatures: list[tuple[str, str]]
+    payload: bytes
+    type: str
+    version: int
+    expires: datetime
+    expires_str: str
+    standard_expires: bool
+
+
+def _fail(source: str, msg: str) -> FormatError:
+    return FormatError(f"not valid TUF metadata: {msg}", source=source)
+
+
+def load_doc(raw: bytes, source: str, expected_type: str | None) -> MetaDoc:
+    """Parse and check the envelope and common fields of a metadata file.
+
+    Raises FormatError (naming ``source``) for anything malformed.
+    """
+    data = parse_metadata_json(raw, source)
+    if not isinstance(data, dict):
+        raise _fail(source, "expected a JSON object")
+    signed = data.get("signed")
+    sigs = data.get("signatures")
+    if not isinstance(signed, dict):
+        raise _fail(source, "'signed' is missing or not an object")
+    if not isinstance(sigs, list):
+        raise _fail(source, "'signatures' is missing or not a list")
+    entries: list[tuple[str, str]] = []
+    for s in sigs:
+        if (
+            not isinstance(s, dict)
+            or not isinstance(s.get("keyid"), str)
+            or not isinstance(s.get("sig"), str)
+        ):
+            raise _fail(source, "a signature entry lacks a string 'keyid' or 'sig'")
+        entries.append((s["keyid"], s["sig"]))
+    typ = signed.get("_type")
+    if not isinstance(typ, str):
+        raise _fail(source, "'signed._type' is missing")
+    if expected_type is not None and typ != expected_type:
+        raise _fail(source, f"is {typ} metadata, expected {expected_type}")
+    version = signed.get("version")
+    if type(version) is not int or version < 1:
+        raise _fail(source, f"version must be a positive integer, not {version!r}")
+    spec = signed.get("spec_version")
+    if not isinstance(spec, str) or not _SPEC.match(spec):
+        raise _fail(source, f"spec_version {spec!r} is not a version")
+    if spec.split(".")[0] != "1":
+        raise _fail(source, f"unsupported spec_version {spec}")
+    try:
+        expires, standard = parse_expires(signed.get("expires"))
+    except ValueError as e:
+        raise _fail(source, str(e)) from None
+    try:
+        payload = canonical_signed(signed)
+    except (ValueError, TypeError, UnicodeError) as e:
+        raise _fail(source, f"cannot be canonicalized ({e})") from None
+    return MetaDoc(
+        file=source,
+        raw=raw,
+        signed=signed,
+        signatures=entries,
+        payload=payload,
+        type=typ,
+        version=version,
+        expires=expires,
+        expires_str=str(signed["expires"]),
+        standard_expires=standard,
+    )
+
+
+def check_targets_fields(signed: dict[str, Any], source: str) -> int:
+    """Check what python-tuf's Targets.from_dict checks of a targets role's
+    ``targets`` map (without building objects); return the target count."""
+    targets = signed.get("targets")
+    if not isinstance(targets, dict):
+        raise _fail(source, "'targets' is missing or not an object")
+    for path, tf in targets.items():
+        if not isinstance(tf, dict):
+            raise _fail(source, f"target {path!r} is not an object")
+        length = tf.get("length")
+        if type(length) is not int or length < 0:
+            raise _fail(source, f"target {path!r}: length must be a non-negative integer")
+        hashes = tf.get("hashes")
+        if not isinstance(hashes, dict) or not hashes:
+            raise _fail(source, f"target {path!r}: hashes must be a non-empty object")
+        for k, v in hashes.items():
+            if not isinstance(v, str):
+                raise _fail(source, f"target {path!r}: hash {k} is not a string")
+    return len(targets)
