@@ -304,7 +304,8 @@ def _modules(uri: PKCS11URI | None, module: str | None = None) -> Iterable[_Modu
         yield _Module(path, lib, explicit)
     if not loaded:
         raise TokenError(
-            "cannot load a PKCS#11 module; tried: " + "; ".join(tried)
+            "cannot load a PKCS#11 module; tried: "
+            + "; ".join(tried)
             + f" (check the path, or set module-path= in the key URI or {ENV_MODULE})"
         )
 
@@ -472,7 +473,7 @@ def session_stats() -> SessionStats:
 class _FunctionList(ctypes.Structure):
     """The head of CK_FUNCTION_LIST, up to C_Logout (PKCS#11 v2.40 order)."""
 
-    _fields_ = [  # noqa: RUF012 - ctypes wants a plain list
+    _fields_ = [
         ("major", ctypes.c_ubyte),
         ("minor", ctypes.c_ubyte),
         *((f"f{i}", ctypes.c_void_p) for i in range(20)),
@@ -837,9 +838,7 @@ def _locate_key(
         entry = _pooled(refs[0])
         if not entry.logged_in:
             entry.login(secrets_handler, notify)
-            found = [
-                _Located(entry, g) for g in _safe_key_objects(entry) if _group_matches(uri, g)
-            ]
+            found = [_Located(entry, g) for g in _safe_key_objects(entry) if _group_matches(uri, g)]
     if not found:
         where = ", ".join(r.describe() for r in refs)
         names = sorted(
@@ -847,8 +846,7 @@ def _locate_key(
         )
         listing = ", ".join(names) if names else "none visible"
         raise TokenError(
-            f"key not found: no key with {_describe_key(uri)} on {where} "
-            f"(keys there: {listing})"
+            f"key not found: no key with {_describe_key(uri)} on {where} (keys there: {listing})"
         )
     if len(found) > 1:
         candidates = " | ".join(format_uri(f.uri()) for f in found)
@@ -899,7 +897,7 @@ _DEFAULT_NOTIFY: Notify | None = None
 def set_default_notify(notify: Notify | None) -> None:
     """The callable told "touch your key" by signers made through
     ``Signer.from_priv_key_uri`` (which cannot pass one)."""
-    global _DEFAULT_NOTIFY  # noqa: PLW0603
+    global _DEFAULT_NOTIFY
     _DEFAULT_NOTIFY = notify
 
 
@@ -1238,9 +1236,7 @@ def generate_key(
     refs = _find_tokens(parsed)
     if len(refs) > 1:
         candidates = " | ".join(format_uri(r.uri()) for r in refs)
-        raise InputError(
-            f"the PKCS#11 URI matches {len(refs)} tokens; use one of: {candidates}"
-        )
+        raise InputError(f"the PKCS#11 URI matches {len(refs)} tokens; use one of: {candidates}")
     ref = refs[0]
     entry = _pooled(ref)
     gen_mech, sign_mechs = {
