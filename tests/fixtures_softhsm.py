@@ -58,7 +58,7 @@ def _require_softhsm() -> tuple[str, str]:
     util = shutil.which("softhsm2-util")
     if module and util:
         return module, util
-    reason = "SoftHSM2 is not installed (softhsm2-util and libsofthsm2.so); run `make setup`"
+    reason = "SoftHSM2 is not installed (softhsm2-util, libsofthsm2.so): apt-get install softhsm2"
     if os.environ.get("CI"):
         pytest.fail(f"{reason} - CI must run the PKCS#11 tests", pytrace=False)
     pytest.skip(reason)
@@ -79,7 +79,9 @@ def pin_handler(pin: str = USER_PIN) -> Any:
 
 @dataclass
 class SoftHSM:
-    """A SoftHSM2 token directory for this test process."""
+    """A SoftHSM2 token directory for this test process. ``module`` is the
+    resolved path of libsofthsm2.so (load it by this path: python-pkcs11
+    caches modules by path string)."""
 
     module: str
     util: str
@@ -147,7 +149,7 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHSM]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOFTHSM2_CONF", str(conf))
         mp.setenv("TUF_CEREMONY_PKCS11_MODULE", module)
-        hsm = SoftHSM(module=module, util=util, root=root, conf=conf)
+        hsm = SoftHSM(module=os.path.realpath(module), util=util, root=root, conf=conf)
         yield hsm
         from tuf_ceremony.signers.pkcs11 import close_sessions
 

@@ -1,0 +1,43 @@
+# Set-up, tests and demo. Both `make test` and `make demo` work on a fresh
+# Debian machine with Python >= 3.11: they create .venv, install the package
+# with its test tools, and install SoftHSM2 with apt-get when it is missing
+# and we are root.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: test demo lint bench softhsm clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+softhsm:
+	@if ! command -v softhsm2-util >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing softhsm2 with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2; \
+	  else \
+	    echo "softhsm2 is missing: run 'sudo apt-get install softhsm2' once" >&2; exit 1; \
+	  fi; \
+	fi
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check tuf_ceremony tests benchmarks
+	$(BIN)/mypy
+
+test: $(BIN)/.installed softhsm lint
+	$(BIN)/pytest -n 2 -q
+
+demo: $(BIN)/.installed
+	@$(MAKE) --no-print-directory softhsm || echo "demo: continuing with software keys"
+	PATH="$(abspath $(BIN)):$$PATH" bash ceremonies/demo/run-demo.sh
+
+bench: $(BIN)/.installed softhsm
+	$(BIN)/python benchmarks/bench_pkcs11_sign.py
+	$(BIN)/python benchmarks/bench_verify.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,155 @@
+"""Signing overhead of tuf-ceremony's PKCS#11 signer on SoftHSM2.
+
+Run: ``.venv/bin/python benchmarks/bench_pkcs11_sign.py [--rounds N]``
+
+For each key type, on one SoftHSM2 token made in a temporary directory:
+
+1. a "sign run" like ``tuf-ceremony sign`` for root and targets: two signers
+   on the same token, ``Metadata.sign`` on root and on targets; it must open
+   one session and log in once (asserted, and printed);
+2. the time per signature of ``PKCS11Signer.sign`` (which hashes, signs on
+   the token, DER-encodes ECDSA and verifies the signature before returning
+   it) against a bare python-pkcs11 ``sign`` call on the same key and the
+   same payload (hashing included for ECDSA, as the signer must).
+
+Goal (issue 3): within 1.2x of the bare call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SO_PIN, PIN = "5678", "1234"
+MODULES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+    "/opt/homebrew/lib/softhsm/libsofthsm2.so",
+)
+
+
+def _setup(tmp: Path) -> str:
+    module = next((m for m in MODULES if os.path.exists(m)), None)
+    util = shutil.which("softhsm2-util")
+    if module is None or util is None:
+        sys.exit("SoftHSM2 is not installed (apt-get install softhsm2)")
+    (tmp / "tokens").mkdir()
+    conf = tmp / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tmp / 'tokens'}\nobjectstore.backend = file\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    os.environ["TUF_CEREMONY_PKCS11_MODULE"] = module
+    subprocess.run(
+        [util, "--init-token", "--free", "--label", "bench", "--so-pin", SO_PIN, "--pin", PIN],
+        check=True,
+        capture_output=True,
+    )
+    return os.path.realpath(module)
+
+
+def _best_per_call(fn: Any, rounds: int, repeat: int = 5) -> float:
+    """Best of ``repeat`` runs, seconds per call."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(rounds):
+            fn()
+        best = min(best, (time.perf_counter() - start) / rounds)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200, help="signatures per timing run")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="tuf-ceremony-bench-") as tmpdir:
+        module = _setup(Path(tmpdir))
+
+        import pkcs11
+        from pkcs11 import Attribute, Mechanism, ObjectClass
+        from tuf.api.metadata import Metadata, Root, Targets
+
+        from tuf_ceremony.signers import pkcs11 as p11
+
+        pins: list[str] = []
+
+        def handler(message: str) -> str:
+            pins.append(message)
+            return PIN
+
+        kinds = {
+            "ecdsa-p256": (Mechanism.ECDSA, None, "sha256"),
+            "ed25519": (Mechanism.EDDSA, None, None),
+            "rsa-3072": (
+                Mechanism.SHA256_RSA_PKCS_PSS,
+                (Mechanism.SHA256, pkcs11.MGF.SHA256, 32),
+                None,
+            ),
+        }
+        keys = {k: p11.generate_key(f"pkcs11:token=bench;object={k}", k, handler) for k in kinds}
+        p11.close_sessions()
+        pins.clear()
+
+        # 1. A sign run: root and targets signed with one token.
+        key = keys["ecdsa-p256"]
+        root = Metadata(Root())
+        root.signed.add_key(key, "root")
+        targets = Metadata(Targets())
+        uri = "pkcs11:token=bench;object=ecdsa-p256"
+        root_signer = p11.open_pkcs11_signer(uri, key, handler)
+        targets_signer = p11.open_pkcs11_signer(uri, key, handler)
+        root.sign(root_signer)
+        targets.sign(targets_signer)
+        root.signed.verify_delegate("root", root.signed_bytes, root.signatures)
+        stats = p11.session_stats()
+        print(
+            f"sign run (root + targets, one token): sessions opened {stats.sessions_opened}, "
+            f"logins {stats.logins}, PIN prompts {len(pins)}"
+        )
+        assert (stats.sessions_opened, stats.logins, len(pins)) == (1, 1, 1)
+
+        # 2. Time per signature, same key, same payload.
+        payload = root.signed_bytes
+        lib = pkcs11.lib(module)
+        token = lib.get_token(token_label="bench")
+        print(f"\ntime per signature, {args.rounds} signatures x best of 5:")
+        print(f"{'key':<12}{'bare python-pkcs11':>20}{'PKCS11Signer':>16}{'ratio':>8}")
+        worst = 0.0
+        for kind, (mech, param, hash_name) in kinds.items():
+            signer = p11.open_pkcs11_signer(f"pkcs11:token=bench;object={kind}", None, handler)
+            signer.sign(payload)  # logs in (once) and warms caches
+            # The bare call runs on its own session; the token is logged in already.
+            with token.open() as session:
+                priv = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=kind)
+                assert priv[Attribute.SIGN]
+
+                def bare(priv: Any = priv, mech: Any = mech, param: Any = param,
+                         hash_name: str | None = hash_name) -> bytes:
+                    data = hashlib.new(hash_name, payload).digest() if hash_name else payload
+                    out: bytes = priv.sign(data, mechanism=mech, mechanism_param=param)
+                    return out
+
+                t_bare = _best_per_call(bare, args.rounds)
+                t_ours = _best_per_call(lambda s=signer: s.sign(payload), args.rounds)
+            ratio = t_ours / t_bare
+            worst = max(worst, ratio)
+            print(f"{kind:<12}{t_bare * 1e3:>17.3f} ms{t_ours * 1e3:>13.3f} ms{ratio:>7.2f}x")
+        p11.close_sessions()
+        print(f"\nworst ratio {worst:.2f}x (goal: within 1.2x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,549 @@
+"""Whole repositories: targets, snapshot, timestamp and every delegated role
+(classic hashed bins with ``path_hash_prefixes``, TAP 15 succinct bins, or
+any other delegation), checked against the newest root.
+
+Delegated roles are checked level by level; a large level (PEP 458: 16,384
+bins) is spread over every CPU with a process pool. A worker reads each file
+once, parses it once, computes the canonical payload without building
+python-tuf objects, and verifies signatures with keys decoded once per keyid
+(:class:`~tuf_ceremony.verify.legacy.VerifyingKey`). Which targets a bin may
+hold is decided by python-tuf itself (``DelegatedRole.is_delegated_path``,
+``SuccinctRoles.get_role_for_target``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tuf_ceremony.errors import FormatError
+from tuf_ceremony.timeutil import fmt_time
+from tuf_ceremony.verify.chain import RootDoc, key_findings, python_tuf_cross_check, warn_soon
+from tuf_ceremony.verify.doc import MetaDoc, check_targets_fields, load_doc
+from tuf_ceremony.verify.layout import DirIndex, safe_role_name
+from tuf_ceremony.verify.legacy import KeyEntry, load_key_entry
+from tuf_ceremony.verify.report import Problem, Report, RoleReport
+from tuf_ceremony.verify.sigs import SignatureSet, signature_findings, threshold_check
+
+Progress = Callable[[int, int, str], None]
+
+# Findings about a delegation's definition (not about one file's signatures);
+# reported once per delegator, not once per delegated file.
+_DEFINITION_CODES = {"duplicate-key", "missing-key", "unusable-key", "duplicate-keyid"}
+_MAX_RANGE_REPORTS = 5
+PARALLEL_MIN = 256
+
+
+@dataclass
+class RoleJob:
+    role: str
+    delegator: str
+    kind: str
+    expected_type: str
+    keyset: str
+    keyids: list[str]
+    threshold: int
+    candidates: list[str]
+    required: bool
+    expected_version: int | None = None
+    expected_length: int | None = None
+    expected_hashes: dict[str, str] | None = None
+    expect_source: str | None = None
+    delegation: Any = None
+    keep_doc: bool = False
+
+
+@dataclass
+class RoleOutcome:
+    report: RoleReport
+    problems: list[Problem] = field(default_factory=list)
+    delegations: dict[str, Any] | None = None
+    fatal: str | None = None
+    doc: MetaDoc | None = None
+
+
+@dataclass
+class Context:
+    directory: str
+    at: datetime
+    names: dict[str, str]
+    keysets: dict[str, dict[str, Any]]
+
+
+class _State:
+    ctx: Context | None = None
+    keys: dict[str, dict[str, KeyEntry]] = {}  # noqa: RUF012 - per-process cache
+
+
+def _keys_for(ctx: Context, keyset: str) -> dict[str, KeyEntry]:
+    cached = _State.keys.get(keyset)
+    if cached is None or _State.ctx is not ctx:
+        if _State.ctx is not ctx:
+            _State.keys = {}
+            _State.ctx = ctx
+        cached = {kid: load_key_entry(kid, kd) for kid, kd in ctx.keysets[keyset].items()}
+        _State.keys[keyset] = cached
+    return cached
+
+
+def _init_worker(ctx: Context) -> None:
+    _State.ctx = ctx
+    _State.keys = {}
+
+
+def _run_chunk(jobs: list[RoleJob]) -> list[RoleOutcome]:
+    ctx = _State.ctx
+    assert ctx is not None
+    return [check_role(job, ctx) for job in jobs]
+
+
+def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
+    """Check one role's metadata file; never raises for bad content (a
+    malformed file comes back as ``fatal``)."""
+    rr = RoleReport(job.role, job.delegator, present=False, kind=job.kind)
+    out = RoleOutcome(rr)
+
+    def problem(sev: Any, code: str, msg: str, file: str | None) -> None:
+        out.problems.append(Problem(sev, code, msg, file, job.role, rr.version))
+
+    directory = Path(ctx.directory)
+    raw = None
+    name = None
+    for cand in job.candidates:
+        try:
+            raw = (directory / cand).read_bytes()
+            name = cand
+            break
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            out.fatal = f"{cand}: cannot read metadata: {e.strerror}"
+            return out
+    if raw is None or name is None:
+        looked = " or ".join(job.candidates) if job.candidates else f"{job.role} metadata"
+        if job.required:
+            rr.ok = False
+            extra = f" (listed in {job.expect_source})" if job.expect_source else ""
+            problem("error", "missing-file", f"{looked} not found{extra}", job.candidates[0] if job.candidates else None)
+        else:
+            problem("info", "not-present", f"{job.role}: no metadata file in the directory", None)
+        return out
+    rr.present = True
+    rr.file = name
+
+    if job.expected_length is not None and len(raw) != job.expected_length:
+        rr.ok = False
+        problem(
+            "error",
+            "meta-length-mismatch",
+            f"is {len(raw)} bytes but {job.expect_source} says {job.expected_length}",
+            name,
+        )
+    for alg, expected in (job.expected_hashes or {}).items():
+        try:
+            actual = hashlib.new(alg, raw).hexdigest()
+        except (ValueError, TypeError):
+            problem("warning", "unknown-hash", f"{job.expect_source} uses unknown hash {alg}", name)
+            continue
+        if actual != expected:
+            rr.ok = False
+            problem(
+                "error",
+                "meta-hash-mismatch",
+                f"{alg} is {actual} but {job.expect_source} says {expected}",
+                name,
+            )
+
+    try:
+        doc = load_doc(raw, name, job.expected_type)
+        if job.expected_type == "targets":
+            rr.targets = check_targets_fields(doc.signed, name)
+            deleg = doc.signed.get("delegations")
+            if deleg is not None:
+                _validate_delegations(deleg, name)
+                out.delegations = deleg
+    except FormatError as e:
+        out.fatal = str(e)
+        return out
+    rr.version = doc.version
+    rr.expires = fmt_time(doc.expires)
+    if job.keep_doc:
+        out.doc = doc
+
+    keys = _keys_for(ctx, job.keyset)
+    sigset = SignatureSet.verify(doc.payload, doc.signatures, keys)
+    check, findings = threshold_check(
+        job.role, job.keyids, job.threshold, keys, sigset, ctx.names
+    )
+    rr.threshold = check
+    for sev, code, msg in findings:
+        if code not in _DEFINITION_CODES:
+            problem(sev, code, msg, name)
+    for sev, code, msg in signature_findings(sigset, keys, set(job.keyids), job.role):
+        problem(sev, code, msg, name)
+    if not check.met:
+        rr.ok = False
+        problem(
+            "error",
+            "threshold-not-met",
+            f"{job.role} is signed by {check.valid} of the {check.threshold} required keys "
+            f"(delegated by {job.delegator})",
+            name,
+        )
+
+    prefix = name.split(".", 1)[0]
+    if prefix.isdigit() and int(prefix) != doc.version:
+        rr.ok = False
+        problem(
+            "error",
+            "version-mismatch",
+            f"file name says version {prefix} but it holds version {doc.version}",
+            name,
+        )
+    if job.expected_version is not None and job.expected_version != doc.version:
+        rr.ok = False
+        problem(
+            "error",
+            "meta-version-mismatch",
+            f"holds version {doc.version} but {job.expect_source} lists version "
+            f"{job.expected_version}",
+            name,
+        )
+    rr.expired = ctx.at >= doc.expires
+    if rr.expired:
+        rr.ok = False
+        problem(
+            "error",
+            "expired",
+            f"{job.role} version {doc.version} expired at {fmt_time(doc.expires)} "
+            f"(checked at {fmt_time(ctx.at)})",
+            name,
+        )
+
+    if job.delegation is not None and job.expected_type == "targets":
+        outside = _targets_outside(job, doc.signed.get("targets", {}))
+        if outside:
+            rr.ok = False
+            for path, owner in outside[:_MAX_RANGE_REPORTS]:
+                where = f"; it belongs to {owner}" if owner else ""
+                problem(
+                    "error",
+                    "target-outside-range",
+                    f"target {path!r} is outside the hash range/paths delegated to "
+                    f"{job.role} by {job.delegator}{where}",
+                    name,
+                )
+            if len(outside) > _MAX_RANGE_REPORTS:
+                problem(
+                    "error",
+                    "target-outside-range",
+                    f"{len(outside) - _MAX_RANGE_REPORTS} more targets outside the range of "
+                    f"{job.role}",
+                    name,
+                )
+    if any(p.severity == "error" for p in out.problems):
+        rr.ok = False
+    return out
+
+
+def _targets_outside(job: RoleJob, targets: dict[str, Any]) -> list[tuple[str, str | None]]:
+    from tuf.api.metadata import SuccinctRoles
+
+    d = job.delegation
+    out: list[tuple[str, str | None]] = []
+    if isinstance(d, SuccinctRoles):
+        for path in targets:
+            owner = d.get_role_for_target(path)
+            if owner != job.role:
+                out.append((path, owner))
+    else:
+        for path in targets:
+            if not d.is_delegated_path(path):
+                out.append((path, None))
+    return out
+
+
+def _validate_delegations(deleg: Any, source: str) -> Any:
+    from tuf.api.metadata import Delegations
+
+    if not isinstance(deleg, dict):
+        raise FormatError("not valid TUF metadata: 'delegations' is not an object", source=source)
+    try:
+        return Delegations.from_dict(copy.deepcopy(deleg))
+    except Exception as e:  # noqa: BLE001 - python-tuf raises several kinds
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise FormatError(f"not valid TUF metadata: delegations: {reason}", source=source) from None
+
+
+# --------------------------------------------------------------------------
+# the main process side
+
+
+class RepoChecker:
+    def __init__(
+        self,
+        index: DirIndex,
+        root: RootDoc,
+        report: Report,
+        *,
+        at: datetime,
+        names: dict[str, str],
+        progress: Progress | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.index = index
+        self.root = root
+        self.report = report
+        self.names = names
+        self.progress = progress
+        self.workers = workers
+        root_keys = {k: v for k, v in root.doc.signed.get("keys", {}).items()}
+        self.ctx = Context(str(index.directory), at, names, {"root": root_keys})
+        self.snapshot_meta: dict[str, Any] | None = None
+        self.snapshot_file: str | None = None
+        self.full = index.get("snapshot").present or index.get("timestamp").present
+        self.visited: set[str] = {"root", "targets", "snapshot", "timestamp"}
+        self.listed: set[str] = set()
+
+    # file candidates ------------------------------------------------------
+    def candidates(self, role: str, version: int | None) -> list[str]:
+        files = self.index.get(role)
+        if version is not None:
+            versioned, plain = f"{version}.{role}.json", f"{role}.json"
+            return [versioned, plain] if self.root.consistent_snapshot else [plain, versioned]
+        newest = files.newest()
+        return [newest] if newest else [f"{role}.json"]
+
+    def _absorb(self, outcome: RoleOutcome) -> None:
+        if outcome.fatal:
+            raise FormatError(outcome.fatal)
+        self.report.roles.append(outcome.report)
+        self.report.problems.extend(outcome.problems)
+
+    def _top_job(self, role: str) -> RoleJob:
+        keyids, threshold = self.root.roles[role]
+        return RoleJob(
+            role, "root", "top-level", role, "root", keyids, threshold, [], False, keep_doc=True
+        )
+
+    def run(self) -> None:
+        if self.full:
+            self.report.mode = "repository"
+            self._timestamp_and_snapshot()
+        else:
+            self.report.mode = "root-history"
+            for role in ("snapshot", "timestamp"):
+                self.report.roles.append(RoleReport(role, "root", present=False))
+                self.report.add(
+                    "info",
+                    "not-present",
+                    f"no {role} metadata in the directory (ceremony output): "
+                    "repository checks skipped",
+                    role=role,
+                )
+        self._targets_tree()
+
+    def _timestamp_and_snapshot(self) -> None:
+        ts_files = self.index.get("timestamp")
+        job = self._top_job("timestamp")
+        job.required = True
+        job.candidates = (
+            [ts_files.unversioned] if ts_files.unversioned else ([ts_files.newest()] if ts_files.newest() else ["timestamp.json"])
+        )
+        outcome = check_role(job, self.ctx)
+        self._absorb(outcome)
+        snap_version = None
+        length = hashes = None
+        if outcome.doc is not None:
+            md = python_tuf_cross_check(outcome.doc, False, self.report, "timestamp")
+            if md is not None:
+                sm = md.signed.snapshot_meta
+                snap_version, length, hashes = sm.version, sm.length, sm.hashes
+        job = self._top_job("snapshot")
+        job.required = True
+        job.candidates = self.candidates("snapshot", snap_version)
+        job.expected_version = snap_version
+        job.expected_length = length
+        job.expected_hashes = hashes
+        job.expect_source = outcome.report.file
+        outcome = check_role(job, self.ctx)
+        self._absorb(outcome)
+        if outcome.doc is not None:
+            md = python_tuf_cross_check(outcome.doc, False, self.report, "snapshot")
+            if md is not None:
+                self.snapshot_meta = dict(md.signed.meta)
+                self.snapshot_file = outcome.report.file
+
+    def _meta_expectation(self, job: RoleJob) -> None:
+        """Fill file candidates and expectations from snapshot (or the newest
+        file when there is no snapshot)."""
+        if self.snapshot_meta is not None:
+            mf = self.snapshot_meta.get(f"{job.role}.json")
+            if mf is None:
+                job.candidates = self.candidates(job.role, None)
+                job.required = False
+                self.report.add(
+                    "error",
+                    "not-in-snapshot",
+                    f"{job.role} is delegated by {job.delegator} but "
+                    f"{self.snapshot_file} does not list {job.role}.json",
+                    file=self.snapshot_file,
+                    role=job.role,
+                )
+                return
+            self.listed.add(f"{job.role}.json")
+            job.candidates = self.candidates(job.role, mf.version)
+            job.required = True
+            job.expected_version = mf.version
+            job.expected_length = mf.length
+            job.expected_hashes = mf.hashes
+            job.expect_source = self.snapshot_file
+        else:
+            job.candidates = self.candidates(job.role, None)
+            job.required = False
+
+    def _targets_tree(self) -> None:
+        job = self._top_job("targets")
+        self._meta_expectation(job)
+        outcome = check_role(job, self.ctx)
+        self._absorb(outcome)
+        if outcome.doc is not None:
+            python_tuf_cross_check(outcome.doc, False, self.report, "targets")
+            warn_soon(self.report, outcome.doc, "targets", self.ctx.at)
+        frontier: list[tuple[str, str | None, dict[str, Any]]] = []
+        if outcome.delegations is not None:
+            frontier.append(("targets", outcome.report.file, outcome.delegations))
+        level = 0
+        while frontier:
+            level += 1
+            jobs: list[RoleJob] = []
+            for delegator, file, deleg in frontier:
+                jobs.extend(self._jobs_for(delegator, file or delegator, deleg))
+            outcomes = self._run(jobs, level)
+            frontier = []
+            for o in outcomes:
+                self._absorb(o)
+                if o.delegations is not None:
+                    frontier.append((o.report.role, o.report.file, o.delegations))
+        if self.snapshot_meta is not None:
+            extra = sorted(
+                set(self.snapshot_meta) - self.listed - {"targets.json"}
+            )
+            if extra:
+                shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+                self.report.add(
+                    "info",
+                    "unreferenced-meta",
+                    f"lists {len(extra)} role(s) no role delegates: {shown}",
+                    file=self.snapshot_file,
+                    role="snapshot",
+                )
+
+    def _jobs_for(self, delegator: str, file: str, deleg: dict[str, Any]) -> list[RoleJob]:
+        delegations = _validate_delegations(deleg, file)
+        raw_keys = deleg.get("keys", {})
+        self.ctx.keysets[delegator] = raw_keys
+        entries = {kid: load_key_entry(kid, kd) for kid, kd in raw_keys.items()}
+        key_findings(entries, self.report, file, delegator, None)
+        jobs: list[RoleJob] = []
+        groups: dict[tuple[tuple[str, ...], int], list[str]] = {}
+        specs: list[tuple[str, list[str], int, str, Any]] = []
+        if delegations.roles:
+            for name, role in delegations.roles.items():
+                specs.append((name, list(role.keyids), role.threshold, "delegated", role))
+        if delegations.succinct_roles:
+            sr = delegations.succinct_roles
+            for name in sr.get_roles():
+                specs.append((name, list(sr.keyids), sr.threshold, "succinct-bin", sr))
+        for name, keyids, threshold, kind, obj in specs:
+            groups.setdefault((tuple(keyids), threshold), []).append(name)
+            if not safe_role_name(name):
+                self.report.add(
+                    "error",
+                    "unsafe-role-name",
+                    f"delegated role name {name!r} cannot be a file name",
+                    file=file,
+                    role=name,
+                )
+                continue
+            if name in self.visited:
+                self.report.add(
+                    "warning",
+                    "delegated-again",
+                    f"{name} is delegated again by {delegator}; checked once",
+                    file=file,
+                    role=name,
+                )
+                continue
+            self.visited.add(name)
+            if kind == "delegated" and obj.path_hash_prefixes is not None:
+                kind = "hashed-bin"
+            job = RoleJob(
+                name, delegator, kind, "targets", delegator, keyids, threshold, [], False,
+                delegation=obj,
+            )
+            self._meta_expectation(job)
+            jobs.append(job)
+        seen: set[str] = set()
+        for (keyids_t, threshold), names in groups.items():
+            label = names[0] if len(names) == 1 else f"{names[0]} (and {len(names) - 1} more)"
+            _, findings = threshold_check(
+                label, list(keyids_t), threshold, entries, SignatureSet([]), self.names
+            )
+            for sev, code, msg in findings:
+                if code in _DEFINITION_CODES and code != "unusable-key" and msg not in seen:
+                    seen.add(msg)
+                    self.report.add(sev, code, msg, file=file, role=names[0])
+        return jobs
+
+    def _run(self, jobs: list[RoleJob], level: int) -> list[RoleOutcome]:
+        total = len(jobs)
+        label = f"delegated roles (level {level})"
+        workers = self.workers if self.workers is not None else _cpu_count()
+        if total < PARALLEL_MIN or workers < 2:
+            outcomes = []
+            for i, job in enumerate(jobs):
+                outcomes.append(check_role(job, self.ctx))
+                if self.progress and (i % 64 == 63 or i == total - 1):
+                    self.progress(i + 1, total, label)
+            return outcomes
+        return self._run_parallel(jobs, workers, label)
+
+    def _run_parallel(self, jobs: list[RoleJob], workers: int, label: str) -> list[RoleOutcome]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        total = len(jobs)
+        n_chunks = max(workers * 8, 1)
+        size = max(1, -(-total // n_chunks))
+        chunks = [jobs[i : i + size] for i in range(0, total, size)]
+        methods = multiprocessing.get_all_start_methods()
+        mp = multiprocessing.get_context("fork" if "fork" in methods else None)
+        results: dict[int, list[RoleOutcome]] = {}
+        done = 0
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(self.ctx,)
+        ) as pool:
+            futures = {pool.submit(_run_chunk, chunk): i for i, chunk in enumerate(chunks)}
+            if self.progress:
+                self.progress(0, total, label)
+            for fut in as_completed(futures):
+                i = futures[fut]
+                results[i] = fut.result()
+                done += len(chunks[i])
+                if self.progress:
+                    self.progress(done, total, label)
+        return [o for i in range(len(chunks)) for o in results[i]]
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
