@@ -277,3 +277,101 @@ def succinct_repo(_succinct_repo_master: RepoInfo, tmp_path: Path) -> Iterator[R
     """A fresh copy of a 32-bin TAP 15 succinct repository (snapshot without
     hashes)."""
     yield _copy(_succinct_repo_master, tmp_path)
+
+
+# --------------------------------------------------------------------------
+# root chains
+
+
+def root_md(
+    version: int,
+    root_keys: list[Signer],
+    threshold: int = 2,
+    *,
+    expires: datetime = EXPIRES,
+    others: list[Signer] | None = None,
+) -> Metadata[Root]:
+    """Unsigned root metadata with ``root_keys`` for root (and ``others``, or
+    the root keys, for the other top-level roles)."""
+    root = Root(version=version, expires=expires, consistent_snapshot=True)
+    for s in root_keys:
+        root.add_key(s.public_key, Root.type)
+    root.roles[Root.type].threshold = threshold
+    for role in (Targets.type, Snapshot.type, Timestamp.type):
+        for s in others or root_keys:
+            root.add_key(s.public_key, role)
+    return Metadata(root)
+
+
+def write_signed(md: Metadata[Any], path: Path, signers: list[Signer]) -> Path:
+    md.signatures.clear()
+    for s in signers:
+        md.sign(s, append=True)
+    path.write_bytes(JSONSerializer(compact=False).serialize(md))
+    return path
+
+
+@dataclass
+class Chain:
+    directory: Path
+    signers: list[Signer]  # a, b, c, d, e
+
+
+@pytest.fixture(scope="session")
+def chain_signers() -> list[Signer]:
+    return [CryptoSigner.generate_ed25519() for _ in range(5)]
+
+
+@pytest.fixture
+def root_chain(tmp_path: Path, chain_signers: list[Signer]) -> Chain:
+    """A good 3-version chain: v1 root keys a,b,c (2 of 3); v2 revokes a and
+    adds d (signed by a,b of v1 and b,d of v2); v3 renews with b,c,d."""
+    a, b, c, d, _ = chain_signers
+    d_ = tmp_path / "chain"
+    d_.mkdir()
+    write_signed(root_md(1, [a, b, c]), d_ / "1.root.json", [a, b])
+    write_signed(root_md(2, [b, c, d]), d_ / "2.root.json", [a, b, d])
+    write_signed(root_md(3, [b, c, d]), d_ / "3.root.json", [c, d])
+    return Chain(d_, list(chain_signers))
+
+
+# --------------------------------------------------------------------------
+# running ``tuf-ceremony verify`` through the real entry point
+
+
+@dataclass
+class VerifyRun:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.out)
+
+    def problems(self, code: str | None = None, severity: str | None = None) -> list[Any]:
+        return [
+            p
+            for p in self.json()["problems"]
+            if (code is None or p["code"] == code) and (severity is None or p["severity"] == severity)
+        ]
+
+
+@pytest.fixture
+def verify_cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run ``tuf-ceremony verify ARGS`` through ``main`` (exit codes and the
+    one-line error mapping included); returns code, stdout, stderr."""
+    from tuf_ceremony.cli.main import main
+
+    def run(*args: Any) -> VerifyRun:
+        capsys.readouterr()
+        try:
+            main(["verify", *[str(a) for a in args]])
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+        out, err = capsys.readouterr()
+        return VerifyRun(code, out, err)
+
+    return run

@@ -77,7 +77,7 @@ def root_changes(req: SigningRequest, old: Root, new: Root) -> tuple[list[str], 
             changes.append(f"{role}: ONLINE KEY CHANGED")
     if any(set(old.roles[r].keyids) != set(new.roles[r].keyids) for r in ONLINE_ROLES):
         actions.extend(online_resign_actions(old, new))
-    if len(changes) == 1:
+    if not any(": key " in c or ": threshold " in c for c in changes):
         changes.append("no key or threshold changes (renewal)")
     return changes, actions
 
@@ -112,7 +112,7 @@ def targets_changes(req: SigningRequest, old: Targets, new: Targets) -> list[str
     nd = new.delegations.to_dict() if new.delegations else None
     if od != nd:
         changes.append("delegations changed: " + _delegation_summary(req, new))
-    if len(changes) == 1:
+    if not any(c.startswith(("targets ", "delegations ")) for c in changes):
         changes.append("no content changes (renewal)")
     return changes
 

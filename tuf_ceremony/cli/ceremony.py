@@ -179,16 +179,30 @@ def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
     from tuf_ceremony.merge import collect
     from tuf_ceremony.request import load_request
 
+    from tuf_ceremony.describe import view_request
+
     request = load_request(request_file)
     col = collect(request, _load_bundles(bundles))
+    views = view_request(request)
     if as_json:
         click.echo(json.dumps({
             "request_id": request.request_id,
             "complete": col.complete,
             "roles": [s.to_dict() for s in col.statuses()],
+            "changes": {v.role: v.changes for v in views},
+            "signer_sets": {v.role: v.signer_sets for v in views},
+            "actions": [a for v in views for a in v.actions],
             "problems": [{"file": p.source, "message": p.message} for p in col.problems],
         }, indent=2))
     else:
+        for v in views:
+            click.echo(f"{v.role} v{v.version} (expires {v.expires})")
+            for line in v.signer_sets:
+                click.echo(f"  signers: {line}")
+            for line in v.changes:
+                click.echo(f"  change: {line}")
+            for line in v.actions:
+                click.echo(f"  after this root: {line}")
         render_status(col)
     if col.problems:
         ctx.exit(4)
@@ -200,21 +214,33 @@ def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
 @click.argument("bundles", nargs=-1, required=True, type=_file)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write N.root.json / N.targets.json into.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the files written and the actions required as JSON.")
 @force_option
-def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, force: bool) -> None:
+def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, as_json: bool,
+          force: bool) -> None:
     """Check every bundle and write the signed metadata when all thresholds are met."""
     from tuf_ceremony.merge import collect
     from tuf_ceremony.merge import merge as do_merge
     from tuf_ceremony.request import load_request
 
-    request = load_request(request_file)
-    col = collect(request, _load_bundles(bundles))
-    render_status(col)
-    written = do_merge(col, out, force)
-    for path in written:
-        click.echo(f"written: {path}")
     from tuf_ceremony.describe import view_request
 
-    for view in view_request(request):
-        for a in view.actions:
-            click.echo(f"ACTION REQUIRED: {a}")
+    request = load_request(request_file)
+    col = collect(request, _load_bundles(bundles))
+    if not as_json:
+        render_status(col)
+    else:
+        for p in col.problems:
+            click.echo(f"refused: {p}", err=True)
+    written = do_merge(col, out, force)
+    actions = [a for v in view_request(request) for a in v.actions]
+    if as_json:
+        click.echo(json.dumps({"request_id": request.request_id,
+                               "written": [str(p) for p in written],
+                               "actions": actions}, indent=2))
+        return
+    for path in written:
+        click.echo(f"written: {path}")
+    for a in actions:
+        click.echo(f"ACTION REQUIRED: {a}")

@@ -922,6 +922,8 @@ class PKCS11Signer(Signer):
         self._kind = kind
         self._secrets_handler = secrets_handler
         self._notify = notify
+        self._priv_cache: tuple[Any, Any, bool] | None = None
+        self._verifier = _verifier_for(public_key)
         self._mechanism, self._param, self._prehash = self._choose_mechanism()
 
     @property
@@ -969,8 +971,14 @@ class PKCS11Signer(Signer):
             return Mechanism.RSA_PKCS_PSS, _RSA_PSS_PARAMS, "sha256"
         raise TokenError(f"{where} cannot sign with RSA-PSS (no CKM_RSA_PKCS_PSS)")
 
-    def _private_key(self) -> Any:
+    def _private_key(self) -> tuple[Any, bool]:
+        """The private key object and its CKA_ALWAYS_AUTHENTICATE, cached for
+        the current session (a replaced session invalidates the cache)."""
         entry = self._located.entry
+        session = entry.session
+        cached = self._priv_cache
+        if cached is not None and cached[0] is session:
+            return cached[1], cached[2]
         group = self._located.group
         template: dict[Any, Any] = {Attribute.CLASS: ObjectClass.PRIVATE_KEY}
         if group.key_id:
@@ -978,14 +986,17 @@ class PKCS11Signer(Signer):
         elif group.label:
             template[Attribute.LABEL] = group.label
         try:
-            objs = list(entry.session.get_objects(template))
+            objs = list(session.get_objects(template))
         except p11e.PKCS11Error as e:
             raise _token_error(entry.ref, "cannot find the private key", e) from None
         if not objs:
             raise TokenError(f"key not found: {_where(self._located)} has no private key")
         if len(objs) > 1:
             raise TokenError(f"{_where(self._located)}: several private keys share its id")
-        return objs[0]
+        priv = objs[0]
+        always_auth = bool(_attr(priv, Attribute.ALWAYS_AUTHENTICATE, False))
+        self._priv_cache = (session, priv, always_auth)
+        return priv, always_auth
 
     def _needs_touch(self, always_auth: bool) -> bool:
         ref = self._located.entry.ref
@@ -998,8 +1009,7 @@ class PKCS11Signer(Signer):
         entry = self._located.entry
         ref = entry.ref
         entry.login(self._secrets_handler, self._notify)
-        priv = self._private_key()
-        always_auth = bool(_attr(priv, Attribute.ALWAYS_AUTHENTICATE, False))
+        priv, always_auth = self._private_key()
         data = payload
         if self._prehash is not None:
             data = hashlib.new(self._prehash, payload).digest()
@@ -1039,19 +1049,40 @@ class PKCS11Signer(Signer):
                 int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
             )
         signature = Signature(self._public_key.keyid, raw.hex())
-        _verify_or_refuse(self._public_key, signature, payload, _where(self._located))
+        _verify_or_refuse(self._verifier, signature, payload, self._located)
         return signature
 
 
-def _verify_or_refuse(key: Key, signature: Signature, payload: bytes, where: str) -> None:
+class _VerifyKey(SSlibKey):  # type: ignore[misc]
+    """The caller's key, for verifying each new signature: the same
+    securesystemslib verification, with the public key parsed once rather
+    than at every signature."""
+
+    _parsed: Any = None
+
+    def _crypto_key(self) -> Any:
+        if self._parsed is None:
+            self._parsed = super()._crypto_key()
+        return self._parsed
+
+
+def _verifier_for(key: Key) -> Key:
+    if type(key) is SSlibKey:
+        return _VerifyKey(
+            key.keyid, key.keytype, key.scheme, dict(key.keyval), dict(key.unrecognized_fields)
+        )
+    return key
+
+
+def _verify_or_refuse(key: Key, signature: Signature, payload: bytes, located: _Located) -> None:
     from securesystemslib.exceptions import UnverifiedSignatureError
 
     try:
         key.verify_signature(signature, payload)
     except (UnverifiedSignatureError, ValueError) as e:
         raise SignatureRefused(
-            f"{where} made a signature that does not verify with key {key.keyid[:12]}; "
-            f"not using it ({type(e).__name__})"
+            f"{_where(located)} made a signature that does not verify with key "
+            f"{key.keyid[:12]}; not using it ({type(e).__name__})"
         ) from None
 
 

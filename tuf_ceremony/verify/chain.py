@@ -103,7 +103,8 @@ def python_tuf_cross_check(doc: MetaDoc, legacy: bool, report: Report, role: str
     try:
         return Metadata.from_bytes(doc.raw)
     except Exception as e:  # noqa: BLE001 - python-tuf raises many kinds
-        reason = " ".join(str(e).split()) or type(e).__name__
+        cause = e.__cause__ or e
+        reason = " ".join(str(cause).split()) or type(e).__name__
         if legacy or not doc.standard_expires:
             report.add(
                 "info",
