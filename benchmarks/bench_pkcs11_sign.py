@@ -10,9 +10,15 @@ For each key type, on one SoftHSM2 token made in a temporary directory:
 2. the time per signature of ``PKCS11Signer.sign`` (which hashes, signs on
    the token, DER-encodes ECDSA and verifies the signature before returning
    it) against a bare python-pkcs11 ``sign`` call on the same key and the
-   same payload (hashing included for ECDSA, as the signer must).
+   same payload (hashing included for ECDSA, as the signer must), and against
+   that bare call followed by the signature verification the signer is
+   required to do before returning a signature.
 
-Goal (issue 3): within 1.2x of the bare call.
+Goal (issue 3): within 1.2x of the bare call. On SoftHSM2 an ECDSA or Ed25519
+signature costs about as much as verifying it, so the mandatory verification
+alone takes the signer past 1.2x of a bare sign for those key types; the
+"vs bare+verify" column is the overhead of the signer itself. On a hardware
+token (tens of milliseconds per signature) both ratios are close to 1.
 """
 
 from __future__ import annotations
@@ -67,6 +73,31 @@ def _best_per_call(fn: Any, rounds: int, repeat: int = 5) -> float:
             fn()
         best = min(best, (time.perf_counter() - start) / rounds)
     return best
+
+
+def _crypto_key(key: Any) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    from tuf_ceremony.keys import public_der
+
+    return load_der_public_key(public_der(key))
+
+
+def _verify(kind: str, key: Any, raw: bytes, payload: bytes) -> None:
+    """Verify a raw token signature the way any careful caller must."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    if kind == "ecdsa-p256":
+        half = len(raw) // 2
+        der = encode_dss_signature(int.from_bytes(raw[:half]), int.from_bytes(raw[half:]))
+        key.verify(der, payload, ec.ECDSA(hashes.SHA256()))
+    elif kind == "ed25519":
+        key.verify(raw, payload)
+    else:
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+        key.verify(raw, payload, pss, hashes.SHA256())
 
 
 def main() -> int:
@@ -126,43 +157,47 @@ def main() -> int:
         token = lib.get_token(token_label="bench")
         print(f"\ntime per signature, {args.rounds} signatures x best of 5:")
         print(
-            f"{'key':<12}{'bare python-pkcs11':>20}{'PKCS11Signer':>16}{'ratio':>8}"
-            f"{'of which verify':>18}{'ratio w/o verify':>18}"
+            f"{'key':<12}{'bare sign':>12}{'bare sign+verify':>18}{'PKCS11Signer':>14}"
+            f"{'vs bare':>9}{'vs bare+verify':>16}"
         )
-        worst = worst_sign = 0.0
+        worst = worst_verified = 0.0
         for kind, (mech, param, hash_name) in kinds.items():
             signer = p11.open_pkcs11_signer(f"pkcs11:token=bench;object={kind}", None, handler)
             signer.sign(payload)  # logs in (once) and warms caches
+            crypto_key = _crypto_key(signer.public_key)
             # The bare call runs on its own session; the token is logged in already.
             with token.open() as session:
                 priv = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=kind)
                 assert priv[Attribute.SIGN]
 
-                def bare(priv: Any = priv, mech: Any = mech, param: Any = param,
-                         hash_name: str | None = hash_name) -> bytes:
+                def bare(
+                    priv: Any = priv,
+                    mech: Any = mech,
+                    param: Any = param,
+                    hash_name: str | None = hash_name,
+                ) -> bytes:
                     data = hashlib.new(hash_name, payload).digest() if hash_name else payload
                     out: bytes = priv.sign(data, mechanism=mech, mechanism_param=param)
                     return out
 
+                def bare_verified(bare: Any = bare, kind: str = kind, key: Any = crypto_key) -> None:
+                    _verify(kind, key, bare(), payload)
+
                 t_bare = _best_per_call(bare, args.rounds)
+                t_bare_verified = _best_per_call(bare_verified, args.rounds)
                 t_ours = _best_per_call(lambda s=signer: s.sign(payload), args.rounds)
-            # The signer verifies every signature before returning it (required);
-            # time that step alone, the way the signer does it.
-            sig = signer.sign(payload)
-            verifier = p11._verifier_for(signer.public_key)
-            t_verify = _best_per_call(lambda: verifier.verify_signature(sig, payload), args.rounds)
             ratio = t_ours / t_bare
-            ratio_sign = (t_ours - t_verify) / t_bare
+            ratio_verified = t_ours / t_bare_verified
             worst = max(worst, ratio)
-            worst_sign = max(worst_sign, ratio_sign)
+            worst_verified = max(worst_verified, ratio_verified)
             print(
-                f"{kind:<12}{t_bare * 1e3:>17.3f} ms{t_ours * 1e3:>13.3f} ms{ratio:>7.2f}x"
-                f"{t_verify * 1e3:>15.3f} ms{ratio_sign:>17.2f}x"
+                f"{kind:<12}{t_bare * 1e3:>9.3f} ms{t_bare_verified * 1e3:>15.3f} ms"
+                f"{t_ours * 1e3:>11.3f} ms{ratio:>8.2f}x{ratio_verified:>15.2f}x"
             )
         p11.close_sessions()
         print(
-            f"\nworst ratio {worst:.2f}x including the mandatory verification of each "
-            f"signature, {worst_sign:.2f}x without it (goal: within 1.2x)"
+            f"\nworst ratio: {worst:.2f}x against the bare sign call, {worst_verified:.2f}x "
+            "against the bare call plus the verification the signer must do (goal: 1.2x)"
         )
     return 0
 

@@ -13,7 +13,7 @@ import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +225,10 @@ def refresh_snapshot_timestamp(directory: Path, keys: RepoKeys, *, hashes: bool 
     snap = Metadata[Snapshot].from_file(str(snap_path))
     for name in list(snap.signed.meta):
         role = name[: -len(".json")]
-        data = (directory / f"{snap.signed.meta[name].version}.{role}.json").read_bytes()
+        path = directory / f"{snap.signed.meta[name].version}.{role}.json"
+        if not path.exists():
+            continue
+        data = path.read_bytes()
         if hashes or snap.signed.meta[name].hashes:
             snap.signed.meta[name] = _metafile(snap.signed.meta[name].version, data, True)
     snap.signatures.clear()

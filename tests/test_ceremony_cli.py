@@ -245,3 +245,15 @@ def test_no_traceback_on_internal_paths(workdir: Path) -> None:
     assert r.exit_code == 3
     assert "Traceback" not in r.output + r.stderr
     assert r.stderr.strip().count("\n") == 0
+
+
+def test_example_plan_prepares(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    r = run_cli("prepare", root / "ceremonies" / "example" / "plan.toml", "--out",
+                tmp_path / "request.json")
+    assert r.exit_code == 0, r.stderr
+    assert "3 of 5 needed (nitrokey-2947, nitrokey-3189, yubihsm-460, yubihsm-461, yubihsm-462)" \
+        in r.output.replace("\n", " ") or "3 of 5 needed" in r.output
+    r = run_cli("status", tmp_path / "request.json")
+    assert r.exit_code == 1
+    assert "yubihsm-460" in r.output

@@ -207,7 +207,8 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
                                               "targets")
 
     raw_payloads = doc.get("payloads")
-    _req(isinstance(raw_payloads, list) and raw_payloads, source, "payloads: missing or empty")
+    _req(isinstance(raw_payloads, list) and bool(raw_payloads), source,
+         "payloads: missing or empty")
     payloads: list[Payload] = []
     for i, raw in enumerate(raw_payloads):
         entry_name = f"payloads[{i}]"

@@ -176,10 +176,9 @@ def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
     Exit 0 when every threshold is met and no bundle is refused, 1 when
     thresholds are not yet met, 4 when a bundle is refused.
     """
+    from tuf_ceremony.describe import view_request
     from tuf_ceremony.merge import collect
     from tuf_ceremony.request import load_request
-
-    from tuf_ceremony.describe import view_request
 
     request = load_request(request_file)
     col = collect(request, _load_bundles(bundles))
@@ -220,11 +219,10 @@ def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
 def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, as_json: bool,
           force: bool) -> None:
     """Check every bundle and write the signed metadata when all thresholds are met."""
+    from tuf_ceremony.describe import view_request
     from tuf_ceremony.merge import collect
     from tuf_ceremony.merge import merge as do_merge
     from tuf_ceremony.request import load_request
-
-    from tuf_ceremony.describe import view_request
 
     request = load_request(request_file)
     col = collect(request, _load_bundles(bundles))

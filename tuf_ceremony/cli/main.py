@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 from typing import Any
+
 import click
 
 from tuf_ceremony import __version__
@@ -61,7 +62,7 @@ class LazyGroup(click.Group):
         assert isinstance(cmd, click.Command)
         return cmd
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run with error mapping: a CeremonyError is one line on stderr and
         its class's exit code; anything else is a bug (exit 70)."""
         kwargs["standalone_mode"] = False
@@ -80,7 +81,7 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("tuf-ceremony: interrupted", err=True)
             sys.exit(130)
-        except Exception as e:  # noqa: BLE001 - last line of defence; re-raised under --debug
+        except Exception as e:
             from tuf_ceremony.errors import CeremonyError
 
             if debug:

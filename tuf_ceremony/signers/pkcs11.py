@@ -1053,7 +1053,7 @@ class PKCS11Signer(Signer):
         return signature
 
 
-class _VerifyKey(SSlibKey):  # type: ignore[misc]
+class _VerifyKey(SSlibKey):
     """The caller's key, for verifying each new signature: the same
     securesystemslib verification, with the public key parsed once rather
     than at every signature."""

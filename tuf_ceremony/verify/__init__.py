@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tuf_ceremony.timeutil import fmt_time
+from tuf_ceremony.verify.repo import Progress
 from tuf_ceremony.verify.report import (
     SCHEMA,
     SCHEMA_VERSION,
@@ -23,7 +24,6 @@ from tuf_ceremony.verify.report import (
     RootStep,
     ThresholdCheck,
 )
-from tuf_ceremony.verify.repo import Progress
 
 __all__ = [
     "SCHEMA",

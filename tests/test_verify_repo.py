@@ -1,0 +1,216 @@
+"""``verify`` on whole generated repositories (classic hashed bins, TAP 15
+succinct bins) and on tampered copies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from securesystemslib.signer import SSlibKey
+from tuf.api.metadata import Metadata, Snapshot, SuccinctRoles, Targets
+
+from tests.fixtures_repo import (
+    RepoInfo,
+    _target,
+    build_repository,
+    refresh_snapshot_timestamp,
+    resign,
+)
+
+
+def test_classic_bins_pass(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    r = verify_cli(classic_repo.directory, "--json", "--at", "2027-01-01T00:00:00Z")
+    assert r.code == 0, r.out
+    report = r.json()
+    assert report["mode"] == "repository"
+    bins = [x for x in report["roles"] if x["kind"] == "hashed-bin"]
+    assert len(bins) == 64 and all(b["ok"] and b["threshold"]["met"] for b in bins)
+    assert report["summary"]["targets_checked"] == 64 * 2
+    top = {x["role"] for x in report["roles"] if x["kind"] == "top-level"}
+    assert top == {"targets", "snapshot", "timestamp"}
+    assert verify_cli(classic_repo.directory).code == 0
+
+
+def test_succinct_bins_pass(verify_cli: Any, succinct_repo: RepoInfo) -> None:
+    r = verify_cli(succinct_repo.directory, "--json")
+    assert r.code == 0, r.out
+    bins = [x for x in r.json()["roles"] if x["kind"] == "succinct-bin"]
+    assert len(bins) == 32 and all(b["ok"] for b in bins)
+    human = verify_cli(succinct_repo.directory)
+    assert "bin-1f" in human.out and "OK" in human.out
+
+
+def test_one_altered_bin_among_many(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    name = classic_repo.bin_names[37]
+    path = classic_repo.directory / f"1.{name}.json"
+    data = json.loads(path.read_text())
+    first = next(iter(data["signed"]["targets"]))
+    data["signed"]["targets"][first]["length"] += 1
+    path.write_text(json.dumps(data, indent=1))
+    # snapshot/timestamp recomputed and re-signed: only the bin's signature betrays it
+    assert classic_repo.keys is not None
+    refresh_snapshot_timestamp(classic_repo.directory, classic_repo.keys)
+    r = verify_cli(classic_repo.directory, "--json")
+    assert r.code == 1
+    errors = r.problems(severity="error")
+    assert {p["file"] for p in errors} == {path.name}
+    assert [p["code"] for p in errors] == ["threshold-not-met"]
+    assert path.name in r.err
+
+
+def test_altered_bin_caught_by_snapshot_hashes(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    path = classic_repo.directory / f"1.{classic_repo.bin_names[3]}.json"
+    path.write_bytes(path.read_bytes() + b"\n")
+    r = verify_cli(classic_repo.directory, "--json")
+    assert r.code == 1
+    codes = {p["code"] for p in r.problems(severity="error")}
+    assert codes == {"meta-hash-mismatch", "meta-length-mismatch"}
+    assert {p["file"] for p in r.problems(severity="error")} == {path.name}
+
+
+def test_snapshot_pointing_at_wrong_version(verify_cli: Any, succinct_repo: RepoInfo) -> None:
+    keys = succinct_repo.keys
+    assert keys is not None
+    name = succinct_repo.bin_names[5]
+
+    def bump(md: Metadata[Snapshot]) -> None:
+        md.signed.meta[f"{name}.json"].version = 2
+
+    resign(succinct_repo.directory / "1.snapshot.json", [keys.snapshot], edit=bump)
+    refresh_snapshot_timestamp(succinct_repo.directory, keys)
+    r = verify_cli(succinct_repo.directory, "--json")
+    assert r.code == 1
+    [p] = r.problems("missing-file")
+    assert p["file"] == f"2.{name}.json" and "1.snapshot.json" in p["message"]
+    # the unversioned name holding the old version is caught as well
+    (succinct_repo.directory / f"1.{name}.json").rename(succinct_repo.directory / f"{name}.json")
+    r = verify_cli(succinct_repo.directory, "--json")
+    [p] = r.problems("meta-version-mismatch")
+    assert p["file"] == f"{name}.json" and "version 2" in p["message"]
+
+
+def test_timestamp_pointing_at_wrong_snapshot(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    keys = classic_repo.keys
+    assert keys is not None
+
+    def bump(md: Any) -> None:
+        md.signed.snapshot_meta.version = 7
+        md.signed.snapshot_meta.hashes = None
+        md.signed.snapshot_meta.length = None
+
+    resign(classic_repo.directory / "timestamp.json", [keys.timestamp], edit=bump)
+    r = verify_cli(classic_repo.directory, "--json")
+    assert r.code == 1
+    [p] = r.problems("missing-file")
+    assert p["file"] == "7.snapshot.json" and "timestamp.json" in p["message"]
+
+
+def test_bin_holding_target_outside_its_range(verify_cli: Any, succinct_repo: RepoInfo) -> None:
+    keys = succinct_repo.keys
+    assert keys is not None
+    a, b = succinct_repo.bin_names[1], succinct_repo.bin_names[2]
+    stray = succinct_repo.bin_targets[b][0]
+
+    def add(md: Metadata[Targets]) -> None:
+        md.signed.targets[stray] = _target(stray)
+
+    resign(succinct_repo.directory / f"1.{a}.json", [keys.bins], edit=add)
+    refresh_snapshot_timestamp(succinct_repo.directory, keys)
+    r = verify_cli(succinct_repo.directory, "--json")
+    assert r.code == 1
+    [p] = r.problems("target-outside-range")
+    assert p["file"] == f"1.{a}.json" and stray in p["message"] and b in p["message"]
+    sr = SuccinctRoles([], 1, 5, "bin")
+    assert sr.get_role_for_target(stray) == b
+
+
+def test_classic_bin_target_outside_range(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    keys = classic_repo.keys
+    assert keys is not None
+    a, b = classic_repo.bin_names[10], classic_repo.bin_names[11]
+    stray = classic_repo.bin_targets[b][1]
+    resign(classic_repo.directory / f"1.{a}.json", [keys.bins],
+           edit=lambda md: md.signed.targets.__setitem__(stray, _target(stray)))
+    refresh_snapshot_timestamp(classic_repo.directory, keys)
+    r = verify_cli(classic_repo.directory, "--json")
+    assert r.code == 1
+    [p] = r.problems("target-outside-range")
+    assert p["file"] == f"1.{a}.json" and stray in p["message"]
+
+
+def test_duplicated_key_in_delegation(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    from tuf_ceremony.keys import keyid_of
+
+    keys = classic_repo.keys
+    assert keys is not None
+    kd = keys.bins.public_key.to_dict()
+    kd["x-alias"] = "same key"
+    alias = keyid_of(kd)
+    victim = classic_repo.bin_names[0]
+
+    def dup(md: Metadata[Targets]) -> None:
+        assert md.signed.delegations is not None and md.signed.delegations.roles is not None
+        md.signed.delegations.keys[alias] = SSlibKey.from_dict(alias, dict(kd))
+        role = md.signed.delegations.roles[victim]
+        role.keyids.append(alias)
+        role.threshold = 2
+
+    resign(classic_repo.directory / "1.targets.json", keys.targets, edit=dup)
+    refresh_snapshot_timestamp(classic_repo.directory, keys)
+    r = verify_cli(classic_repo.directory, "--json")
+    assert r.code == 1
+    [p] = r.problems("duplicate-key")
+    assert p["file"] == "1.targets.json" and alias in p["message"]
+    [t] = r.problems("threshold-not-met")
+    assert t["file"] == f"1.{victim}.json"
+
+
+def test_unknown_keyid_on_a_bin_listed(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    from securesystemslib.signer import CryptoSigner
+
+    keys = classic_repo.keys
+    assert keys is not None
+    stranger = CryptoSigner.generate_ed25519()
+    path = classic_repo.directory / f"1.{classic_repo.bin_names[9]}.json"
+    resign(path, [keys.bins, stranger])
+    refresh_snapshot_timestamp(classic_repo.directory, keys)
+    r = verify_cli(classic_repo.directory, "--json")
+    assert r.code == 0
+    [p] = r.problems("unknown-keyid")
+    assert p["file"] == path.name and p["severity"] == "warning"
+
+
+def test_expired_bin_and_targets_warning(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    r = verify_cli(classic_repo.directory, "--json", "--at", "2029-12-15T00:00:00Z")
+    assert r.code == 0
+    files = {p["file"] for p in r.problems("expires-soon")}
+    assert files == {"1.root.json", "1.targets.json"}
+    r = verify_cli(classic_repo.directory, "--json", "--at", "2030-01-02T00:00:00Z")
+    assert r.code == 1
+    expired = {p["file"] for p in r.problems("expired")}
+    assert f"1.{classic_repo.bin_names[0]}.json" in expired and "timestamp.json" in expired
+
+
+def test_malformed_bin_exit_3(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    path = classic_repo.directory / f"1.{classic_repo.bin_names[20]}.json"
+    path.write_text('{"signed": ')
+    r = verify_cli(classic_repo.directory)
+    assert r.code == 3
+    assert path.name in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_parallel_workers_large_level(
+    verify_cli: Any, tmp_path: Path, repo_keys: Any
+) -> None:
+    info = build_repository(tmp_path / "m", repo_keys, n_bins=256, targets_per_bin=1)
+    r = verify_cli(info.directory, "--workers", "2", "--json")
+    assert r.code == 0, r.err
+    assert len([x for x in r.json()["roles"] if x["kind"] == "hashed-bin"]) == 256
+    path = info.directory / f"1.{info.bin_names[200]}.json"
+    data = json.loads(path.read_text())
+    data["signatures"][0]["sig"] = "00" * 64
+    path.write_text(json.dumps(data))
+    r = verify_cli(info.directory, "--workers", "2", "--json")
+    assert r.code == 1
+    assert {p["file"] for p in r.problems(severity="error")} == {path.name}
