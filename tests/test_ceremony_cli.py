@@ -252,8 +252,28 @@ def test_example_plan_prepares(tmp_path: Path) -> None:
     r = run_cli("prepare", root / "ceremonies" / "example" / "plan.toml", "--out",
                 tmp_path / "request.json")
     assert r.exit_code == 0, r.stderr
-    assert "3 of 5 needed (nitrokey-2947, nitrokey-3189, yubihsm-460, yubihsm-461, yubihsm-462)" \
-        in r.output.replace("\n", " ") or "3 of 5 needed" in r.output
+    assert "root (v1): 3 of 5 needed" in r.output
+    assert "targets (v1): 2 of 3 needed" in r.output
+    for name in ("nitrokey-2947", "nitrokey-3189", "yubihsm-460", "yubihsm-461", "yubihsm-462"):
+        assert name in r.output
     r = run_cli("status", tmp_path / "request.json")
     assert r.exit_code == 1
     assert "yubihsm-460" in r.output
+
+
+def test_signing_path_never_touches_the_network(workdir: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    req = _prepare(workdir)
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the signing path opened a network connection")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    a = sign_as(workdir, req, "alice")
+    b = sign_as(workdir, req, "bob")
+    r = run_cli("merge", req, a, b, "--out", workdir / "out")
+    assert r.exit_code == 0, r.stderr

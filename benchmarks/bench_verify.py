@@ -1,0 +1,164 @@
+"""Benchmark ``tuf-ceremony verify`` against a plain python-tuf loop.
+
+Generates (once, cached) a PEP 458-scale repository: root, targets with
+16,384 classic hashed-bin delegations (``path_hash_prefixes``), 16,384 bins
+with a few targets each, snapshot and timestamp -- about 70 MB -- and then
+times, in one run:
+
+* ``tuf-ceremony verify DIR`` (a subprocess; peak memory from
+  ``getrusage(RUSAGE_CHILDREN)``),
+* a plain python-tuf loop: ``Metadata.from_file`` and ``verify_delegate``
+  for every role (also in a subprocess, for a fair memory figure),
+* ``tuf-ceremony --help`` start-up time,
+* ``tuf-ceremony verify`` of the 15-version Sigstore root history.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_verify.py [--dir DIR] [--bins 16384] [--targets 6]
+
+The goal (issue 5): verify <= 0.5x the loop's wall time on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+TUF_CEREMONY = VENV_BIN / "tuf-ceremony"
+
+LOOP = r"""
+import sys, time
+from pathlib import Path
+from tuf.api.metadata import Metadata
+
+d = Path(sys.argv[1])
+t0 = time.perf_counter()
+root = Metadata.from_file(str(d / "1.root.json"))
+root.verify_delegate("root", root.signed_bytes, root.signatures)
+ts = Metadata.from_file(str(d / "timestamp.json"))
+root.verify_delegate("timestamp", ts.signed_bytes, ts.signatures)
+snap = Metadata.from_file(str(d / f"{ts.signed.snapshot_meta.version}.snapshot.json"))
+root.verify_delegate("snapshot", snap.signed_bytes, snap.signatures)
+tv = snap.signed.meta["targets.json"].version
+targets = Metadata.from_file(str(d / f"{tv}.targets.json"))
+root.verify_delegate("targets", targets.signed_bytes, targets.signatures)
+n = 0
+for name in targets.signed.delegations.roles:
+    v = snap.signed.meta[f"{name}.json"].version
+    md = Metadata.from_file(str(d / f"{v}.{name}.json"))
+    targets.signed.verify_delegate(name, md.signed_bytes, md.signatures)
+    n += 1
+print(f"{n} delegated roles verified in {time.perf_counter() - t0:.2f}s", file=sys.stderr)
+"""
+
+
+def generate(directory: Path, bins: int, targets: int) -> None:
+    marker = directory / "timestamp.json"
+    if marker.exists() and len(list(directory.glob("1.bin-*.json"))) == bins:
+        print(f"using cached repository in {directory}")
+        return
+    print(f"generating {bins} bins x {targets} targets in {directory} ...", flush=True)
+    sys.path.insert(0, str(ROOT))
+    from tests.fixtures_repo import build_repository, make_keys
+
+    t0 = time.perf_counter()
+    build_repository(
+        directory, make_keys(), n_bins=bins, targets_per_bin=targets, snapshot_hashes=False
+    )
+    print(f"generated in {time.perf_counter() - t0:.1f}s")
+
+
+def run_child(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+    """Wall time of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    return time.perf_counter() - t0, proc
+
+
+def size_of(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tuf-ceremony-bench")
+    ap.add_argument("--bins", type=int, default=16384)
+    ap.add_argument("--targets", type=int, default=8, help="targets per bin")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
+    args = ap.parse_args()
+    d: Path = args.dir
+    d.mkdir(parents=True, exist_ok=True)
+    generate(d, args.bins, args.targets)
+    print(f"repository: {d} ({size_of(d) / 1e6:.1f} MB, {args.bins} bins), cpus: {len(os.sched_getaffinity(0))}")
+
+    # --help start-up
+    helps = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        subprocess.run([str(TUF_CEREMONY), "--help"], capture_output=True, check=True)
+        helps.append(time.perf_counter() - t0)
+    print(f"tuf-ceremony --help: best {min(helps):.3f}s (goal < 0.15s)")
+
+    sig = ROOT / "tests" / "data" / "sigstore-root-history"
+    if sig.is_dir():
+        best = min(
+            run_child([str(TUF_CEREMONY), "verify", str(sig), "--at", "2026-11-01T00:00:00Z"])[0]
+            for _ in range(3)
+        )
+        print(f"tuf-ceremony verify (Sigstore root history, 15 versions): best {best:.3f}s")
+
+    loop_script = d.parent / "bench_loop.py"
+    loop_script.write_text(LOOP)
+    loop_times: list[float] = []
+    # RUSAGE_CHILDREN's ru_maxrss is the largest child reaped so far: the
+    # loop is by far the largest of this process's children.
+    loop_rss = 0
+    for _ in range(args.repeat):
+        # each measured alone, so RUSAGE_CHILDREN's maximum belongs to it
+        wall, proc = run_child([sys.executable, str(loop_script), str(d)])
+        if proc.returncode != 0:
+            sys.exit(f"python-tuf loop failed: {proc.stderr.decode()[-2000:]}")
+        loop_times.append(wall)
+        loop_rss = max(loop_rss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    r = subprocess.run(
+        [sys.executable, "-c", _VERIFY_MEASURE, str(TUF_CEREMONY), str(d), str(args.repeat)],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
+    if r.returncode != 0:
+        sys.exit(f"verify measurement failed: {r.stderr[-2000:]}")
+    vals = r.stdout.split()
+    verify_times = [float(x) for x in vals[:-1]]
+    verify_rss = int(vals[-1])
+    lt, vt = min(loop_times), min(verify_times)
+    print(f"python-tuf loop (from_file + verify_delegate per role): {lt:.2f}s, peak RSS {loop_rss / 1024:.0f} MiB")
+    print(f"tuf-ceremony verify: {vt:.2f}s, peak RSS {verify_rss / 1024:.0f} MiB (largest process)")
+    print(f"ratio verify/loop: {vt / lt:.2f} (goal <= 0.5)")
+
+
+# Run in a fresh interpreter so RUSAGE_CHILDREN covers only verify and its workers.
+_VERIFY_MEASURE = r"""
+import resource, subprocess, sys, time
+exe, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+times = []
+for _ in range(n):
+    t0 = time.perf_counter()
+    p = subprocess.run([exe, "verify", d, "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    times.append(time.perf_counter() - t0)
+    if p.returncode != 0:
+        sys.exit(p.stderr.decode())
+print(*times, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+if __name__ == "__main__":
+    main()
