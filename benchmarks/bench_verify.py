@@ -42,14 +42,14 @@ from tuf.api.metadata import Metadata
 d = Path(sys.argv[1])
 t0 = time.perf_counter()
 root = Metadata.from_file(str(d / "1.root.json"))
-root.verify_delegate("root", root.signed_bytes, root.signatures)
+root.signed.verify_delegate("root", root.signed_bytes, root.signatures)
 ts = Metadata.from_file(str(d / "timestamp.json"))
-root.verify_delegate("timestamp", ts.signed_bytes, ts.signatures)
+root.signed.verify_delegate("timestamp", ts.signed_bytes, ts.signatures)
 snap = Metadata.from_file(str(d / f"{ts.signed.snapshot_meta.version}.snapshot.json"))
-root.verify_delegate("snapshot", snap.signed_bytes, snap.signatures)
+root.signed.verify_delegate("snapshot", snap.signed_bytes, snap.signatures)
 tv = snap.signed.meta["targets.json"].version
 targets = Metadata.from_file(str(d / f"{tv}.targets.json"))
-root.verify_delegate("targets", targets.signed_bytes, targets.signatures)
+root.signed.verify_delegate("targets", targets.signed_bytes, targets.signatures)
 n = 0
 for name in targets.signed.delegations.roles:
     v = snap.signed.meta[f"{name}.json"].version

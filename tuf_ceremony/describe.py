@@ -158,6 +158,7 @@ def view_payload(req: SigningRequest, payload: Payload) -> PayloadView:
         tr = req.new_root.roles[payload.role]
         signer_sets.append(f"{payload.role} (v{signed.version}): {tr.threshold} of "
                            f"{len(tr.keyids)} needed ({_names(req, tr.keyids)})")
+        roles.append(RoleKeys(payload.role, tr.threshold, _labels(req, tr.keyids)))
         d = signed.delegations
         if d is not None and d.succinct_roles is not None:
             s = d.succinct_roles

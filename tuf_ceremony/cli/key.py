@@ -10,8 +10,19 @@ from tuf_ceremony.cli.common import force_option, read_secret
 
 
 @click.group()
-def key() -> None:
+@click.pass_context
+def key(ctx: click.Context) -> None:
     """Generate, export and list signing keys."""
+    ctx.call_on_close(_close_token_sessions)
+
+
+def _close_token_sessions() -> None:
+    """Log out of PKCS#11 tokens at the end of the command (if any was used)."""
+    import sys
+
+    module = sys.modules.get("tuf_ceremony.signers.pkcs11")
+    if module is not None:
+        module.close_sessions()
 
 
 @key.command("generate")
@@ -70,3 +81,72 @@ def _show_public(keyid: str, public_out: Path, where: str) -> None:
     click.echo(f"keyid: {keyid}")
     click.echo(f"public key: {public_out}")
     click.echo(where)
+
+
+@key.command("export")
+@click.argument("uri")
+@click.option("--public-out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="TUF key JSON file to write.")
+@force_option
+def export(uri: str, public_out: Path, force: bool) -> None:
+    """Write the public key of a key on a PKCS#11 token as TUF key JSON.
+
+    URI is the key's PKCS#11 URI (see `tuf-ceremony key list`), e.g. a
+    YubiKey PIV slot 9c key made with ykman. No PIN is needed.
+    """
+    from tuf_ceremony.files import check_writable, dump_json, write_atomic
+    from tuf_ceremony.signers.pkcs11 import key_uri_for, read_public_key
+
+    check_writable(public_out, force)
+    pub = read_public_key(uri)
+    write_atomic(public_out, dump_json(pub.to_dict()), force=force)
+    _show_public(pub.keyid, public_out, f"on token: {key_uri_for(uri)}")
+
+
+@key.command("list")
+@click.option("--module", type=click.Path(dir_okay=False),
+              help="PKCS#11 module to ask (default: $TUF_CEREMONY_PKCS11_MODULE, "
+                   "else every module found in the usual locations).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def list_keys(module: str | None, as_json: bool) -> None:
+    """List PKCS#11 tokens and the keys on them, with the URI of each key.
+
+    Copy a key's URI into a ceremony plan or give it to `sign --key`.
+    No PIN is asked: keys whose public half is hidden until login do not show.
+    """
+    import dataclasses
+    import json
+    import sys
+
+    from tuf_ceremony.signers.pkcs11 import list_tokens
+
+    tokens = list_tokens(module)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(t) for t in tokens], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    tty = sys.stdout.isatty()
+    out = Console(highlight=False, width=None if tty else 1000)
+    if not tokens:
+        out.print("no tokens found")
+        return
+    table = Table(title="Tokens")
+    for col in ("Label", "Manufacturer", "Model", "Serial", "PIN state", "Keys", "Module"):
+        table.add_column(col)
+    for t in tokens:
+        table.add_row(t.label or "(empty)", t.manufacturer, t.model, t.serial or "-",
+                      t.pin_state, str(len(t.keys)), t.module)
+    out.print(table)
+    for t in tokens:
+        if not t.keys:
+            continue
+        keys = Table(title=f"Keys on token '{t.label}' (serial {t.serial})")
+        keys.add_column("Label")
+        keys.add_column("ID")
+        keys.add_column("Type")
+        keys.add_column("URI", overflow="fold")
+        for k in t.keys:
+            keys.add_row(k.label or "-", k.id or "-", k.keytype, k.uri)
+        out.print(keys)
