@@ -61,18 +61,23 @@ print(f"{n} delegated roles verified in {time.perf_counter() - t0:.2f}s", file=s
 
 
 def generate(directory: Path, bins: int, targets: int) -> None:
-    marker = directory / "timestamp.json"
-    if marker.exists() and len(list(directory.glob("1.bin-*.json"))) == bins:
+    marker = directory / ".bench-params"
+    params = f"bins={bins} targets={targets} pypi_like=1\n"
+    if marker.exists() and marker.read_text() == params:
         print(f"using cached repository in {directory}")
         return
+    if any(directory.iterdir()):
+        for p in directory.glob("*.json"):
+            p.unlink()
     print(f"generating {bins} bins x {targets} targets in {directory} ...", flush=True)
     sys.path.insert(0, str(ROOT))
     from tests.fixtures_repo import build_repository, make_keys
 
     t0 = time.perf_counter()
     build_repository(
-        directory, make_keys(), n_bins=bins, targets_per_bin=targets, snapshot_hashes=False
+        directory, make_keys(), n_bins=bins, targets_per_bin=targets, pypi_like=True
     )
+    marker.write_text(params)
     print(f"generated in {time.perf_counter() - t0:.1f}s")
 
 
@@ -91,7 +96,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tuf-ceremony-bench")
     ap.add_argument("--bins", type=int, default=16384)
-    ap.add_argument("--targets", type=int, default=8, help="targets per bin")
+    ap.add_argument("--targets", type=int, default=12, help="targets per bin")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
     args = ap.parse_args()
     d: Path = args.dir
@@ -152,7 +157,7 @@ exe, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 times = []
 for _ in range(n):
     t0 = time.perf_counter()
-    p = subprocess.run([exe, "verify", d, "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.run([exe, "verify", d], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     times.append(time.perf_counter() - t0)
     if p.returncode != 0:
         sys.exit(p.stderr.decode())

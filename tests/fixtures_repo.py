@@ -80,13 +80,17 @@ def classic_bins(n_bins: int) -> list[tuple[str, list[str]]]:
 
 
 def _fill_bins(
-    assign: Any, names: list[str], per_bin: int
+    assign: Any, names: list[str], per_bin: int, pypi_like: bool = False
 ) -> dict[str, list[str]]:
     content: dict[str, list[str]] = {n: [] for n in names}
     remaining = len(names)
     i = 0
     while remaining:
-        path = f"packages/{i % 97:02d}/{hashlib.sha256(str(i).encode()).hexdigest()[:16]}/pkg-{i}.tar.gz"
+        h = hashlib.sha256(str(i).encode()).hexdigest()
+        if pypi_like:  # like files.pythonhosted.org paths
+            path = f"packages/{h[:2]}/{h[2:4]}/{h[4:64]}/project{i}-1.0.{i % 10}.tar.gz"
+        else:
+            path = f"packages/{i % 97:02d}/{h[:16]}/pkg-{i}.tar.gz"
         i += 1
         name = assign(path)
         lst = content[name]
@@ -97,13 +101,17 @@ def _fill_bins(
     return content
 
 
-def _target(path: str) -> TargetFile:
+def _target(path: str, custom: bool = True) -> TargetFile:
     digest = hashlib.sha256(path.encode()).hexdigest()
+    extra = {"custom": {"backend": "pypi", "source": f"https://files.example/{path}"}}
     return TargetFile(
         length=1000 + len(path),
-        hashes={"sha256": digest, "blake2b-256": hashlib.blake2b(path.encode(), digest_size=32).hexdigest()},
+        hashes={
+            "sha256": digest,
+            "blake2b-256": hashlib.blake2b(path.encode(), digest_size=32).hexdigest(),
+        },
         path=path,
-        unrecognized_fields={"custom": {"backend": "pypi", "source": f"https://files.example/{path}"}},
+        unrecognized_fields=extra if custom else None,
     )
 
 
@@ -123,8 +131,11 @@ def build_repository(
     snapshot_hashes: bool = False,
     expires: datetime = EXPIRES,
     progress: bool = False,
+    pypi_like: bool = False,
 ) -> RepoInfo:
-    """Write a signed repository metadata directory into ``out``."""
+    """Write a signed repository metadata directory into ``out``.
+
+    ``pypi_like``: target paths shaped like PyPI's, without custom fields."""
     out.mkdir(parents=True, exist_ok=True)
     ser = JSONSerializer(compact=False)
 
@@ -150,7 +161,7 @@ def build_repository(
         sr = SuccinctRoles([bin_key.keyid], 1, bit_length, "bin")
         targets.delegations = Delegations(keys={bin_key.keyid: bin_key}, succinct_roles=sr)
         names = list(sr.get_roles())
-        content = _fill_bins(sr.get_role_for_target, names, targets_per_bin)
+        content = _fill_bins(sr.get_role_for_target, names, targets_per_bin, pypi_like)
     else:
         bins = classic_bins(n_bins)
         roles = {
@@ -165,7 +176,7 @@ def build_repository(
         def assign(path: str) -> str:
             return by_prefix[hashlib.sha256(path.encode()).hexdigest()[:prefix_len]]
 
-        content = _fill_bins(assign, names, targets_per_bin)
+        content = _fill_bins(assign, names, targets_per_bin, pypi_like)
     targets_md = Metadata(targets)
     for s in keys.targets:
         targets_md.sign(s, append=True)
@@ -176,7 +187,7 @@ def build_repository(
     for n, name in enumerate(names):
         b = Targets(expires=expires)
         for path in content[name]:
-            b.targets[path] = _target(path)
+            b.targets[path] = _target(path, not pypi_like)
         md = Metadata(b)
         md.sign(keys.bins)
         data = _write(md, out / f"1.{name}.json", ser)

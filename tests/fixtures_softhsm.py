@@ -8,6 +8,19 @@ module is pinned through ``TUF_CEREMONY_PKCS11_MODULE``. Tokens are made with
 When SoftHSM2 is missing, the tests that need it are skipped on a developer
 machine but FAIL under CI (``CI`` set): the project's set-up installs it, so
 a missing module there is a broken set-up, not a reason to skip.
+
+Fixtures:
+
+* ``softhsm`` (session): the set-up; ``softhsm.new_token(label)`` makes a
+  token (user PIN ``USER_PIN``) and returns its serial. Labels must be unique
+  within the process (add a random suffix), or URIs naming them by label
+  become ambiguous.
+* ``softhsm_keys`` (session): tokens "tuf-test-a" (keys "p256", "p384",
+  "ed25519", "rsa", "always-auth") and "tuf-test-b" (key "p256" again).
+* ``pkcs11_fresh`` (function): the above, with tuf-ceremony's PKCS#11 session
+  pool emptied before and after the test (no login carried between tests).
+
+``pin_handler(pin)`` is a secrets handler recording its prompts.
 """
 
 from __future__ import annotations
@@ -58,7 +71,7 @@ def _require_softhsm() -> tuple[str, str]:
     util = shutil.which("softhsm2-util")
     if module and util:
         return module, util
-    reason = "SoftHSM2 is not installed (softhsm2-util, libsofthsm2.so): apt-get install softhsm2"
+    reason = "SoftHSM2 is not installed (softhsm2-util, libsofthsm2.so): run `make softhsm`"
     if os.environ.get("CI"):
         pytest.fail(f"{reason} - CI must run the PKCS#11 tests", pytrace=False)
     pytest.skip(reason)
@@ -211,8 +224,9 @@ def make_always_authenticate_key(hsm: SoftHSM, token: str, label: str, key_id: b
 def pkcs11_fresh(softhsm_keys: SoftHSM) -> Iterator[SoftHSM]:
     """The shared tokens, with no session open and no login: each test
     starts (and ends) with an empty session pool and zeroed counters."""
-    from tuf_ceremony.signers.pkcs11 import close_sessions
+    from tuf_ceremony.signers.pkcs11 import close_sessions, reset_session_stats
 
     close_sessions()
+    reset_session_stats()
     yield softhsm_keys
     close_sessions()

@@ -58,6 +58,9 @@ def test_always_authenticate_key_signs_with_context_login(pkcs11_fresh: SoftHSM)
     with lib.get_token(token_label="tuf-test-a").open(user_pin=USER_PIN) as s:
         priv = s.get_key(object_class=ObjectClass.PRIVATE_KEY, label="always-auth")
         assert priv[Attribute.ALWAYS_AUTHENTICATE] is True
+        # ... and enforces it: without a context-specific login, no signature
+        with pytest.raises(pkcs11.UserNotLoggedIn):
+            priv.sign(b"\0" * 32, mechanism=pkcs11.Mechanism.ECDSA)
     p11.close_sessions()
 
     notices: list[str] = []
@@ -72,6 +75,7 @@ def test_always_authenticate_key_signs_with_context_login(pkcs11_fresh: SoftHSM)
 
 
 def test_one_pin_prompt_and_one_login_per_token(pkcs11_fresh: SoftHSM) -> None:
+    p11.reset_session_stats()
     handler = pin_handler()
     signers = [
         p11.open_pkcs11_signer(pkcs11_fresh.uri("tuf-test-a", label), None, handler)
@@ -129,6 +133,8 @@ def test_uri_with_pin_is_refused(pkcs11_fresh: SoftHSM, attr: str) -> None:
     with pytest.raises(InputError, match="never goes on the command line") as exc:
         p11.open_pkcs11_signer(uri, None, pin_handler())
     assert "1234" not in str(exc.value) and "/tmp/pin" not in str(exc.value)
+    p11.register()
+    p11.register()  # idempotent
     with pytest.raises(InputError):
         Signer.from_priv_key_uri(f"pkcs11:token=tuf-test-a;object=p256;{attr}", None)  # type: ignore[arg-type]
 
@@ -174,3 +180,65 @@ def test_generate_refuses_existing_label_and_id(pkcs11_fresh: SoftHSM) -> None:
         p11.generate_key("pkcs11:token=tuf-test-a;object=fresh;id=%01", "ed25519", pin_handler())
     with pytest.raises(InputError, match="unknown key type"):
         p11.generate_key("pkcs11:token=tuf-test-a;object=x", "dsa", pin_handler())
+
+
+def test_generated_private_key_is_sensitive_and_not_extractable(pkcs11_fresh: SoftHSM) -> None:
+    import pkcs11
+    from pkcs11 import Attribute, ObjectClass
+
+    lib = pkcs11.lib(pkcs11_fresh.module)
+    with lib.get_token(token_label="tuf-test-a").open(user_pin=USER_PIN) as s:
+        for label in SHARED_KEYS:
+            priv = s.get_key(object_class=ObjectClass.PRIVATE_KEY, label=label)
+            assert priv[Attribute.TOKEN] is True
+            assert priv[Attribute.PRIVATE] is True
+            assert priv[Attribute.SENSITIVE] is True
+            assert priv[Attribute.EXTRACTABLE] is False
+            assert priv[Attribute.NEVER_EXTRACTABLE] is True
+
+
+def test_private_key_without_public_object_is_found_after_login(pkcs11_fresh: SoftHSM) -> None:
+    import uuid
+
+    import pkcs11
+    from pkcs11 import Attribute, ObjectClass
+
+    token = f"hidden-{uuid.uuid4().hex[:8]}"
+    pkcs11_fresh.new_token(token)
+    p11.generate_key(pkcs11_fresh.uri(token, "k"), "ecdsa-p256", pin_handler())
+    p11.close_sessions()
+    lib = pkcs11.lib(pkcs11_fresh.module)
+    with lib.get_token(token_label=token).open(rw=True, user_pin=USER_PIN) as s:
+        pub_obj = s.get_key(object_class=ObjectClass.PUBLIC_KEY, label="k")
+        key = p11._crypto_public_from_attrs(pub_obj[Attribute.KEY_TYPE], pub_obj)
+        pub_obj.destroy()
+    from securesystemslib.signer import SSlibKey
+
+    from tuf_ceremony.keys import key_from_dict
+
+    expected = key_from_dict(SSlibKey.from_crypto(key).to_dict(), "test")
+    uri = pkcs11_fresh.uri(token, "k")
+    with pytest.raises(TokenError, match="key not found"):
+        p11.read_public_key(uri)  # nothing visible without login
+    handler = pin_handler()
+    signer = p11.open_pkcs11_signer(uri, expected, handler)
+    assert handler.prompts == [f"PIN for token '{token}'"]
+    expected.verify_signature(signer.sign(PAYLOAD), PAYLOAD)
+    # without a public key to check against, the token key cannot be used
+    p11.close_sessions()
+    with pytest.raises(TokenError, match="cannot read the public key"):
+        p11.open_pkcs11_signer(uri, None, pin_handler())
+
+
+def test_from_priv_key_uri_uses_the_default_notify(pkcs11_fresh: SoftHSM) -> None:
+    p11.register()
+    notices: list[str] = []
+    p11.set_default_notify(notices.append)
+    try:
+        uri = pkcs11_fresh.uri("tuf-test-a", "always-auth")
+        key = p11.read_public_key(uri)
+        signer = Signer.from_priv_key_uri(uri, key, pin_handler())
+        key.verify_signature(signer.sign(PAYLOAD), PAYLOAD)
+    finally:
+        p11.set_default_notify(None)
+    assert notices == ["Touch the key on token 'tuf-test-a' now"]

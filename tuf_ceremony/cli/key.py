@@ -49,11 +49,11 @@ def generate(keytype: str, private_out: Path | None, uri: str | None, public_out
         raise click.UsageError("give exactly one of --private-out FILE or --uri URI")
     check_writable(public_out, force)
     if uri is not None:
-        from tuf_ceremony.signers.pkcs11 import generate_key
+        from tuf_ceremony.signers.pkcs11 import generate_key, key_uri_for
 
         pub = generate_key(uri, keytype, lambda name: read_secret(name))
         write_atomic(public_out, dump_json(pub.to_dict()), force=force)
-        _show_public(pub.keyid, public_out, f"on token: {uri}")
+        _show_public(pub.keyid, public_out, f"on token: {key_uri_for(uri)}")
         return
     assert private_out is not None
     check_writable(private_out, force)

@@ -115,6 +115,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     exists, 8 aborted, 9 rotation refused, 70 internal error.
     """
     ctx.obj = {"debug": debug}
+    ctx.call_on_close(_close_token_sessions)
+
+
+def _close_token_sessions() -> None:
+    """Log out of and close PKCS#11 sessions opened during this command."""
+    module = sys.modules.get("tuf_ceremony.signers.pkcs11")
+    if module is not None:
+        module.close_sessions()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -265,8 +265,7 @@ def _configured_modules(uri: PKCS11URI | None, module: str | None) -> tuple[list
         found = [p for p in _module_name_candidates(uri.module_name) if os.path.exists(p)]
         if not found:
             raise TokenError(
-                f"no PKCS#11 module named {uri.module_name!r} found; give its file with "
-                "module-path= in the URI"
+                f"no PKCS#11 module named {uri.module_name!r} found; give its file with module-path= in the URI"
             )
         return found[:1], True
     env = os.environ.get(ENV_MODULE)
@@ -283,8 +282,9 @@ def _configured_modules(uri: PKCS11URI | None, module: str | None) -> tuple[list
     return present, False
 
 
-def _modules(uri: PKCS11URI | None, module: str | None = None) -> Iterable[_Module]:
-    """Load the configured modules lazily; raise TokenError if none loads."""
+def _modules(uri: PKCS11URI | None, module: str | None = None, failed: list[str] | None = None) -> Iterable[_Module]:
+    """Load the configured modules lazily; raise TokenError if none loads.
+    Modules that fail to load are appended to ``failed`` (path and reason)."""
     paths, explicit = _configured_modules(uri, module)
     if not paths:
         raise TokenError(
@@ -299,6 +299,8 @@ def _modules(uri: PKCS11URI | None, module: str | None = None) -> Iterable[_Modu
             lib = _load_module(path)
         except _ModuleLoadError as e:
             tried.append(f"{path} ({e})")
+            if failed is not None:
+                failed.append(tried[-1])
             continue
         loaded += 1
         yield _Module(path, lib, explicit)
@@ -353,13 +355,9 @@ def _text(value: Any) -> str:
 
 
 def _library_matches(uri: PKCS11URI, lib: Any) -> bool:
-    if uri.library_manufacturer is not None and _text(lib.manufacturer_id) != (
-        uri.library_manufacturer
-    ):
+    if uri.library_manufacturer is not None and _text(lib.manufacturer_id) != (uri.library_manufacturer):
         return False
-    if uri.library_description is not None and _text(lib.library_description) != (
-        uri.library_description
-    ):
+    if uri.library_description is not None and _text(lib.library_description) != (uri.library_description):
         return False
     if uri.library_version is not None:
         major, minor = lib.library_version
@@ -433,7 +431,8 @@ def _describe_selection(uri: PKCS11URI) -> str:
 def _find_tokens(uri: PKCS11URI) -> list[_TokenRef]:
     """Initialized tokens that match the URI, from the first module that has any."""
     seen: list[str] = []
-    for module in _modules(uri):
+    failed: list[str] = []
+    for module in _modules(uri, failed=failed):
         if not _library_matches(uri, module.lib):
             continue
         refs = _token_refs(module)
@@ -442,9 +441,10 @@ def _find_tokens(uri: PKCS11URI) -> list[_TokenRef]:
         if matches:
             return matches
     present = ", ".join(seen) if seen else "none"
+    not_loaded = f"; modules that did not load: {'; '.join(failed)}" if failed else ""
     raise TokenError(
         f"token not present: no token matches {_describe_selection(uri)} "
-        f"(tokens present: {present}); insert the token or correct the URI"
+        f"(tokens present: {present}{not_loaded}); insert the token or correct the URI"
     )
 
 
@@ -466,7 +466,7 @@ _STATS = SessionStats()
 
 def session_stats() -> SessionStats:
     """Counters of sessions opened, logins and PIN prompts since the last
-    :func:`close_sessions`."""
+    :func:`reset_session_stats`."""
     return SessionStats(_STATS.sessions_opened, _STATS.logins, _STATS.pin_prompts)
 
 
@@ -480,9 +480,7 @@ class _FunctionList(ctypes.Structure):
     ]
 
 
-_LOGIN_PROTO = ctypes.CFUNCTYPE(
-    ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_ulong
-)
+_LOGIN_PROTO = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_ulong)
 _LOGOUT_PROTO = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_ulong)
 _C_LOGIN_INDEX = 18
 _C_LOGOUT_INDEX = 19
@@ -610,9 +608,7 @@ class _TokenSession:
             rv = _lowlevel(ref.module.path).login(session.handle, None)
         else:
             if secrets_handler is None:
-                raise AuthenticationError(
-                    f"{ref.describe()} needs its PIN but no way to ask for it was given"
-                )
+                raise AuthenticationError(f"{ref.describe()} needs its PIN but no way to ask for it was given")
             _STATS.pin_prompts += 1
             pin = secrets_handler(f"PIN for token '{ref.label}'").encode("utf-8")
             rv = _lowlevel(ref.module.path).login(session.handle, pin)
@@ -633,9 +629,7 @@ class _TokenSession:
                 "SO PIN (YubiKey: ykman piv access unblock-pin) before signing"
             )
         if rv in (_CKR_PIN_LEN_RANGE, _CKR_PIN_INVALID):
-            raise AuthenticationError(
-                f"the PIN given for {ref.describe()} has an invalid length or characters"
-            )
+            raise AuthenticationError(f"the PIN given for {ref.describe()} has an invalid length or characters")
         if rv == _CKR_PIN_EXPIRED:
             raise AuthenticationError(f"the PIN of {ref.describe()} has expired; change it")
         if rv == _CKR_USER_PIN_NOT_INITIALIZED:
@@ -688,13 +682,17 @@ def _pooled(ref: _TokenRef) -> _TokenSession:
 
 
 def close_sessions() -> None:
-    """Log out of and close every pooled session; forget PINs; reset the
-    counters. Call at the end of a run (the CLI does) and between tests."""
+    """Log out of and close every pooled session and forget PINs. Call at the
+    end of a run (the CLI does) and between tests."""
     with _LOCK:
         for entry in _POOL.values():
             entry.close()
         _POOL.clear()
-        _STATS.sessions_opened = _STATS.logins = _STATS.pin_prompts = 0
+
+
+def reset_session_stats() -> None:
+    """Zero the counters of :func:`session_stats`."""
+    _STATS.sessions_opened = _STATS.logins = _STATS.pin_prompts = 0
 
 
 def refresh_modules() -> None:
@@ -800,11 +798,9 @@ def _key_objects(session: Any) -> list[_KeyObjects]:
 def _group_matches(uri: PKCS11URI, group: _KeyObjects) -> bool:
     if uri.id is not None and group.key_id != uri.id:
         return False
-    if uri.object is not None and uri.object not in group.labels:
-        return False
-    if uri.type == "private" and group.private is None and group.public is None:
-        return False
-    return True
+    # ``type`` is accepted but does not filter: the private key, public key
+    # and certificate of one id are one key here.
+    return uri.object is None or uri.object in group.labels
 
 
 @dataclass
@@ -841,18 +837,12 @@ def _locate_key(
             found = [_Located(entry, g) for g in _safe_key_objects(entry) if _group_matches(uri, g)]
     if not found:
         where = ", ".join(r.describe() for r in refs)
-        names = sorted(
-            {g.label or g.key_id.hex() for r in refs for g in _safe_key_objects(_pooled(r))}
-        )
+        names = sorted({g.label or g.key_id.hex() for r in refs for g in _safe_key_objects(_pooled(r))})
         listing = ", ".join(names) if names else "none visible"
-        raise TokenError(
-            f"key not found: no key with {_describe_key(uri)} on {where} (keys there: {listing})"
-        )
+        raise TokenError(f"key not found: no key with {_describe_key(uri)} on {where} (keys there: {listing})")
     if len(found) > 1:
         candidates = " | ".join(format_uri(f.uri()) for f in found)
-        raise InputError(
-            f"the PKCS#11 URI matches {len(found)} keys; use one of these URIs: {candidates}"
-        )
+        raise InputError(f"the PKCS#11 URI matches {len(found)} keys; use one of these URIs: {candidates}")
     return found[0]
 
 
@@ -961,10 +951,17 @@ class PKCS11Signer(Signer):
                 )
             return Mechanism.EDDSA, None, None
         if kind.is_ec:
-            if Mechanism.ECDSA not in mechs:
-                raise TokenError(f"{where} cannot sign with ECDSA (no CKM_ECDSA)")
             hash_name = {"ecdsa-p256": "sha256", "ecdsa-p384": "sha384"}.get(kind.name, "sha512")
-            return Mechanism.ECDSA, None, hash_name
+            if Mechanism.ECDSA in mechs:  # hash on the host
+                return Mechanism.ECDSA, None, hash_name
+            on_token = {
+                "sha256": Mechanism.ECDSA_SHA256,
+                "sha384": Mechanism.ECDSA_SHA384,
+                "sha512": Mechanism.ECDSA_SHA512,
+            }[hash_name]
+            if on_token in mechs:
+                return on_token, None, None
+            raise TokenError(f"{where} cannot sign with ECDSA (no CKM_ECDSA)")
         if Mechanism.SHA256_RSA_PKCS_PSS in mechs:
             return Mechanism.SHA256_RSA_PKCS_PSS, _RSA_PSS_PARAMS, None
         if Mechanism.RSA_PKCS_PSS in mechs:
@@ -999,8 +996,11 @@ class PKCS11Signer(Signer):
         return priv, always_auth
 
     def _needs_touch(self, always_auth: bool) -> bool:
+        """A YubiKey (ykcs11) may have a touch policy we cannot read over
+        PKCS#11; an always-authenticate key waits for its PIN/touch too."""
         ref = self._located.entry.ref
-        return always_auth or "yubico" in ref.manufacturer.lower()
+        yubikey = "yubico" in ref.manufacturer.lower() and "yubihsm" not in ref.model.lower()
+        return always_auth or yubikey
 
     def sign(self, payload: bytes) -> Signature:
         """Sign on the token; the signature is verified before it is returned."""
@@ -1018,16 +1018,14 @@ class PKCS11Signer(Signer):
         pin = entry.pin if always_auth else None
         if always_auth and pin is None:
             raise AuthenticationError(
-                f"{_where(self._located)} asks for its PIN at every signature, "
-                "but no PIN was given at login"
+                f"{_where(self._located)} asks for its PIN at every signature, but no PIN was given at login"
             )
         try:
             raw = priv.sign(data, mechanism=self._mechanism, mechanism_param=self._param, pin=pin)
         except p11e.UserNotLoggedIn:
             entry.replace_session()
             raise AuthenticationError(
-                f"{_where(self._located)}: the touch or PIN was not given; run again and "
-                "touch the key when asked"
+                f"{_where(self._located)}: the touch or PIN was not given; run again and touch the key when asked"
             ) from None
         except (p11e.PinIncorrect, p11e.PinLocked) as e:
             entry.replace_session()
@@ -1045,9 +1043,7 @@ class PKCS11Signer(Signer):
             half = len(raw) // 2
             if len(raw) % 2:
                 raise SignatureRefused(f"{_where(self._located)} returned a malformed signature")
-            raw = encode_dss_signature(
-                int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
-            )
+            raw = encode_dss_signature(int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big"))
         signature = Signature(self._public_key.keyid, raw.hex())
         _verify_or_refuse(self._verifier, signature, payload, self._located)
         return signature
@@ -1068,9 +1064,7 @@ class _VerifyKey(SSlibKey):
 
 def _verifier_for(key: Key) -> Key:
     if type(key) is SSlibKey:
-        return _VerifyKey(
-            key.keyid, key.keytype, key.scheme, dict(key.keyval), dict(key.unrecognized_fields)
-        )
+        return _VerifyKey(key.keyid, key.keytype, key.scheme, dict(key.keyval), dict(key.unrecognized_fields))
     return key
 
 
@@ -1115,9 +1109,7 @@ def open_pkcs11_signer(
         # Only the private key is there; its public part must come from it
         # after login, or from the caller (then the first signature proves it).
         if public_key is None:
-            raise TokenError(
-                f"cannot read the public key of {_where(located)}; give the public key file"
-            )
+            raise TokenError(f"cannot read the public key of {_where(located)}; give the public key file")
         try:
             kind = _kind_from_key(public_key)
         except ValueError as e:
@@ -1290,14 +1282,10 @@ def generate_key(
     for group in existing:
         if parsed.object in group.labels:
             raise InputError(
-                f"{ref.describe()} already holds an object labelled {parsed.object!r}; "
-                "choose another object= label"
+                f"{ref.describe()} already holds an object labelled {parsed.object!r}; choose another object= label"
             )
         if parsed.id is not None and group.key_id == parsed.id:
-            raise InputError(
-                f"{ref.describe()} already holds an object with id {parsed.id.hex()}; "
-                "choose another id="
-            )
+            raise InputError(f"{ref.describe()} already holds an object with id {parsed.id.hex()}; choose another id=")
     key_id = parsed.id if parsed.id is not None else _next_free_id(existing)
     public_template: dict[Any, Any] = {Attribute.PRIVATE: False}
     private_template: dict[Any, Any] = {

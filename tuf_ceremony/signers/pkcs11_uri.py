@@ -104,9 +104,7 @@ def _decode_text(name: str, raw: str) -> str:
     try:
         return unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(
-            f"PKCS#11 URI attribute {name!r} is not UTF-8 after percent-decoding"
-        ) from None
+        raise InputError(f"PKCS#11 URI attribute {name!r} is not UTF-8 after percent-decoding") from None
 
 
 def parse_uri(uri: str) -> PKCS11URI:
@@ -153,9 +151,7 @@ def parse_uri(uri: str) -> PKCS11URI:
         else:
             text = _decode_text(name, raw)
             if name == "type" and text not in _TYPES:
-                raise InputError(
-                    f"PKCS#11 URI type must be one of {', '.join(_TYPES)}, not {text!r}"
-                )
+                raise InputError(f"PKCS#11 URI type must be one of {', '.join(_TYPES)}, not {text!r}")
             if name in ("module-path", "module-name") and not text:
                 raise InputError(f"PKCS#11 URI {name} is empty")
             values[key] = text

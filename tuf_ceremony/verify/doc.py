@@ -137,15 +137,22 @@ def check_targets_fields(signed: dict[str, Any], source: str) -> int:
     if not isinstance(targets, dict):
         raise _fail(source, "'targets' is missing or not an object")
     for path, tf in targets.items():
-        if not isinstance(tf, dict):
-            raise _fail(source, f"target {path!r} is not an object")
-        length = tf.get("length")
-        if type(length) is not int or length < 0:
-            raise _fail(source, f"target {path!r}: length must be a non-negative integer")
-        hashes = tf.get("hashes")
-        if not isinstance(hashes, dict) or not hashes:
-            raise _fail(source, f"target {path!r}: hashes must be a non-empty object")
-        for k, v in hashes.items():
-            if not isinstance(v, str):
-                raise _fail(source, f"target {path!r}: hash {k} is not a string")
+        try:
+            length = tf["length"]
+            hashes = tf["hashes"]
+            ok = (
+                type(length) is int
+                and length >= 0
+                and type(hashes) is dict
+                and bool(hashes)
+                and all(type(v) is str for v in hashes.values())
+            )
+        except (TypeError, KeyError):
+            ok = False
+        if not ok:
+            raise _fail(
+                source,
+                f"target {path!r} needs a non-negative integer length and a non-empty "
+                "object of string hashes",
+            )
     return len(targets)

@@ -28,7 +28,7 @@ from tuf_ceremony.verify.chain import RootDoc, key_findings, python_tuf_cross_ch
 from tuf_ceremony.verify.doc import MetaDoc, check_targets_fields, load_doc
 from tuf_ceremony.verify.layout import DirIndex, safe_role_name
 from tuf_ceremony.verify.legacy import KeyEntry, load_key_entry
-from tuf_ceremony.verify.report import Problem, Report, RoleReport
+from tuf_ceremony.verify.report import KeyRef, Problem, Report, RoleReport, ThresholdCheck
 from tuf_ceremony.verify.sigs import SignatureSet, signature_findings, threshold_check
 
 Progress = Callable[[int, int, str], None]
@@ -55,7 +55,8 @@ class RoleJob:
     expected_length: int | None = None
     expected_hashes: dict[str, str] | None = None
     expect_source: str | None = None
-    delegation: Any = None
+    delegation: Any = None  # python-tuf DelegatedRole / SuccinctRoles
+    raw_spec: dict[str, Any] | None = None  # its JSON, built lazily (workers)
     keep_doc: bool = False
 
 
@@ -74,6 +75,101 @@ class Context:
     at: datetime
     names: dict[str, str]
     keysets: dict[str, dict[str, Any]]
+
+
+JobTuple = tuple[Any, ...]
+OutcomeTuple = tuple[Any, ...]
+
+
+def job_to_tuple(job: RoleJob) -> JobTuple:
+    return (
+        job.role,
+        job.delegator,
+        job.kind,
+        tuple(job.candidates),
+        job.expected_version,
+        job.expected_length,
+        job.expected_hashes,
+        job.expect_source,
+        job.required,
+        job.keyids,
+        job.threshold,
+        job.raw_spec,
+    )
+
+
+def job_from_tuple(t: JobTuple) -> RoleJob:
+    role, delegator, kind, cands, ev, el, eh, src, required, keyids, threshold, raw = t
+    return RoleJob(
+        role, delegator, kind, "targets", delegator, keyids, threshold,
+        list(cands), required, ev, el, eh, src, None, raw,
+    )
+
+
+_SPEC_CACHE: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def _spec_object(job: RoleJob) -> Any:
+    """python-tuf's DelegatedRole or SuccinctRoles for a job (built once per
+    JSON object: all succinct bins share one)."""
+    from tuf.api.metadata import DelegatedRole, SuccinctRoles
+
+    raw = job.raw_spec
+    assert raw is not None
+    hit = _SPEC_CACHE.get(id(raw))
+    if hit is not None and hit[0] is raw:
+        return hit[1]
+    cls: Any = SuccinctRoles if job.kind == "succinct-bin" else DelegatedRole
+    try:
+        obj = cls.from_dict(dict(raw))
+    except Exception as e:  # noqa: BLE001 - python-tuf raises several kinds
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise FormatError(
+            f"not valid TUF metadata: delegation of {job.role}: {reason}", source=job.delegator
+        ) from None
+    if job.kind == "succinct-bin":
+        if len(_SPEC_CACHE) > 64:
+            _SPEC_CACHE.clear()
+        _SPEC_CACHE[id(raw)] = (raw, obj)
+    return obj
+
+
+def outcome_to_tuple(o: RoleOutcome) -> OutcomeTuple:
+    r = o.report
+    th = r.threshold
+    tt = None
+    if th is not None:
+        tt = (
+            th.role,
+            th.threshold,
+            th.valid,
+            th.authorized,
+            tuple(k.keyid for k in th.signers),
+            tuple(k.keyid for k in th.missing),
+        )
+    probs = tuple((p.severity, p.code, p.message, p.file, p.role, p.version) for p in o.problems)
+    return (
+        r.role, r.delegator, r.present, r.file, r.version, r.expires, r.expired, r.targets,
+        r.kind, r.ok, tt, probs, o.delegations, o.fatal,
+    )
+
+
+def outcome_from_tuple(t: OutcomeTuple, names: dict[str, str]) -> RoleOutcome:
+    (role, delegator, present, file, version, expires, expired, targets, kind, ok, tt, probs,
+     delegations, fatal) = t
+    th = None
+    if tt is not None:
+        trole, threshold, valid, authorized, signers, missing = tt
+        th = ThresholdCheck(
+            trole,
+            threshold,
+            valid,
+            [KeyRef(k, names.get(k)) for k in signers],
+            [KeyRef(k, names.get(k)) for k in missing],
+            authorized,
+        )
+    rr = RoleReport(role, delegator, present, file, version, expires, expired, th, targets, kind, ok)
+    return RoleOutcome(rr, [Problem(*p) for p in probs], delegations, fatal)
 
 
 class _State:
@@ -97,10 +193,10 @@ def _init_worker(ctx: Context) -> None:
     _State.keys = {}
 
 
-def _run_chunk(jobs: list[RoleJob]) -> list[RoleOutcome]:
+def _run_chunk(jobs: list[JobTuple]) -> list[OutcomeTuple]:
     ctx = _State.ctx
     assert ctx is not None
-    return [check_role(job, ctx) for job in jobs]
+    return [outcome_to_tuple(check_role(job_from_tuple(t), ctx)) for t in jobs]
 
 
 def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
@@ -112,12 +208,12 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
     def problem(sev: Any, code: str, msg: str, file: str | None) -> None:
         out.problems.append(Problem(sev, code, msg, file, job.role, rr.version))
 
-    directory = Path(ctx.directory)
     raw = None
     name = None
     for cand in job.candidates:
         try:
-            raw = (directory / cand).read_bytes()
+            with open(os.path.join(ctx.directory, cand), "rb") as fh:
+                raw = fh.read()
             name = cand
             break
         except FileNotFoundError:
@@ -166,7 +262,8 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
             rr.targets = check_targets_fields(doc.signed, name)
             deleg = doc.signed.get("delegations")
             if deleg is not None:
-                _validate_delegations(deleg, name)
+                if not job.keep_doc:  # else the caller parses it all with python-tuf
+                    _validate_delegations(deleg, name)
                 out.delegations = deleg
     except FormatError as e:
         out.fatal = str(e)
@@ -226,6 +323,12 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
             name,
         )
 
+    if job.delegation is None and job.raw_spec is not None:
+        try:
+            job.delegation = _spec_object(job)
+        except FormatError as e:
+            out.fatal = str(e)
+            return out
     if job.delegation is not None and job.expected_type == "targets":
         outside = _targets_outside(job, doc.signed.get("targets", {}))
         if outside:
@@ -413,30 +516,41 @@ class RepoChecker:
         self._meta_expectation(job)
         outcome = check_role(job, self.ctx)
         self._absorb(outcome)
-        if outcome.doc is not None:
-            python_tuf_cross_check(outcome.doc, False, self.report, "targets")
-            warn_soon(self.report, outcome.doc, "targets", self.ctx.at)
-        frontier: list[tuple[str, str | None, dict[str, Any]]] = []
-        if outcome.delegations is not None:
-            frontier.append(("targets", outcome.report.file, outcome.delegations))
+        frontier: list[tuple[str, str, dict[str, Any]]] = []
+        top_doc = outcome.doc
+        outcome.doc = None
+        if top_doc is not None and outcome.delegations is not None:
+            frontier.append(("targets", outcome.report.file or "targets", outcome.delegations))
+
+        def validate_targets() -> None:
+            # python-tuf parses the whole top-level targets (every delegation)
+            # while the workers already check the delegated roles
+            if top_doc is not None:
+                python_tuf_cross_check(top_doc, False, self.report, "targets")
+                warn_soon(self.report, top_doc, "targets", self.ctx.at)
+
         level = 0
+        background: Callable[[], None] | None = validate_targets
         while frontier:
             level += 1
             jobs: list[RoleJob] = []
             for delegator, file, deleg in frontier:
-                jobs.extend(self._jobs_for(delegator, file or delegator, deleg))
-            outcomes = self._run(jobs, level)
+                jobs.extend(self._jobs_for(delegator, file, deleg))
+            outcomes = self._run(jobs, level, background)
+            background = None
             frontier = []
             for o in outcomes:
                 self._absorb(o)
                 if o.delegations is not None:
-                    frontier.append((o.report.role, o.report.file, o.delegations))
+                    frontier.append((o.report.role, o.report.file or o.report.role, o.delegations))
+        if background is not None:
+            background()
         if self.snapshot_meta is not None:
-            extra = sorted(
-                set(self.snapshot_meta) - self.listed - {"targets.json"}
-            )
+            extra = sorted(set(self.snapshot_meta) - self.listed - {"targets.json"})
             if extra:
-                shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+                shown = ", ".join(extra[:5]) + (
+                    f" and {len(extra) - 5} more" if len(extra) > 5 else ""
+                )
                 self.report.add(
                     "info",
                     "unreferenced-meta",
@@ -446,22 +560,45 @@ class RepoChecker:
                 )
 
     def _jobs_for(self, delegator: str, file: str, deleg: dict[str, Any]) -> list[RoleJob]:
-        delegations = _validate_delegations(deleg, file)
-        raw_keys = deleg.get("keys", {})
+        """Jobs for every role ``deleg`` (a delegations JSON object) delegates.
+
+        Built from the JSON, so that workers can start before python-tuf has
+        parsed the whole delegator; shapes python-tuf would refuse are caught
+        here (or by python-tuf itself) as FormatError.
+        """
+        raw_keys = deleg.get("keys")
+        roles = deleg.get("roles")
+        succinct = deleg.get("succinct_roles")
+        if (
+            not isinstance(raw_keys, dict)
+            or (roles is None) == (succinct is None)
+            or (roles is not None and not _roles_shape_ok(roles))
+            or (succinct is not None and not _role_shape_ok(succinct, named=False))
+        ):
+            _validate_delegations(deleg, file)  # raises with python-tuf's reason
+            raise FormatError("not valid TUF metadata: malformed delegations", source=file)
         self.ctx.keysets[delegator] = raw_keys
         entries = {kid: load_key_entry(kid, kd) for kid, kd in raw_keys.items()}
         key_findings(entries, self.report, file, delegator, None)
+        specs: list[tuple[str, list[str], int, str, dict[str, Any]]] = []
+        if roles is not None:
+            for r in roles:
+                kind = "hashed-bin" if "path_hash_prefixes" in r else "delegated"
+                specs.append((r["name"], r["keyids"], r["threshold"], kind, r))
+        else:
+            from tuf.api.metadata import SuccinctRoles
+
+            try:
+                sr = SuccinctRoles.from_dict(dict(succinct))
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise FormatError(
+                    f"not valid TUF metadata: succinct_roles: {e}", source=file
+                ) from None
+            for name in sr.get_roles():
+                specs.append((name, succinct["keyids"], succinct["threshold"], "succinct-bin", succinct))
         jobs: list[RoleJob] = []
         groups: dict[tuple[tuple[str, ...], int], list[str]] = {}
-        specs: list[tuple[str, list[str], int, str, Any]] = []
-        if delegations.roles:
-            for name, role in delegations.roles.items():
-                specs.append((name, list(role.keyids), role.threshold, "delegated", role))
-        if delegations.succinct_roles:
-            sr = delegations.succinct_roles
-            for name in sr.get_roles():
-                specs.append((name, list(sr.keyids), sr.threshold, "succinct-bin", sr))
-        for name, keyids, threshold, kind, obj in specs:
+        for name, keyids, threshold, kind, raw in specs:
             groups.setdefault((tuple(keyids), threshold), []).append(name)
             if not safe_role_name(name):
                 self.report.add(
@@ -482,11 +619,9 @@ class RepoChecker:
                 )
                 continue
             self.visited.add(name)
-            if kind == "delegated" and obj.path_hash_prefixes is not None:
-                kind = "hashed-bin"
             job = RoleJob(
                 name, delegator, kind, "targets", delegator, keyids, threshold, [], False,
-                delegation=obj,
+                raw_spec=raw,
             )
             self._meta_expectation(job)
             jobs.append(job)
@@ -502,20 +637,30 @@ class RepoChecker:
                     self.report.add(sev, code, msg, file=file, role=names[0])
         return jobs
 
-    def _run(self, jobs: list[RoleJob], level: int) -> list[RoleOutcome]:
+    def _run(
+        self, jobs: list[RoleJob], level: int, background: Callable[[], None] | None
+    ) -> list[RoleOutcome]:
         total = len(jobs)
         label = f"delegated roles (level {level})"
         workers = self.workers if self.workers is not None else _cpu_count()
         if total < PARALLEL_MIN or workers < 2:
+            if background is not None:
+                background()
             outcomes = []
             for i, job in enumerate(jobs):
                 outcomes.append(check_role(job, self.ctx))
                 if self.progress and (i % 64 == 63 or i == total - 1):
                     self.progress(i + 1, total, label)
             return outcomes
-        return self._run_parallel(jobs, workers, label)
+        return self._run_parallel(jobs, workers, label, background)
 
-    def _run_parallel(self, jobs: list[RoleJob], workers: int, label: str) -> list[RoleOutcome]:
+    def _run_parallel(
+        self,
+        jobs: list[RoleJob],
+        workers: int,
+        label: str,
+        background: Callable[[], None] | None,
+    ) -> list[RoleOutcome]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -527,19 +672,43 @@ class RepoChecker:
         mp = multiprocessing.get_context("fork" if "fork" in methods else None)
         results: dict[int, list[RoleOutcome]] = {}
         done = 0
+        wctx = Context(self.ctx.directory, self.ctx.at, {}, self.ctx.keysets)
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(self.ctx,)
+            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(wctx,)
         ) as pool:
-            futures = {pool.submit(_run_chunk, chunk): i for i, chunk in enumerate(chunks)}
-            if self.progress:
-                self.progress(0, total, label)
-            for fut in as_completed(futures):
-                i = futures[fut]
-                results[i] = fut.result()
-                done += len(chunks[i])
+            futures = {
+                pool.submit(_run_chunk, [job_to_tuple(j) for j in chunk]): i
+                for i, chunk in enumerate(chunks)
+            }
+            try:
                 if self.progress:
-                    self.progress(done, total, label)
+                    self.progress(0, total, label)
+                if background is not None:
+                    background()
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    results[i] = [outcome_from_tuple(t, self.names) for t in fut.result()]
+                    done += len(chunks[i])
+                    if self.progress:
+                        self.progress(done, total, label)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         return [o for i in range(len(chunks)) for o in results[i]]
+
+
+def _role_shape_ok(r: Any, named: bool = True) -> bool:
+    return (
+        isinstance(r, dict)
+        and (not named or isinstance(r.get("name"), str))
+        and isinstance(r.get("keyids"), list)
+        and all(isinstance(k, str) for k in r["keyids"])
+        and type(r.get("threshold")) is int
+    )
+
+
+def _roles_shape_ok(roles: Any) -> bool:
+    return isinstance(roles, list) and all(_role_shape_ok(r) for r in roles)
 
 
 def _cpu_count() -> int:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuf_ceremony.verify.legacy import KeyEntry
+from tuf_ceremony.verify.legacy import KeyEntry, VerifyingKey
 from tuf_ceremony.verify.report import KeyRef, Severity, ThresholdCheck
 
 
@@ -51,8 +51,6 @@ class SignatureSet:
     def verify(
         cls, payload: bytes, entries: Sequence[tuple[str, str]], keys: Mapping[str, KeyEntry]
     ) -> SignatureSet:
-        from securesystemslib.signer import Signature
-
         out = cls(list(entries))
         seen: set[str] = set()
         for keyid, sig in entries:
@@ -64,28 +62,18 @@ class SignatureSet:
             entry = keys.get(keyid)
             if entry is None or entry.key is None:
                 continue
-            try:
-                entry.key.verify_signature(Signature(keyid, sig), payload)
-                out.results[keyid] = True
-            except Exception:  # noqa: BLE001 - any failure is "does not verify"
-                out.results[keyid] = False
+            out.results[keyid] = _verify_one(entry, keyid, sig, payload)
         return out
 
     def add_keys(self, payload: bytes, keys: Mapping[str, KeyEntry]) -> None:
         """Verify signatures whose keyid only these keys know."""
-        from securesystemslib.signer import Signature
-
         for keyid, sig in self.entries:
             if keyid in self.results:
                 continue
             entry = keys.get(keyid)
             if entry is None or entry.key is None:
                 continue
-            try:
-                entry.key.verify_signature(Signature(keyid, sig), payload)
-                self.results[keyid] = True
-            except Exception:  # noqa: BLE001
-                self.results[keyid] = False
+            self.results[keyid] = _verify_one(entry, keyid, sig, payload)
 
     def keyids(self) -> list[str]:
         out: list[str] = []
@@ -93,6 +81,20 @@ class SignatureSet:
             if keyid not in out:
                 out.append(keyid)
         return out
+
+
+def _verify_one(entry: KeyEntry, keyid: str, sig: str, payload: bytes) -> bool:
+    key = entry.key
+    if isinstance(key, VerifyingKey):
+        return key.verify_fast(keyid, sig, payload)
+    from securesystemslib.signer import Signature
+
+    assert key is not None
+    try:
+        key.verify_signature(Signature(keyid, sig), payload)
+    except Exception:  # noqa: BLE001 - any failure is "does not verify"
+        return False
+    return True
 
 
 Finding = tuple[Severity, str, str]
