@@ -49,8 +49,10 @@ secret_of() { if [ "$mode" = softhsm ]; then echo "demo-pin-$1"; else echo "demo
 
 for who in alice bob; do
   step "4. sign: $who (on the air-gapped machine)"
-  printf '%s\ny\n' "$(secret_of $who)" | tuf-ceremony sign request.json --key "$(key_of $who)" \
-    --out "$who.bundle.json"
+  # a token key is identified before its PIN: confirm first, then the PIN;
+  # an encrypted key file is identified after its passphrase: passphrase first
+  if [ "$mode" = softhsm ]; then answers="y\n$(secret_of $who)\n"; else answers="$(secret_of $who)\ny\n"; fi
+  printf "$answers" | tuf-ceremony sign request.json --key "$(key_of $who)" --out "$who.bundle.json"
 done
 
 step "5. status: signatures against each threshold"

@@ -52,7 +52,7 @@ def confirm(question: str, yes: bool) -> None:
         return
     click.echo(f"{question} [y/N]: ", err=True, nl=False)
     line = sys.stdin.readline().strip().lower()
-    click.echo(line, err=True)
+    click.echo("", err=True)  # never echo what was read: it could be a mistyped secret
     if line not in ("y", "yes"):
         raise Aborted("declined; nothing was signed or written (use --yes to skip the question)")
 

@@ -189,6 +189,10 @@ def _keys_for(ctx: Context, keyset: str) -> dict[str, KeyEntry]:
 
 
 def _init_worker(ctx: Context) -> None:
+    import gc
+
+    # short-lived, acyclic objects only: reference counting frees them
+    gc.disable()
     _State.ctx = ctx
     _State.keys = {}
 
