@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 TUF_CEREMONY = VENV_BIN / "tuf-ceremony"
+# measure this checkout, whatever the virtualenv's editable install points at
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
 
 LOOP = r"""
 import sys, time
@@ -96,7 +99,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tuf-ceremony-bench")
     ap.add_argument("--bins", type=int, default=16384)
-    ap.add_argument("--targets", type=int, default=12, help="targets per bin")
+    ap.add_argument("--targets", type=int, default=11, help="targets per bin")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
     args = ap.parse_args()
     d: Path = args.dir
@@ -122,46 +125,51 @@ def main() -> None:
 
     loop_script = d.parent / "bench_loop.py"
     loop_script.write_text(LOOP)
+    # alternate the two, best of --repeat each; each measured from a fresh,
+    # small interpreter so that RUSAGE_CHILDREN's ru_maxrss belongs to it
     loop_times: list[float] = []
-    # RUSAGE_CHILDREN's ru_maxrss is the largest child reaped so far: the
-    # loop is by far the largest of this process's children.
-    loop_rss = 0
+    verify_times: list[float] = []
+    loop_rss = verify_rss = 0
     for _ in range(args.repeat):
-        # each measured alone, so RUSAGE_CHILDREN's maximum belongs to it
-        wall, proc = run_child([sys.executable, str(loop_script), str(d)])
-        if proc.returncode != 0:
-            sys.exit(f"python-tuf loop failed: {proc.stderr.decode()[-2000:]}")
-        loop_times.append(wall)
-        loop_rss = max(loop_rss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    r = subprocess.run(
-        [sys.executable, "-c", _VERIFY_MEASURE, str(TUF_CEREMONY), str(d), str(args.repeat)],
-        capture_output=True,
-        check=False,
-        text=True,
-    )
-    if r.returncode != 0:
-        sys.exit(f"verify measurement failed: {r.stderr[-2000:]}")
-    vals = r.stdout.split()
-    verify_times = [float(x) for x in vals[:-1]]
-    verify_rss = int(vals[-1])
+        t, rss = measure([sys.executable, str(loop_script), str(d)])
+        loop_times.append(t)
+        loop_rss = max(loop_rss, rss)
+        t, rss = measure([str(TUF_CEREMONY), "verify", str(d)])
+        verify_times.append(t)
+        verify_rss = max(verify_rss, rss)
     lt, vt = min(loop_times), min(verify_times)
-    print(f"python-tuf loop (from_file + verify_delegate per role): {lt:.2f}s, peak RSS {loop_rss / 1024:.0f} MiB")
-    print(f"tuf-ceremony verify: {vt:.2f}s, peak RSS {verify_rss / 1024:.0f} MiB (largest process)")
+    print(
+        "python-tuf loop (from_file + verify_delegate per role): "
+        f"{lt:.2f}s (runs: {', '.join(f'{x:.2f}' for x in loop_times)}), peak RSS {loop_rss / 1024:.0f} MiB"
+    )
+    print(
+        f"tuf-ceremony verify: {vt:.2f}s (runs: {', '.join(f'{x:.2f}' for x in verify_times)}), "
+        f"peak RSS {verify_rss / 1024:.0f} MiB (largest of its processes)"
+    )
     print(f"ratio verify/loop: {vt / lt:.2f} (goal <= 0.5)")
 
 
-# Run in a fresh interpreter so RUSAGE_CHILDREN covers only verify and its workers.
-_VERIFY_MEASURE = r"""
+def measure(cmd: list[str]) -> tuple[float, int]:
+    """Wall time and peak RSS (KiB) of ``cmd``, run from a fresh interpreter."""
+    r = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], capture_output=True, check=False, text=True
+    )
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {r.stderr[-2000:]}")
+    wall, rss = r.stdout.split()
+    return float(wall), int(rss)
+
+
+# Run in a fresh interpreter so RUSAGE_CHILDREN covers only the command (and
+# the processes it waited for, such as verify's workers).
+_MEASURE = r"""
 import resource, subprocess, sys, time
-exe, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-times = []
-for _ in range(n):
-    t0 = time.perf_counter()
-    p = subprocess.run([exe, "verify", d], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    times.append(time.perf_counter() - t0)
-    if p.returncode != 0:
-        sys.exit(p.stderr.decode())
-print(*times, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+t0 = time.perf_counter()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.perf_counter() - t0
+if p.returncode != 0:
+    sys.exit(p.stderr.decode())
+print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 

@@ -15,7 +15,7 @@ from tests.fixtures_repo import Chain, root_md, write_signed
 
 
 def test_good_chain_reports_every_step(verify_cli: Any, root_chain: Chain) -> None:
-    a, b, c, d, _ = root_chain.signers
+    a, _, _, d, _ = root_chain.signers
     r = verify_cli(root_chain.directory, "--json")
     assert r.code == 0, r.out
     steps = r.json()["root_chain"]
@@ -65,7 +65,7 @@ def test_rollback_refused(verify_cli: Any, root_chain: Chain) -> None:
 
 
 def test_v2_signed_only_by_new_keys_refused(verify_cli: Any, root_chain: Chain) -> None:
-    a, b, c, d, e = root_chain.signers
+    _, _, c, d, e = root_chain.signers
     for f in ("2.root.json", "3.root.json"):
         (root_chain.directory / f).unlink()
     write_signed(root_md(2, [c, d, e]), root_chain.directory / "2.root.json", [d, e])
@@ -139,7 +139,7 @@ def test_unknown_keyid_signature_listed(verify_cli: Any, root_chain: Chain) -> N
 
 
 def test_ceremony_output_with_targets(verify_cli: Any, root_chain: Chain) -> None:
-    a, b, c, d, _ = root_chain.signers
+    a, _, c, d, _ = root_chain.signers
     t = Metadata(Targets(version=1, expires=root_md(1, [a]).signed.expires))
     write_signed(t, root_chain.directory / "1.targets.json", [c, d])
     r = verify_cli(root_chain.directory, "--json")
@@ -177,3 +177,46 @@ def test_bad_at_and_missing_dir(verify_cli: Any, tmp_path: Path) -> None:
     assert r.code == 3 and "nope" in r.err
     r = verify_cli(tmp_path)
     assert r.code == 3 and "no root metadata" in r.err
+
+
+def test_names_from_ceremony_plan(verify_cli: Any, workdir: Path) -> None:
+    from tests.fixtures_core import software_signer, write_plan
+    from tuf_ceremony.keys import load_public_key
+
+    plan = write_plan(workdir / "plan.toml")
+    keys = {n: load_public_key(workdir / f"{n}.pub.json") for n in ("alice", "bob", "carol")}
+    root = Root(consistent_snapshot=True, expires=root_md(1, []).signed.expires)
+    for k in keys.values():
+        root.add_key(k, Root.type)
+    root.roles[Root.type].threshold = 2
+    md = Metadata(root)
+    out = workdir / "repo"
+    out.mkdir()
+    signers = [software_signer(workdir, "alice"), software_signer(workdir, "bob")]
+    write_signed(md, out / "1.root.json", signers)
+    r = verify_cli(out, "--names", plan, "--json")
+    assert r.code == 0, r.err
+    step = r.json()["root_chain"][0]
+    assert sorted(k["name"] for k in step["new_threshold"]["signers"]) == ["alice", "bob"]
+    assert [k["name"] for k in step["new_threshold"]["missing"]] == ["carol"]
+    human = verify_cli(out, "--names", plan)
+    assert "alice" in human.out and "bob" in human.out
+    bad = workdir / "names.json"
+    bad.write_text("[1, 2]")
+    r = verify_cli(out, "--names", bad)
+    assert r.code == 3 and "names.json" in r.err
+
+
+def test_trusted_root_that_differs_is_refused(verify_cli: Any, root_chain: Chain, tmp_path: Path) -> None:
+    a, b, c, _, _ = root_chain.signers
+    other = write_signed(root_md(1, [a, b, c], threshold=1), tmp_path / "other-1.root.json", [a])
+    r = verify_cli(root_chain.directory, "--trusted-root", other, "--json")
+    assert r.code == 1
+    [p] = r.problems("root-anchor-mismatch")
+    assert p["file"] == "1.root.json"
+    # the real v1 as anchor: the chain continues from version 2
+    good = tmp_path / "trusted.json"
+    shutil.copy(root_chain.directory / "1.root.json", good)
+    r = verify_cli(root_chain.directory, "--trusted-root", good, "--json")
+    assert r.code == 0
+    assert [s["version"] for s in r.json()["root_chain"]] == [1, 2, 3]

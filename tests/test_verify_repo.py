@@ -214,3 +214,29 @@ def test_parallel_workers_large_level(
     r = verify_cli(info.directory, "--workers", "2", "--json")
     assert r.code == 1
     assert {p["file"] for p in r.problems(severity="error")} == {path.name}
+
+
+def test_engine_reports_progress(tmp_path: Path, repo_keys: Any) -> None:
+    from tuf_ceremony.timeutil import utcnow
+    from tuf_ceremony.verify import VerifyOptions, verify_directory
+
+    info = build_repository(tmp_path / "p", repo_keys, n_bins=256, targets_per_bin=1, succinct=True)
+    calls: list[tuple[int, int, str]] = []
+    report = verify_directory(
+        info.directory,
+        VerifyOptions(at=utcnow(), workers=2, progress=lambda d, t, label: calls.append((d, t, label))),
+    )
+    assert report.ok, [p.one_line() for p in report.errors()]
+    assert calls and calls[-1][:2] == (256, 256)
+    assert all(t == 256 for _, t, _ in calls)
+
+
+def test_unversioned_file_names_accepted(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    d = classic_repo.directory
+    for p in list(d.glob("1.*.json")):
+        if p.name != "1.root.json":
+            p.rename(d / p.name[len("1."):])
+    r = verify_cli(d, "--json")
+    assert r.code == 0, r.out
+    files = {x["file"] for x in r.json()["roles"]}
+    assert "targets.json" in files and f"{classic_repo.bin_names[0]}.json" in files

@@ -13,6 +13,7 @@ _path = click.Path(path_type=Path)
 _file = click.Path(dir_okay=False, path_type=Path)
 
 _MAX_ROLE_ROWS = 40
+_MAX_PROBLEM_ROWS = 100
 
 
 @click.command()
@@ -65,6 +66,10 @@ def verify(
     for f in names_files:
         names.update(load_names(f))
 
+    # a large report lives until the process ends: spare it the cyclic GC
+    import gc
+
+    gc.disable()
     progress = _Progress() if _stderr_tty() else None
     try:
         report = verify_directory(
@@ -274,13 +279,22 @@ def render(report: Any) -> None:
         t.add_column("code")
         t.add_column("message", overflow="fold")
         colors = {"error": "red", "warning": "yellow", "info": "cyan"}
-        for p in sorted(report.problems, key=lambda p: ("error", "warning", "info").index(p.severity)):
-            t.add_row(
-                Text(p.severity, style=colors[p.severity]),
-                p.file or (p.role or "-"),
-                p.code,
-                p.message,
-            )
+        for sev in ("error", "warning", "info"):
+            found = [p for p in report.problems if p.severity == sev]
+            for p in found[:_MAX_PROBLEM_ROWS]:
+                t.add_row(
+                    Text(p.severity, style=colors[p.severity]),
+                    p.file or (p.role or "-"),
+                    p.code,
+                    p.message,
+                )
+            if len(found) > _MAX_PROBLEM_ROWS:
+                t.add_row(
+                    Text(sev, style=colors[sev]),
+                    "...",
+                    "",
+                    f"{len(found) - _MAX_PROBLEM_ROWS} more (all of them in --json)",
+                )
         con.print(t)
     s = report.summary()
     verdict = "[green]OK[/green]" if report.ok else "[red]FAILED[/red]"

@@ -322,7 +322,7 @@ class VerificationFailedEarly(Exception):
 
 def warn_soon(report: Report, doc: MetaDoc, role: str, at: datetime) -> None:
     left = doc.expires - at
-    if left < timedelta(days=report.warn_days):
+    if timedelta(0) < left < timedelta(days=report.warn_days):
         days = left.total_seconds() / 86400
         report.add(
             "warning",

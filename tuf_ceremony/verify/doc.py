@@ -32,6 +32,11 @@ def _no_float(text: str) -> Any:
     raise ValueError(f"non-integer number {text} (canonical JSON has none)")
 
 
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs, parse_float=_no_float, parse_constant=_no_float
+)
+
+
 def parse_metadata_json(raw: bytes, source: str) -> Any:
     """Parse metadata bytes. Duplicate object keys are refused (two parsers
     could see two documents), so are floats and NaN (not canonical JSON)."""
@@ -40,9 +45,7 @@ def parse_metadata_json(raw: bytes, source: str) -> Any:
     except UnicodeDecodeError:
         raise FormatError("metadata is not UTF-8 text", source=source) from None
     try:
-        return json.loads(
-            text, object_pairs_hook=_pairs, parse_float=_no_float, parse_constant=_no_float
-        )
+        return _DECODER.decode(text)
     except json.JSONDecodeError as e:
         raise FormatError(
             f"metadata is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})",
@@ -137,18 +140,15 @@ def check_targets_fields(signed: dict[str, Any], source: str) -> int:
     if not isinstance(targets, dict):
         raise _fail(source, "'targets' is missing or not an object")
     for path, tf in targets.items():
-        try:
-            length = tf["length"]
-            hashes = tf["hashes"]
-            ok = (
-                type(length) is int
-                and length >= 0
-                and type(hashes) is dict
-                and bool(hashes)
-                and all(type(v) is str for v in hashes.values())
-            )
-        except (TypeError, KeyError):
-            ok = False
+        ok = type(tf) is dict
+        if ok:
+            length = tf.get("length")
+            hashes = tf.get("hashes")
+            ok = type(length) is int and length >= 0 and type(hashes) is dict and bool(hashes)
+            if ok:
+                for v in hashes.values():
+                    if type(v) is not str:
+                        ok = False
         if not ok:
             raise _fail(
                 source,

@@ -4,13 +4,10 @@ snapshot names) and ``ROLE.json``."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuf_ceremony.errors import InputError
-
-_VERSIONED = re.compile(r"^([0-9]+)\.(.+)\.json$")
 
 
 @dataclass
@@ -44,18 +41,21 @@ def index_directory(directory: Path) -> DirIndex:
         raise InputError("is not a directory", source=str(directory))
     roles: dict[str, RoleFiles] = {}
     try:
-        entries = list(os.scandir(directory))
+        names = os.listdir(directory)
     except OSError as e:
         raise InputError(f"cannot list directory: {e.strerror}", source=str(directory)) from None
-    for entry in entries:
-        name = entry.name
+    for name in names:
         if not name.endswith(".json") or name.startswith("."):
             continue
-        m = _VERSIONED.match(name)
-        if m and not m.group(1).startswith("0"):
-            roles.setdefault(m.group(2), RoleFiles()).versions[int(m.group(1))] = name
+        head = name[:-5]
+        version, dot, role = head.partition(".")
+        if dot and role and version.isdigit() and version.isascii() and version[0] != "0":
+            files = roles.get(role)
+            if files is None:
+                files = roles[role] = RoleFiles()
+            files.versions[int(version)] = name
         else:
-            roles.setdefault(name[: -len(".json")], RoleFiles()).unversioned = name
+            roles.setdefault(head, RoleFiles()).unversioned = name
     return DirIndex(directory, roles)
 
 

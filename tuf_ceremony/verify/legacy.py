@@ -132,7 +132,9 @@ def load_key_entry(keyid: str, key_dict: Any) -> KeyEntry:
     try:
         from securesystemslib.signer import KEY_FOR_TYPE_AND_SCHEME
 
-        cls = KEY_FOR_TYPE_AND_SCHEME.get((key_dict.get("keytype"), key_dict.get("scheme")))
+        cls = KEY_FOR_TYPE_AND_SCHEME.get(
+            (str(key_dict.get("keytype")), str(key_dict.get("scheme")))
+        )
         if cls is SSlibKey:
             key: Key = VerifyingKey.from_dict(keyid, dict(key_dict))
         else:

@@ -19,7 +19,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from tuf_ceremony.errors import FormatError
@@ -38,9 +37,10 @@ Progress = Callable[[int, int, str], None]
 _DEFINITION_CODES = {"duplicate-key", "missing-key", "unusable-key", "duplicate-keyid"}
 _MAX_RANGE_REPORTS = 5
 PARALLEL_MIN = 256
+BIG_DELEGATOR = 1024
 
 
-@dataclass
+@dataclass(slots=True)
 class RoleJob:
     role: str
     delegator: str
@@ -60,7 +60,7 @@ class RoleJob:
     keep_doc: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class RoleOutcome:
     report: RoleReport
     problems: list[Problem] = field(default_factory=list)
@@ -203,6 +203,24 @@ def _run_chunk(jobs: list[JobTuple]) -> list[OutcomeTuple]:
     return [outcome_to_tuple(check_role(job_from_tuple(t), ctx)) for t in jobs]
 
 
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) > size:  # the file grew while we read it: read the rest
+            chunks = [data]
+            while True:
+                more = os.read(fd, 1 << 20)
+                if not more:
+                    break
+                chunks.append(more)
+            data = b"".join(chunks)
+        return data
+    finally:
+        os.close(fd)
+
+
 def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
     """Check one role's metadata file; never raises for bad content (a
     malformed file comes back as ``fatal``)."""
@@ -216,8 +234,7 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
     name = None
     for cand in job.candidates:
         try:
-            with open(os.path.join(ctx.directory, cand), "rb") as fh:
-                raw = fh.read()
+            raw = _read(os.path.join(ctx.directory, cand))
             name = cand
             break
         except FileNotFoundError:
@@ -230,7 +247,8 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
         if job.required:
             rr.ok = False
             extra = f" (listed in {job.expect_source})" if job.expect_source else ""
-            problem("error", "missing-file", f"{looked} not found{extra}", job.candidates[0] if job.candidates else None)
+            first = job.candidates[0] if job.candidates else None
+            problem("error", "missing-file", f"{looked} not found{extra}", first)
         else:
             problem("info", "not-present", f"{job.role}: no metadata file in the directory", None)
         return out
@@ -273,7 +291,7 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
         out.fatal = str(e)
         return out
     rr.version = doc.version
-    rr.expires = fmt_time(doc.expires)
+    rr.expires = doc.expires_str if doc.standard_expires else fmt_time(doc.expires)
     if job.keep_doc:
         out.doc = doc
 
@@ -299,7 +317,7 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
         )
 
     prefix = name.split(".", 1)[0]
-    if prefix.isdigit() and int(prefix) != doc.version:
+    if prefix.isdigit() and name == f"{prefix}.{job.role}.json" and int(prefix) != doc.version:
         rr.ok = False
         problem(
             "error",
@@ -354,7 +372,7 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
                     f"{job.role}",
                     name,
                 )
-    if any(p.severity == "error" for p in out.problems):
+    if out.problems and any(p.severity == "error" for p in out.problems):
         rr.ok = False
     return out
 
@@ -370,10 +388,35 @@ def _targets_outside(job: RoleJob, targets: dict[str, Any]) -> list[tuple[str, s
             if owner != job.role:
                 out.append((path, owner))
     else:
-        for path in targets:
-            if not d.is_delegated_path(path):
-                out.append((path, None))
+        delegated = d.is_delegated_path
+        out = [(path, None) for path in targets if not delegated(path)]
     return out
+
+
+def _metafiles(doc: MetaDoc, required: set[str] | None = None) -> dict[str, Any]:
+    """The ``meta`` map of a snapshot/timestamp python-tuf could not load as a
+    whole (legacy ``expires``), entry by entry with python-tuf's MetaFile."""
+    from tuf.api.metadata import MetaFile
+
+    meta = doc.signed.get("meta")
+    if not isinstance(meta, dict) or not (required or set()) <= set(meta):
+        raise FormatError("not valid TUF metadata: 'meta' is missing or incomplete", source=doc.file)
+    try:
+        return {name: MetaFile.from_dict(dict(entry)) for name, entry in meta.items()}
+    except Exception as e:  # noqa: BLE001 - python-tuf raises several kinds
+        raise FormatError(f"not valid TUF metadata: meta: {e}", source=doc.file) from None
+
+
+def python_tuf_parse_without_delegations(doc: MetaDoc) -> None:
+    from tuf.api.metadata import Metadata
+
+    signed = {k: copy.deepcopy(v) for k, v in doc.signed.items() if k != "delegations"}
+    sigs = [{"keyid": k, "sig": v} for k, v in doc.signatures]
+    try:
+        Metadata.from_dict({"signed": signed, "signatures": sigs})
+    except Exception as e:  # noqa: BLE001 - python-tuf raises several kinds
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise FormatError(f"not valid TUF metadata: {reason}", source=doc.file) from None
 
 
 def _validate_delegations(deleg: Any, source: str) -> Any:
@@ -420,11 +463,10 @@ class RepoChecker:
 
     # file candidates ------------------------------------------------------
     def candidates(self, role: str, version: int | None) -> list[str]:
-        files = self.index.get(role)
         if version is not None:
             versioned, plain = f"{version}.{role}.json", f"{role}.json"
             return [versioned, plain] if self.root.consistent_snapshot else [plain, versioned]
-        newest = files.newest()
+        newest = self.index.get(role).newest()
         return [newest] if newest else [f"{role}.json"]
 
     def _absorb(self, outcome: RoleOutcome) -> None:
@@ -460,9 +502,7 @@ class RepoChecker:
         ts_files = self.index.get("timestamp")
         job = self._top_job("timestamp")
         job.required = True
-        job.candidates = (
-            [ts_files.unversioned] if ts_files.unversioned else ([ts_files.newest()] if ts_files.newest() else ["timestamp.json"])
-        )
+        job.candidates = [ts_files.unversioned or ts_files.newest() or "timestamp.json"]
         outcome = check_role(job, self.ctx)
         self._absorb(outcome)
         snap_version = None
@@ -471,7 +511,9 @@ class RepoChecker:
             md = python_tuf_cross_check(outcome.doc, False, self.report, "timestamp")
             if md is not None:
                 sm = md.signed.snapshot_meta
-                snap_version, length, hashes = sm.version, sm.length, sm.hashes
+            else:  # legacy format: read the meta entry with python-tuf alone
+                sm = _metafiles(outcome.doc, {"snapshot.json"})["snapshot.json"]
+            snap_version, length, hashes = sm.version, sm.length, sm.hashes
         job = self._top_job("snapshot")
         job.required = True
         job.candidates = self.candidates("snapshot", snap_version)
@@ -483,9 +525,8 @@ class RepoChecker:
         self._absorb(outcome)
         if outcome.doc is not None:
             md = python_tuf_cross_check(outcome.doc, False, self.report, "snapshot")
-            if md is not None:
-                self.snapshot_meta = dict(md.signed.meta)
-                self.snapshot_file = outcome.report.file
+            self.snapshot_meta = dict(md.signed.meta) if md is not None else _metafiles(outcome.doc)
+            self.snapshot_file = outcome.report.file
 
     def _meta_expectation(self, job: RoleJob) -> None:
         """Fill file candidates and expectations from snapshot (or the newest
@@ -527,11 +568,20 @@ class RepoChecker:
             frontier.append(("targets", outcome.report.file or "targets", outcome.delegations))
 
         def validate_targets() -> None:
-            # python-tuf parses the whole top-level targets (every delegation)
-            # while the workers already check the delegated roles
-            if top_doc is not None:
+            # runs while the workers check the delegated roles
+            if top_doc is None:
+                return
+            deleg = top_doc.signed.get("delegations")
+            roles = deleg.get("roles") if isinstance(deleg, dict) else None
+            if isinstance(roles, list) and len(roles) > BIG_DELEGATOR:
+                # python-tuf reads everything but the delegations here; each
+                # delegated role is read by python-tuf's DelegatedRole.from_dict
+                # in the worker that checks it, keys by Key.from_dict, and the
+                # Delegations-level rules are applied in _jobs_for.
+                python_tuf_parse_without_delegations(top_doc)
+            else:
                 python_tuf_cross_check(top_doc, False, self.report, "targets")
-                warn_soon(self.report, top_doc, "targets", self.ctx.at)
+            warn_soon(self.report, top_doc, "targets", self.ctx.at)
 
         level = 0
         background: Callable[[], None] | None = validate_targets
@@ -583,7 +633,25 @@ class RepoChecker:
             raise FormatError("not valid TUF metadata: malformed delegations", source=file)
         self.ctx.keysets[delegator] = raw_keys
         entries = {kid: load_key_entry(kid, kd) for kid, kd in raw_keys.items()}
+        for kid, entry in entries.items():
+            if entry.error and entry.error.startswith("unsupported key"):
+                # python-tuf's Delegations.from_dict refuses these
+                raise FormatError(
+                    f"not valid TUF metadata: delegations key {kid}: {entry.error}", source=file
+                )
         key_findings(entries, self.report, file, delegator, None)
+        if roles is not None:
+            # python-tuf's Delegations rules: unique names, no top-level names
+            seen_names: set[str] = set()
+            for r in roles:
+                n = r["name"]
+                if n in seen_names or n in ("root", "targets", "snapshot", "timestamp") or not n:
+                    raise FormatError(
+                        f"not valid TUF metadata: delegated role name {n!r} is "
+                        + ("used twice" if n in seen_names else "not allowed"),
+                        source=file,
+                    )
+                seen_names.add(n)
         specs: list[tuple[str, list[str], int, str, dict[str, Any]]] = []
         if roles is not None:
             for r in roles:
@@ -592,6 +660,7 @@ class RepoChecker:
         else:
             from tuf.api.metadata import SuccinctRoles
 
+            assert isinstance(succinct, dict)
             try:
                 sr = SuccinctRoles.from_dict(dict(succinct))
             except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -665,36 +734,62 @@ class RepoChecker:
         label: str,
         background: Callable[[], None] | None,
     ) -> list[RoleOutcome]:
+        """Check ``jobs`` on ``workers`` CPUs: ``workers - 1`` worker processes
+        and this process, all taking chunks from one queue (this process
+        needs no pickling for its own chunks and leaves no CPU idle)."""
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from collections import deque
+        from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
         total = len(jobs)
-        n_chunks = max(workers * 8, 1)
+        n_chunks = max(workers * 16, 1)
         size = max(1, -(-total // n_chunks))
         chunks = [jobs[i : i + size] for i in range(0, total, size)]
+        pending = deque(range(len(chunks)))
         methods = multiprocessing.get_all_start_methods()
         mp = multiprocessing.get_context("fork" if "fork" in methods else None)
         results: dict[int, list[RoleOutcome]] = {}
         done = 0
         wctx = Context(self.ctx.directory, self.ctx.at, {}, self.ctx.keysets)
+        n_procs = max(1, workers - 1)
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(wctx,)
+            max_workers=n_procs, mp_context=mp, initializer=_init_worker, initargs=(wctx,)
         ) as pool:
-            futures = {
-                pool.submit(_run_chunk, [job_to_tuple(j) for j in chunk]): i
-                for i, chunk in enumerate(chunks)
-            }
+            futures: dict[Future[list[OutcomeTuple]], int] = {}
+
+            def top_up() -> None:
+                while pending and len(futures) < 2 * n_procs:
+                    i = pending.popleft()
+                    chunk = [job_to_tuple(j) for j in chunks[i]]
+                    futures[pool.submit(_run_chunk, chunk)] = i
+
+            def harvest(finished: set[Future[list[OutcomeTuple]]]) -> None:
+                nonlocal done
+                for fut in finished:
+                    i = futures.pop(fut)
+                    results[i] = [outcome_from_tuple(t, self.names) for t in fut.result()]
+                    done += len(chunks[i])
+                if self.progress:
+                    self.progress(done, total, label)
+
             try:
+                top_up()
                 if self.progress:
                     self.progress(0, total, label)
                 if background is not None:
                     background()
-                for fut in as_completed(futures):
-                    i = futures[fut]
-                    results[i] = [outcome_from_tuple(t, self.names) for t in fut.result()]
-                    done += len(chunks[i])
-                    if self.progress:
-                        self.progress(done, total, label)
+                while pending or futures:
+                    harvest({f for f in futures if f.done()})
+                    top_up()
+                    if pending:
+                        i = pending.pop()  # from the far end: no contention
+                        results[i] = [check_role(j, self.ctx) for j in chunks[i]]
+                        done += len(chunks[i])
+                        if self.progress:
+                            self.progress(done, total, label)
+                    elif futures:
+                        finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                        harvest(finished)
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
@@ -702,17 +797,26 @@ class RepoChecker:
 
 
 def _role_shape_ok(r: Any, named: bool = True) -> bool:
-    return (
-        isinstance(r, dict)
-        and (not named or isinstance(r.get("name"), str))
-        and isinstance(r.get("keyids"), list)
-        and all(isinstance(k, str) for k in r["keyids"])
-        and type(r.get("threshold")) is int
-    )
+    if type(r) is not dict:
+        return False
+    keyids = r.get("keyids")
+    if type(keyids) is not list or type(r.get("threshold")) is not int:
+        return False
+    if named and type(r.get("name")) is not str:
+        return False
+    for k in keyids:
+        if type(k) is not str:
+            return False
+    return True
 
 
 def _roles_shape_ok(roles: Any) -> bool:
-    return isinstance(roles, list) and all(_role_shape_ok(r) for r in roles)
+    if type(roles) is not list:
+        return False
+    for r in roles:
+        if not _role_shape_ok(r):
+            return False
+    return True
 
 
 def _cpu_count() -> int:

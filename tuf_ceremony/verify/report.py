@@ -18,7 +18,7 @@ Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 
-@dataclass
+@dataclass(slots=True)
 class Problem:
     """One finding. ``code`` is a stable machine-readable identifier (see
     docs/verify-report.md); ``message`` is for humans."""
@@ -45,7 +45,7 @@ class Problem:
         return f"{where}: {self.message}" if where else self.message
 
 
-@dataclass
+@dataclass(slots=True)
 class KeyRef:
     """A key by keyid, with the name a plan or request gave it (display only)."""
 
@@ -60,7 +60,7 @@ class KeyRef:
         return f"{self.name} ({kid})" if self.name else kid
 
 
-@dataclass
+@dataclass(slots=True)
 class ThresholdCheck:
     """Whether the signatures over one payload meet one role's threshold.
 
@@ -94,7 +94,7 @@ class ThresholdCheck:
         return f"{self.valid} of {self.threshold}"
 
 
-@dataclass
+@dataclass(slots=True)
 class RoleChange:
     """How one top-level role's keys and threshold changed in a root step."""
 
@@ -118,7 +118,7 @@ class RoleChange:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class RootStep:
     """One root version of the chain. The trust anchor has ``old is None``."""
 
@@ -148,7 +148,7 @@ class RootStep:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class RoleReport:
     """One non-root role: top-level targets/snapshot/timestamp or a delegated
     role (hashed bin, succinct bin, ...)."""
@@ -181,7 +181,7 @@ class RoleReport:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Report:
     """The whole verification result."""
 

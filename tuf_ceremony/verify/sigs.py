@@ -16,6 +16,8 @@ from typing import Any
 from tuf_ceremony.verify.legacy import KeyEntry, VerifyingKey
 from tuf_ceremony.verify.report import KeyRef, Severity, ThresholdCheck
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 def canonical_signed(signed: Any) -> bytes:
     """OLPC canonical JSON of ``signed``, byte for byte what securesystemslib's
@@ -28,7 +30,7 @@ def canonical_signed(signed: Any) -> bytes:
     and ``"``, JSON also control characters. Whenever the fast output holds a
     backslash at all, securesystemslib's encoder is used instead.
     """
-    text = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _ENCODER.encode(signed)
     if "\\" in text:
         from securesystemslib.formats import encode_canonical
 
