@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tests.fixtures_core import (
     software_signer,
     write_plan,
 )
+from tests.fixtures_softhsm import USER_PIN, SoftHSM
 
 
 def _ceremony(workdir: Path, plan: Path, signers: list[str], out: Path,
@@ -225,3 +227,28 @@ def test_trusted_dir_with_gap_is_refused(workdir: Path, v1: Path) -> None:
     r = run_cli("rotate", "--trusted", v1, "--role", "root", "--threshold", "2",
                 "--out", workdir / "x.json")
     assert r.exit_code == 1
+
+
+def test_rotate_adds_a_token_key_by_uri(workdir: Path, v1: Path, pkcs11_fresh: SoftHSM) -> None:
+    """A compromised targets key replaced by a new key on a token: --add takes
+    the key's pkcs11: URI, and the new keyholder signs with the token."""
+    token = f"rot-{uuid.uuid4().hex[:8]}"
+    pkcs11_fresh.new_token(token)
+    uri = f"pkcs11:token={token};object=targets-new"
+    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--uri", uri, "--public-out",
+                workdir / "tok.pub.json", input=USER_PIN + "\n")
+    assert r.exit_code == 0, r.output + r.stderr
+    req = workdir / "rot.json"
+    r = run_cli("rotate", "--trusted", v1, "--role", "targets", "--revoke", "bob", "--add", uri,
+                "--names", workdir / "plan1.toml", "--out", req)
+    assert r.exit_code == 0, r.stderr
+    assert f"targets: key added {uri}" in r.output
+    a = sign_as(workdir, req, "alice", workdir / "a-rot.json")
+    b = sign_as(workdir, req, "bob", workdir / "b-rot.json")  # bob still signs root v2 (old set)
+    r = run_cli("sign", req, "--key", uri, "--out", workdir / "tok.json", "--yes",
+                input=USER_PIN + "\n")
+    assert r.exit_code == 0, r.output + r.stderr
+    r = run_cli("merge", req, a, b, workdir / "tok.json", "--out", v1)
+    assert r.exit_code == 0, r.stderr
+    targets = json.loads((v1 / "2.targets.json").read_text())
+    assert len(targets["signatures"]) == 2

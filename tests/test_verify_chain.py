@@ -201,6 +201,14 @@ def test_names_from_ceremony_plan(verify_cli: Any, workdir: Path) -> None:
     assert [k["name"] for k in step["new_threshold"]["missing"]] == ["carol"]
     human = verify_cli(out, "--names", plan)
     assert "alice" in human.out and "bob" in human.out
+    # a signing request made from the plan carries the same names
+    from tests.fixtures_core import run_cli
+
+    req = workdir / "request.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    r = verify_cli(out, "--names", req, "--json")
+    step = r.json()["root_chain"][0]
+    assert sorted(k["name"] for k in step["new_threshold"]["signers"]) == ["alice", "bob"]
     bad = workdir / "names.json"
     bad.write_text("[1, 2]")
     r = verify_cli(out, "--names", bad)

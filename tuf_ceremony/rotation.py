@@ -24,7 +24,7 @@ from tuf_ceremony.trusted import TrustedState
 class RotationSpec:
     role: str
     revoke: list[str] = field(default_factory=list)  # keyids, keyid prefixes or names
-    add: list[Path] = field(default_factory=list)  # public key files
+    add: list[str] = field(default_factory=list)  # public key files or pkcs11: URIs
     threshold: int | None = None
     expires: datetime | None = None
 
@@ -70,14 +70,21 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
     names = dict(names)
     key_objects: dict[str, Key] = {kid: k for kid, k in old.keys.items()
                                    if keyid_of(k.to_dict()) == kid}
-    for path in spec.add:
-        key = load_public_key(path)
+    for ref in spec.add:
+        if ref.startswith("pkcs11:"):
+            from tuf_ceremony.signers import public_key_from_uri
+
+            key = public_key_from_uri(ref)
+            label = ref
+        else:
+            key = load_public_key(ref)
+            label = Path(ref).name.split(".")[0]
         material = public_der(key)
         for kid in new.roles[spec.role].keyids:
             if public_der(new.keys[kid]) == material:
-                raise InputError(f"is already a {spec.role} key ({kid[:12]})", source=str(path))
+                raise InputError(f"is already a {spec.role} key ({kid[:12]})", source=ref)
         new.add_key(key, spec.role)
-        names.setdefault(key.keyid, path.name.split(".")[0])
+        names.setdefault(key.keyid, label)
         key_objects[key.keyid] = key
     if spec.threshold is not None:
         if spec.threshold < 1:

@@ -18,8 +18,8 @@ from tuf_ceremony.cli.common import force_option, warn
               help="The role whose keys change.")
 @click.option("--revoke", multiple=True, metavar="KEYID_OR_NAME",
               help="Remove a key (name, keyid or unique keyid prefix). Repeatable.")
-@click.option("--add", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="PUBKEY", help="Add a public key file. Repeatable.")
+@click.option("--add", multiple=True, metavar="PUBKEY",
+              help="Add a public key (file or pkcs11: URI of a token key). Repeatable.")
 @click.option("--threshold", type=int, help="New threshold of the role.")
 @click.option("--expires", help="Expiry of the new root (and re-signed targets): a duration "
                                 "like 365d or an RFC 3339 time. Default: 365d.")
@@ -29,7 +29,7 @@ from tuf_ceremony.cli.common import force_option, warn
               help="Signing request file to write.")
 @click.option("--at", "at", help="Preparation time (RFC 3339). Default: now.")
 @force_option
-def rotate(trusted: Path, role: str, revoke: tuple[str, ...], add: tuple[Path, ...],
+def rotate(trusted: Path, role: str, revoke: tuple[str, ...], add: tuple[str, ...],
            threshold: int | None, expires: str | None, names_file: Path | None, out: Path,
            at: str | None, force: bool) -> None:
     """Prepare root N+1 with ROLE's keys revoked or added (and targets M+1

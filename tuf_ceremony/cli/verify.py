@@ -175,7 +175,7 @@ class _Progress:
 
 
 def _keys(refs: list[Any]) -> str:
-    return ", ".join(r.name or r.keyid[:8] for r in refs) or "-"
+    return ", ".join(r.label() for r in refs) or "-"
 
 
 def render(report: Any) -> None:
