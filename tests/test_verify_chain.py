@@ -228,3 +228,15 @@ def test_trusted_root_that_differs_is_refused(verify_cli: Any, root_chain: Chain
     r = verify_cli(root_chain.directory, "--trusted-root", good, "--json")
     assert r.code == 0
     assert [s["version"] for s in r.json()["root_chain"]] == [1, 2, 3]
+
+
+def test_same_keyid_signing_twice_is_an_error(verify_cli: Any, root_chain: Chain) -> None:
+    path = root_chain.directory / "3.root.json"
+    data = json.loads(path.read_text())
+    data["signatures"].append(dict(data["signatures"][0]))
+    path.write_text(json.dumps(data, indent=1))
+    r = verify_cli(root_chain.directory, "--json")
+    assert r.code == 1, r.err
+    [p] = r.problems("duplicate-signature")
+    assert p["file"] == "3.root.json" and data["signatures"][0]["keyid"] in p["message"]
+    assert r.json()["root_chain"][-1]["new_threshold"]["valid"] == 2

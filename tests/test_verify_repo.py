@@ -240,3 +240,78 @@ def test_unversioned_file_names_accepted(verify_cli: Any, classic_repo: RepoInfo
     assert r.code == 0, r.out
     files = {x["file"] for x in r.json()["roles"]}
     assert "targets.json" in files and f"{classic_repo.bin_names[0]}.json" in files
+
+
+def _with_duplicate(text: str, spaced: bool) -> str:
+    """Repeat the first target's length key (JSON keeps the last value)."""
+    i = text.index('"length":')
+    dup = '"length" : 1,\n' if spaced else '"length":1,'
+    return text[:i] + dup + text[i:]
+
+
+def test_duplicate_json_keys_refused(verify_cli: Any, classic_repo: RepoInfo) -> None:
+    for n, spaced in ((30, False), (31, True)):
+        path = classic_repo.directory / f"1.{classic_repo.bin_names[n]}.json"
+        path.write_text(_with_duplicate(path.read_text(), spaced))
+        r = verify_cli(classic_repo.directory)
+        assert r.code == 3, r.err
+        assert path.name in r.err and "duplicate key 'length'" in r.err
+        path.unlink()  # the next round tampers with another bin
+
+
+def test_canonical_payload_matches_securesystemslib(classic_repo: RepoInfo) -> None:
+    from securesystemslib.formats import encode_canonical
+
+    from tuf_ceremony.verify.doc import load_doc
+
+    raw = (classic_repo.directory / f"1.{classic_repo.bin_names[0]}.json").read_bytes()
+    doc = load_doc(raw, "f", "targets")
+    assert doc.payload == encode_canonical(json.loads(raw)["signed"]).encode()
+    # strings with escapes take securesystemslib's encoder
+    escaped = raw.replace(b'"_type"', b'"x-note": "a \\"quoted\\" \\u00e9 \\n",\n  "_type"', 1)
+    doc = load_doc(escaped, "f", "targets")
+    assert doc.payload == encode_canonical(json.loads(escaped)["signed"]).encode()
+    assert b'\\"quoted\\"' in doc.payload and b"\n" in doc.payload
+
+
+def test_ceremony_output_with_delegations_only_checks_present_roles(
+    verify_cli: Any, succinct_repo: RepoInfo
+) -> None:
+    d = succinct_repo.directory
+    (d / "1.snapshot.json").unlink()
+    (d / "timestamp.json").unlink()
+    for name in succinct_repo.bin_names[2:]:
+        (d / f"1.{name}.json").unlink()
+    r = verify_cli(d, "--json")
+    assert r.code == 0, r.out
+    report = r.json()
+    assert report["mode"] == "root-history"
+    assert len([x for x in report["roles"] if x["kind"] == "succinct-bin"]) == 2
+    [p] = [p for p in r.problems("not-present") if p["role"] == "targets"]
+    assert "30 of the 32" in p["message"]
+
+
+def test_big_targets_checked_while_bins_run(
+    verify_cli: Any, classic_repo: RepoInfo, monkeypatch: Any
+) -> None:
+    import tuf_ceremony.verify.repo as repo_mod
+
+    # treat every targets file as big: bins start before targets is checked
+    monkeypatch.setattr(repo_mod, "PEEK_MIN_BYTES", 0)
+    monkeypatch.setattr(repo_mod, "PARALLEL_MIN", 16)
+    r = verify_cli(classic_repo.directory, "--workers", "2", "--json")
+    assert r.code == 0, r.out
+    assert len(r.json()["roles"]) == 3 + 64
+    path = classic_repo.directory / "1.targets.json"
+    data = json.loads(path.read_text())
+    data["signatures"][0]["sig"] = "00" * 64
+    path.write_text(json.dumps(data, indent=1))
+    keys = classic_repo.keys
+    assert keys is not None
+    refresh_snapshot_timestamp(classic_repo.directory, keys)
+    r = verify_cli(classic_repo.directory, "--workers", "2", "--json")
+    assert r.code == 1
+    assert {p["file"] for p in r.problems(severity="error")} == {"1.targets.json"}
+    path.write_text(path.read_text().replace('"signed"', '"signed": {}, "signed"', 1))
+    r = verify_cli(classic_repo.directory, "--workers", "2")
+    assert r.code == 3 and "1.targets.json" in r.err

@@ -98,9 +98,22 @@ def load_root(path: Path, display: str) -> RootDoc:
 def python_tuf_cross_check(doc: MetaDoc, legacy: bool, report: Report, role: str) -> Any:
     """Let python-tuf parse the file too. A file python-tuf cannot read is
     malformed unless it uses a legacy encoding (then it is reported)."""
+    import json
+
     from tuf.api.metadata import Metadata
 
     try:
+        keyids = [k for k, _ in doc.signatures]
+        if len(set(keyids)) != len(keyids):
+            # python-tuf refuses a keyid signing twice outright; that is
+            # reported as an error (duplicate-signature): let python-tuf
+            # check everything else
+            data = json.loads(doc.raw)
+            first: dict[str, Any] = {}
+            for sig in data["signatures"]:
+                first.setdefault(sig["keyid"], sig)
+            data["signatures"] = list(first.values())
+            return Metadata.from_dict(data)
         return Metadata.from_bytes(doc.raw)
     except Exception as e:  # noqa: BLE001 - python-tuf raises many kinds
         cause = e.__cause__ or e

@@ -3,9 +3,10 @@
 any other delegation), checked against the newest root.
 
 Delegated roles are checked level by level; a large level (PEP 458: 16,384
-bins) is spread over every CPU with a process pool. A worker reads each file
-once, parses it once, computes the canonical payload without building
-python-tuf objects, and verifies signatures with keys decoded once per keyid
+bins) is spread over every CPU: this process and CPUs - 1 worker processes
+share one queue of chunks. Each file is read and parsed once, its canonical
+payload computed without building python-tuf objects, and its signatures
+verified with keys decoded once per keyid
 (:class:`~tuf_ceremony.verify.legacy.VerifyingKey`). Which targets a bin may
 hold is decided by python-tuf itself (``DelegatedRole.is_delegated_path``,
 ``SuccinctRoles.get_role_for_target``).
@@ -38,6 +39,7 @@ _DEFINITION_CODES = {"duplicate-key", "missing-key", "unusable-key", "duplicate-
 _MAX_RANGE_REPORTS = 5
 PARALLEL_MIN = 256
 BIG_DELEGATOR = 1024
+PEEK_MIN_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
@@ -559,16 +561,21 @@ class RepoChecker:
     def _targets_tree(self) -> None:
         job = self._top_job("targets")
         self._meta_expectation(job)
-        outcome = check_role(job, self.ctx)
-        self._absorb(outcome)
         frontier: list[tuple[str, str, dict[str, Any]]] = []
-        top_doc = outcome.doc
-        outcome.doc = None
-        if top_doc is not None and outcome.delegations is not None:
-            frontier.append(("targets", outcome.report.file or "targets", outcome.delegations))
+        peeked = self._peek_delegations(job)
 
-        def validate_targets() -> None:
-            # runs while the workers check the delegated roles
+        def check_targets() -> None:
+            outcome = check_role(job, self.ctx)
+            self._absorb(outcome)
+            top_doc = outcome.doc
+            outcome.doc = None
+            if peeked is None:
+                if top_doc is not None and outcome.delegations is not None:
+                    frontier.append(
+                        ("targets", outcome.report.file or "targets", outcome.delegations)
+                    )
+            elif outcome.delegations != peeked[1]:
+                raise FormatError("changed while it was being verified", source=peeked[0])
             if top_doc is None:
                 return
             deleg = top_doc.signed.get("delegations")
@@ -583,8 +590,15 @@ class RepoChecker:
                 python_tuf_cross_check(top_doc, False, self.report, "targets")
             warn_soon(self.report, top_doc, "targets", self.ctx.at)
 
+        background: Callable[[], None] | None = None
+        if peeked is None:
+            check_targets()
+        else:
+            # a big delegator: its delegated roles are started first, the
+            # targets file itself is checked meanwhile
+            frontier.append(("targets", peeked[0], peeked[1]))
+            background = check_targets
         level = 0
-        background: Callable[[], None] | None = validate_targets
         while frontier:
             level += 1
             jobs: list[RoleJob] = []
@@ -612,6 +626,27 @@ class RepoChecker:
                     file=self.snapshot_file,
                     role="snapshot",
                 )
+
+    def _peek_delegations(self, job: RoleJob) -> tuple[str, dict[str, Any]] | None:
+        """The delegations of a big top-level targets file, read quickly so
+        that its delegated roles can be started before the file itself is
+        checked (which then has to hold exactly these delegations)."""
+        import json
+
+        for cand in job.candidates:
+            path = os.path.join(self.ctx.directory, cand)
+            try:
+                if os.path.getsize(path) < PEEK_MIN_BYTES:
+                    return None
+                data = json.loads(_read(path))
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, RecursionError):
+                return None  # the full check reports it
+            signed = data.get("signed") if isinstance(data, dict) else None
+            deleg = signed.get("delegations") if isinstance(signed, dict) else None
+            return (cand, deleg) if isinstance(deleg, dict) else None
+        return None
 
     def _jobs_for(self, delegator: str, file: str, deleg: dict[str, Any]) -> list[RoleJob]:
         """Jobs for every role ``deleg`` (a delegations JSON object) delegates.
@@ -671,6 +706,7 @@ class RepoChecker:
                 specs.append((name, succinct["keyids"], succinct["threshold"], "succinct-bin", succinct))
         jobs: list[RoleJob] = []
         groups: dict[tuple[tuple[str, ...], int], list[str]] = {}
+        absent = 0
         for name, keyids, threshold, kind, raw in specs:
             groups.setdefault((tuple(keyids), threshold), []).append(name)
             if not safe_role_name(name):
@@ -692,12 +728,24 @@ class RepoChecker:
                 )
                 continue
             self.visited.add(name)
+            if self.snapshot_meta is None and not self.index.get(name).present:
+                absent += 1  # ceremony output: delegated roles are signed online later
+                continue
             job = RoleJob(
                 name, delegator, kind, "targets", delegator, keyids, threshold, [], False,
                 raw_spec=raw,
             )
             self._meta_expectation(job)
             jobs.append(job)
+        if absent:
+            self.report.add(
+                "info",
+                "not-present",
+                f"{absent} of the {len(specs)} roles delegated by {delegator} have no file in "
+                "the directory (no snapshot: not required)",
+                file=file,
+                role=delegator,
+            )
         seen: set[str] = set()
         for (keyids_t, threshold), names in groups.items():
             label = names[0] if len(names) == 1 else f"{names[0]} (and {len(names) - 1} more)"
@@ -742,12 +790,11 @@ class RepoChecker:
         from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
         total = len(jobs)
-        n_chunks = max(workers * 16, 1)
+        n_chunks = max(workers * 32, 1)
         size = max(1, -(-total // n_chunks))
         chunks = [jobs[i : i + size] for i in range(0, total, size)]
         pending = deque(range(len(chunks)))
-        methods = multiprocessing.get_all_start_methods()
-        mp = multiprocessing.get_context("fork" if "fork" in methods else None)
+        mp = multiprocessing.get_context(_start_method())
         results: dict[int, list[RoleOutcome]] = {}
         done = 0
         wctx = Context(self.ctx.directory, self.ctx.at, {}, self.ctx.keysets)
@@ -758,7 +805,10 @@ class RepoChecker:
             futures: dict[Future[list[OutcomeTuple]], int] = {}
 
             def top_up() -> None:
-                while pending and len(futures) < 2 * n_procs:
+                # two chunks queued per worker, one near the end (less tail)
+                while pending and len(futures) < (
+                    2 * n_procs if len(pending) > 4 * workers else n_procs
+                ):
                     i = pending.popleft()
                     chunk = [job_to_tuple(j) for j in chunks[i]]
                     futures[pool.submit(_run_chunk, chunk)] = i
@@ -817,6 +867,20 @@ def _roles_shape_ok(roles: Any) -> bool:
         if not _role_shape_ok(r):
             return False
     return True
+
+
+def _start_method() -> str | None:
+    """fork (cheap: workers inherit the loaded modules) while this process has
+    no other thread; otherwise (e.g. a progress bar is drawing) forkserver."""
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    if "forkserver" in methods:
+        return "forkserver"
+    return None
 
 
 def _cpu_count() -> int:
