@@ -291,14 +291,13 @@ def test_ceremony_output_with_delegations_only_checks_present_roles(
     assert "30 of the 32" in p["message"]
 
 
-def test_big_targets_checked_while_bins_run(
+def test_targets_tampered_in_parallel_run(
     verify_cli: Any, classic_repo: RepoInfo, monkeypatch: Any
 ) -> None:
     import tuf_ceremony.verify.repo as repo_mod
 
-    # treat every targets file as big: bins start before targets is checked
-    monkeypatch.setattr(repo_mod, "PEEK_MIN_BYTES", 0)
     monkeypatch.setattr(repo_mod, "PARALLEL_MIN", 16)
+    monkeypatch.setattr(repo_mod, "BIG_DELEGATOR", 16)
     r = verify_cli(classic_repo.directory, "--workers", "2", "--json")
     assert r.code == 0, r.out
     assert len(r.json()["roles"]) == 3 + 64
@@ -312,6 +311,9 @@ def test_big_targets_checked_while_bins_run(
     r = verify_cli(classic_repo.directory, "--workers", "2", "--json")
     assert r.code == 1
     assert {p["file"] for p in r.problems(severity="error")} == {"1.targets.json"}
-    path.write_text(path.read_text().replace('"signed"', '"signed": {}, "signed"', 1))
+    # a delegation python-tuf refuses (a top-level role name) is malformed input
+    data = json.loads(path.read_text())
+    data["signed"]["delegations"]["roles"][5]["name"] = "snapshot"
+    path.write_text(json.dumps(data, indent=1))
     r = verify_cli(classic_repo.directory, "--workers", "2")
-    assert r.code == 3 and "1.targets.json" in r.err
+    assert r.code == 3 and "1.targets.json" in r.err and "snapshot" in r.err

@@ -39,7 +39,6 @@ _DEFINITION_CODES = {"duplicate-key", "missing-key", "unusable-key", "duplicate-
 _MAX_RANGE_REPORTS = 5
 PARALLEL_MIN = 256
 BIG_DELEGATOR = 1024
-PEEK_MIN_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
@@ -561,21 +560,16 @@ class RepoChecker:
     def _targets_tree(self) -> None:
         job = self._top_job("targets")
         self._meta_expectation(job)
+        outcome = check_role(job, self.ctx)
+        self._absorb(outcome)
         frontier: list[tuple[str, str, dict[str, Any]]] = []
-        peeked = self._peek_delegations(job)
+        top_doc = outcome.doc
+        outcome.doc = None
+        if top_doc is not None and outcome.delegations is not None:
+            frontier.append(("targets", outcome.report.file or "targets", outcome.delegations))
 
-        def check_targets() -> None:
-            outcome = check_role(job, self.ctx)
-            self._absorb(outcome)
-            top_doc = outcome.doc
-            outcome.doc = None
-            if peeked is None:
-                if top_doc is not None and outcome.delegations is not None:
-                    frontier.append(
-                        ("targets", outcome.report.file or "targets", outcome.delegations)
-                    )
-            elif outcome.delegations != peeked[1]:
-                raise FormatError("changed while it was being verified", source=peeked[0])
+        def validate_targets() -> None:
+            # runs while the delegated roles are being checked
             if top_doc is None:
                 return
             deleg = top_doc.signed.get("delegations")
@@ -583,21 +577,14 @@ class RepoChecker:
             if isinstance(roles, list) and len(roles) > BIG_DELEGATOR:
                 # python-tuf reads everything but the delegations here; each
                 # delegated role is read by python-tuf's DelegatedRole.from_dict
-                # in the worker that checks it, keys by Key.from_dict, and the
+                # when it is checked, keys by Key.from_dict, and the
                 # Delegations-level rules are applied in _jobs_for.
                 python_tuf_parse_without_delegations(top_doc)
             else:
                 python_tuf_cross_check(top_doc, False, self.report, "targets")
             warn_soon(self.report, top_doc, "targets", self.ctx.at)
 
-        background: Callable[[], None] | None = None
-        if peeked is None:
-            check_targets()
-        else:
-            # a big delegator: its delegated roles are started first, the
-            # targets file itself is checked meanwhile
-            frontier.append(("targets", peeked[0], peeked[1]))
-            background = check_targets
+        background: Callable[[], None] | None = validate_targets
         level = 0
         while frontier:
             level += 1
@@ -626,27 +613,6 @@ class RepoChecker:
                     file=self.snapshot_file,
                     role="snapshot",
                 )
-
-    def _peek_delegations(self, job: RoleJob) -> tuple[str, dict[str, Any]] | None:
-        """The delegations of a big top-level targets file, read quickly so
-        that its delegated roles can be started before the file itself is
-        checked (which then has to hold exactly these delegations)."""
-        import json
-
-        for cand in job.candidates:
-            path = os.path.join(self.ctx.directory, cand)
-            try:
-                if os.path.getsize(path) < PEEK_MIN_BYTES:
-                    return None
-                data = json.loads(_read(path))
-            except FileNotFoundError:
-                continue
-            except (OSError, ValueError, RecursionError):
-                return None  # the full check reports it
-            signed = data.get("signed") if isinstance(data, dict) else None
-            deleg = signed.get("delegations") if isinstance(signed, dict) else None
-            return (cand, deleg) if isinstance(deleg, dict) else None
-        return None
 
     def _jobs_for(self, delegator: str, file: str, deleg: dict[str, Any]) -> list[RoleJob]:
         """Jobs for every role ``deleg`` (a delegations JSON object) delegates.

@@ -145,6 +145,14 @@ def threshold_check(
     names: Mapping[str, str],
 ) -> tuple[ThresholdCheck, list[Finding]]:
     """Count valid signatures by distinct public keys authorized for ``role``."""
+    if len(keyids) == 1:  # the usual online-key delegation (hashed bins): no groups
+        k = keyids[0]
+        entry = keys.get(k)
+        if entry is not None and entry.key is not None:
+            ref = KeyRef(k, names.get(k))
+            if sigset.results.get(k) is True:
+                return ThresholdCheck(role, threshold, 1, [ref], [], authorized=1), []
+            return ThresholdCheck(role, threshold, 0, [], [ref], authorized=1), []
     findings: list[Finding] = []
     unique: list[str] = []
     for k in keyids:
