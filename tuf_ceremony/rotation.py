@@ -126,14 +126,3 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         trusted_root=old_md,
         trusted_targets=trusted_targets,
     )
-
-
-def names_from_file(path: Path) -> dict[str, str]:
-    """keyid -> name from a plan (TOML) or a signing request (JSON)."""
-    if path.suffix == ".toml":
-        from tuf_ceremony.plan import load_plan
-
-        return load_plan(path).key_names()
-    from tuf_ceremony.request import load_request
-
-    return dict(load_request(path).key_names)

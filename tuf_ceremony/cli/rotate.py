@@ -36,7 +36,8 @@ def rotate(trusted: Path, role: str, revoke: tuple[str, ...], add: tuple[str, ..
     when ROLE is targets), for the urgent case: a lost or compromised key."""
     from tuf_ceremony.errors import InputError
     from tuf_ceremony.files import check_writable, write_atomic
-    from tuf_ceremony.rotation import RotationSpec, names_from_file
+    from tuf_ceremony.names import load_names
+    from tuf_ceremony.rotation import RotationSpec
     from tuf_ceremony.rotation import rotate as do_rotate
     from tuf_ceremony.timeutil import parse_expiry
     from tuf_ceremony.trusted import load_trusted
@@ -50,7 +51,7 @@ def rotate(trusted: Path, role: str, revoke: tuple[str, ...], add: tuple[str, ..
     except ValueError as e:
         raise InputError(f"--expires: {e}") from None
     state = load_trusted(trusted)
-    names = names_from_file(names_file) if names_file else {}
+    names = load_names(names_file) if names_file else {}
     warnings: list[str] = []
     request = do_rotate(state, RotationSpec(role, list(revoke), list(add), threshold, exp),
                         now, names, f"rotate-{role}", warnings)

@@ -117,27 +117,10 @@ def _run(
 
 
 def load_names(path: Path) -> dict[str, str]:
-    """keyid -> name from a plan (TOML), a signing request, or a plain
-    ``{"keyid": "name"}`` JSON file."""
-    from tuf_ceremony.errors import InputError
-    from tuf_ceremony.files import load_json
+    """keyid -> name from a plan, a signing request or a {keyid: name} JSON."""
+    from tuf_ceremony.names import load_names as _load
 
-    if path.suffix.lower() == ".toml":
-        from tuf_ceremony.plan import load_plan
-
-        return dict(load_plan(path).key_names())
-    data = load_json(path, "names file")
-    if isinstance(data, dict) and data and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ) and "format" not in data:
-        return dict(data)
-    if isinstance(data, dict) and "format" in data:
-        from tuf_ceremony.request import load_request
-
-        return dict(load_request(path).key_names)
-    raise InputError(
-        "not a ceremony plan, signing request or {keyid: name} JSON object", source=str(path)
-    )
+    return _load(path)
 
 
 def _stderr_tty() -> bool:
