@@ -33,12 +33,25 @@ def load_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key {k!r}")
-        out[k] = v
-    return out
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"duplicate key {k!r}")
+            seen.add(k)
+    return d
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"non-integer number {text} (canonical JSON has none)")
+
+
+# Duplicate object keys are refused (two parsers could see two documents),
+# so are floats and NaN (TUF's canonical JSON has none).
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_float
+)
 
 
 def parse_json(data: bytes, source: str, what: str = "JSON file") -> Any:
@@ -47,7 +60,7 @@ def parse_json(data: bytes, source: str, what: str = "JSON file") -> Any:
     except UnicodeDecodeError:
         raise FormatError(f"{what} is not UTF-8 text", source=source) from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as e:
         raise FormatError(
             f"{what} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})",

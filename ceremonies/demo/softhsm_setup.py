@@ -18,31 +18,29 @@ import sys
 from pathlib import Path
 
 
-def _answer_prompts(argv: list[str], answers: list[str]) -> tuple[int, str]:
-    pid, fd = pty.fork()
-    if pid == 0:  # child
-        os.execvp(argv[0], argv)
-    transcript = b""
-    for answer in answers:
-        buf = b""
-        while b":" not in buf:
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-        transcript += buf
-        os.write(fd, (answer + "\n").encode())
-    while True:
+def _read(fd: int, until: bytes | None) -> bytes:
+    """Read from the pty until ``until`` appears (a prompt), or to the end."""
+    buf = b""
+    while until is None or until not in buf:
         try:
             chunk = os.read(fd, 1024)
         except OSError:
             break
         if not chunk:
             break
-        transcript += chunk
+        buf += chunk
+    return buf
+
+
+def _answer_prompts(argv: list[str], answers: list[str]) -> tuple[int, str]:
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execvp(argv[0], argv)
+    transcript = b""
+    for answer in answers:
+        transcript += _read(fd, b":")
+        os.write(fd, (answer + "\n").encode())
+    transcript += _read(fd, None)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), transcript.decode(errors="replace")
 

@@ -4,55 +4,22 @@ canonical payload that signatures cover."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tuf_ceremony.errors import FormatError
+from tuf_ceremony.files import parse_json
 from tuf_ceremony.verify.legacy import parse_expires
 from tuf_ceremony.verify.sigs import canonical_signed
 
 _SPEC = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise ValueError(f"duplicate key {k!r}")
-            seen.add(k)
-    return d
-
-
-def _no_float(text: str) -> Any:
-    raise ValueError(f"non-integer number {text} (canonical JSON has none)")
-
-
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_pairs, parse_float=_no_float, parse_constant=_no_float
-)
-
-
 def parse_metadata_json(raw: bytes, source: str) -> Any:
-    """Parse metadata bytes. Duplicate object keys are refused (two parsers
-    could see two documents), so are floats and NaN (not canonical JSON)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FormatError("metadata is not UTF-8 text", source=source) from None
-    try:
-        return _DECODER.decode(text)
-    except json.JSONDecodeError as e:
-        raise FormatError(
-            f"metadata is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})",
-            source=source,
-        ) from None
-    except (ValueError, RecursionError) as e:
-        raise FormatError(f"metadata is not valid JSON ({e})", source=source) from None
+    """Parse metadata bytes strictly (see :func:`tuf_ceremony.files.parse_json`)."""
+    return parse_json(raw, source, "metadata")
 
 
 @dataclass
