@@ -3,6 +3,7 @@ trusted version, as plain data the CLI renders."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,12 +47,23 @@ class PayloadView:
         }
 
 
+def _label(req: SigningRequest, keyid: str) -> str:
+    """``alice (1a2b3c4d5e6f)``, the name escaped for display."""
+    from tuf_ceremony.text import safe
+
+    name = req.name_of(keyid)
+    return f"{safe(name, 60)} ({keyid[:12]})" if name else keyid[:12]
+
+
 def _labels(req: SigningRequest, keyids: list[str]) -> list[str]:
-    return [req.label(k) for k in sorted(keyids, key=lambda k: (req.name_of(k) or "~", k))]
+    return [_label(req, k) for k in sorted(keyids, key=lambda k: (req.name_of(k) or "~", k))]
 
 
 def _names(req: SigningRequest, keyids: list[str]) -> str:
-    return ", ".join(req.name_of(k) or k[:12] for k in sorted(keyids))
+    from tuf_ceremony.text import safe
+
+    return ", ".join(safe(req.name_of(k), 60) if req.name_of(k) else k[:12]
+                     for k in sorted(keyids))
 
 
 def root_changes(req: SigningRequest, old: Root, new: Root) -> tuple[list[str], list[str]]:
@@ -68,9 +80,9 @@ def root_changes(req: SigningRequest, old: Root, new: Root) -> tuple[list[str], 
         added = [k for k in n.keyids if k not in o.keyids]
         removed = [k for k in o.keyids if k not in n.keyids]
         for k in added:
-            changes.append(f"{role}: key added {req.label(k)}")
+            changes.append(f"{role}: key added {_label(req, k)}")
         for k in removed:
-            changes.append(f"{role}: key removed {req.label(k)}")
+            changes.append(f"{role}: key removed {_label(req, k)}")
         if o.threshold != n.threshold:
             changes.append(f"{role}: threshold {o.threshold} -> {n.threshold}")
         if role in ONLINE_ROLES and (added or removed):
@@ -106,8 +118,8 @@ def targets_changes(req: SigningRequest, old: Targets, new: Targets) -> list[str
                      if new.targets[p] != old.targets[p])
     for what, items in (("added", added), ("removed", removed), ("changed", changed)):
         if items:
-            changes.append(f"targets {what}: {len(items)} ({', '.join(items[:5])}"
-                           f"{', ...' if len(items) > 5 else ''})")
+            changes.append(f"targets {what}: {len(items)}")
+            changes += [f"  target {what}: {quote(p)}" for p in items]
     od = old.delegations.to_dict() if old.delegations else None
     nd = new.delegations.to_dict() if new.delegations else None
     if od != nd:
@@ -123,11 +135,11 @@ def _delegation_summary(req: SigningRequest, targets: Targets) -> str:
         return "none"
     if d.succinct_roles is not None:
         s = d.succinct_roles
-        return (f"succinct bins {s.name_prefix}-* ({2 ** s.bit_length} bins), "
+        return (f"succinct bins {quote(s.name_prefix)}-* ({2 ** s.bit_length} bins), "
                 f"{s.threshold} of {_names(req, s.keyids)}")
     parts = []
     for name, role in (d.roles or {}).items():
-        parts.append(f"{name}: {role.threshold} of {_names(req, role.keyids)}")
+        parts.append(f"{quote(name)}: {role.threshold} of {_names(req, role.keyids)}")
     return "; ".join(parts) or "none"
 
 
@@ -162,11 +174,11 @@ def view_payload(req: SigningRequest, payload: Payload) -> PayloadView:
         d = signed.delegations
         if d is not None and d.succinct_roles is not None:
             s = d.succinct_roles
-            roles.append(RoleKeys(f"{s.name_prefix}-* ({2 ** s.bit_length} succinct bins)",
+            roles.append(RoleKeys(f"{quote(s.name_prefix)}-* ({2 ** s.bit_length} succinct bins)",
                                   s.threshold, _labels(req, s.keyids)))
         elif d is not None:
             for name, role in (d.roles or {}).items():
-                roles.append(RoleKeys(f"delegation {name}", role.threshold,
+                roles.append(RoleKeys(f"delegation {quote(name)}", role.threshold,
                                       _labels(req, role.keyids)))
         if req.trusted_targets is not None:
             changes = targets_changes(req, req.trusted_targets.signed, signed)
@@ -188,3 +200,282 @@ def view_payload(req: SigningRequest, payload: Payload) -> PayloadView:
 
 def view_request(req: SigningRequest) -> list[PayloadView]:
     return [view_payload(req, p) for p in req.payloads]
+
+
+# --- The complete view: every field, in plain text -------------------------------------------
+
+REVIEW_FORMAT = "tuf-ceremony review, format 1"
+
+_PLAIN_KEY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def quote(text: object) -> str:
+    """An untrusted string shown whole and unambiguous: escaped by
+    :func:`tuf_ceremony.text.safe` (no limit) with ``"`` escaped, in quotes."""
+    from tuf_ceremony.text import safe
+
+    return '"' + safe(text, None).replace('"', '\\"') + '"'
+
+
+def json_value(value: Any) -> str:
+    """A JSON leaf as text: strings quoted and escaped, others as in JSON."""
+    if isinstance(value, str):
+        return quote(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return repr(value)
+
+
+def _path_part(key: str) -> str:
+    if key and all(ch in _PLAIN_KEY for ch in key):
+        return "." + key
+    return "[" + quote(key) + "]"
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf of a JSON tree by path (``roles.root.keyids[0]``); object
+    keys sorted, empty objects and arrays kept as leaves."""
+    out: dict[str, Any] = {}
+    if isinstance(obj, dict) and obj:
+        for k in sorted(obj):
+            out.update(flatten(obj[k], prefix + _path_part(str(k))))
+    elif isinstance(obj, list) and obj:
+        for i, v in enumerate(obj):
+            out.update(flatten(v, f"{prefix}[{i}]"))
+    else:
+        out[prefix.removeprefix(".") or "(top)"] = obj
+    return out
+
+
+def json_leaves(obj: Any, indent: str = "  ") -> list[str]:
+    """``path = value`` for every leaf of ``obj``."""
+    return [f"{indent}{path} = {json_value(v)}" for path, v in flatten(obj).items()]
+
+
+def leaf_diff(old: Any, new: Any, indent: str = "  ") -> list[str]:
+    """Every added, removed and changed leaf between two JSON trees."""
+    a, b = flatten(old), flatten(new)
+    lines: list[str] = []
+    for path in sorted(set(a) | set(b)):
+        if path not in b:
+            lines.append(f"{indent}removed  {path} = {json_value(a[path])}")
+        elif path not in a:
+            lines.append(f"{indent}added    {path} = {json_value(b[path])}")
+        elif a[path] != b[path] or type(a[path]) is not type(b[path]):
+            lines.append(f"{indent}changed  {path}: {json_value(a[path])} -> "
+                         f"{json_value(b[path])}")
+    return lines
+
+
+def key_name(req: SigningRequest, keyid: str) -> str:
+    """The name the request gives a key, escaped, or the start of its keyid."""
+    from tuf_ceremony.text import safe
+
+    name = req.name_of(keyid)
+    return safe(name, 60) if name else f"key {keyid[:12]}"
+
+
+def names_sentence(req: SigningRequest, keyids: list[str]) -> str:
+    return ", ".join(key_name(req, k) for k in sorted(keyids, key=lambda k: (key_name(req, k), k)))
+
+
+def signer_sentence(who: str, req: SigningRequest, keyids: list[str], threshold: int) -> str:
+    """``The new root (version 2) needs 2 of these 3 keys to sign: alice, bob, carol.``"""
+    n = len(keyids)
+    if n == 1:
+        return f"{who} needs {threshold} of this 1 key to sign: {names_sentence(req, keyids)}."
+    return f"{who} needs {threshold} of these {n} keys to sign: {names_sentence(req, keyids)}."
+
+
+def signer_sentences(req: SigningRequest, payload: Payload) -> list[str]:
+    """Who must sign ``payload``, in sentences."""
+    signed = payload.metadata.signed
+    if payload.role == "root":
+        new_r = signed.roles["root"]
+        if req.trusted_root is None:
+            return [signer_sentence(f"This first root (version {signed.version})", req,
+                                    list(new_r.keyids), new_r.threshold)]
+        old = req.trusted_root.signed
+        old_r = old.roles["root"]
+        return [
+            signer_sentence(f"The old root (version {old.version})", req, list(old_r.keyids),
+                            old_r.threshold),
+            signer_sentence(f"The new root (version {signed.version})", req,
+                            list(new_r.keyids), new_r.threshold),
+            "Both must be met: the new root is valid only when signed by enough keys of "
+            "the old root and of the new one.",
+        ]
+    tr = req.new_root.roles[payload.role]
+    return [signer_sentence(f"The {payload.role} metadata (version {signed.version})", req,
+                            list(tr.keyids), tr.threshold)]
+
+
+def _unrecognized(where: str, fields: dict[str, Any]) -> list[str]:
+    return [f"    UNRECOGNIZED FIELD in {where}: {quote(k)} = {json_value(v)}"
+            if not isinstance(v, dict | list) or not v else
+            f"    UNRECOGNIZED FIELD in {where}: {quote(k)} holds: "
+            + "; ".join(f"{p} = {json_value(x)}" for p, x in flatten(v).items())
+            for k, v in sorted(fields.items())]
+
+
+def _key_lines(req: SigningRequest, keys: dict[str, Any], roles_of: dict[str, list[str]],
+               indent: str) -> list[str]:
+    lines: list[str] = []
+    for kid in sorted(keys, key=lambda k: (key_name(req, k), k)):
+        key = keys[kid]
+        in_roles = roles_of.get(kid, [])
+        where = ("in roles " + ", ".join(in_roles)) if in_roles else \
+            "IN NO ROLE: this key is listed but signs nothing"
+        lines.append(f"{indent}{key_name(req, kid)}: keyid {kid}")
+        lines.append(f"{indent}  type {quote(key.keytype)}, scheme {quote(key.scheme)}, "
+                     f"{where}")
+        for k, v in sorted(key.keyval.items()):
+            lines.append(f"{indent}  keyval {quote(k)} = {json_value(v)}")
+        lines += _unrecognized(f"key {kid[:12]}", key.unrecognized_fields)
+    return lines
+
+
+def root_summary(req: SigningRequest, root: Root) -> list[str]:
+    lines = [f"  Expires: {fmt_time(root.expires)}",
+             f"  spec_version: {quote(root.spec_version)}; consistent_snapshot: "
+             f"{json_value(root.consistent_snapshot)}"]
+    roles_of: dict[str, list[str]] = {}
+    lines.append("  Roles:")
+    for rname in sorted(root.roles, key=lambda r: (r not in TOP_LEVEL_ROLES,
+                                                    TOP_LEVEL_ROLES.index(r)
+                                                    if r in TOP_LEVEL_ROLES else 0, r)):
+        role = root.roles[rname]
+        for k in role.keyids:
+            roles_of.setdefault(k, []).append(rname)
+        lines.append("    " + signer_sentence(f"{rname}", req, list(role.keyids),
+                                              role.threshold))
+        lines += [f"      keyid {k} ({key_name(req, k)})" for k in role.keyids]
+        lines += _unrecognized(f"role {rname}", role.unrecognized_fields)
+    lines.append(f"  Keys ({len(root.keys)}):")
+    lines += _key_lines(req, root.keys, roles_of, "    ")
+    lines += _unrecognized("root", root.unrecognized_fields)
+    return lines
+
+
+def targets_summary(req: SigningRequest, targets: Targets) -> list[str]:
+    lines = [f"  Expires: {fmt_time(targets.expires)}",
+             f"  spec_version: {quote(targets.spec_version)}"]
+    lines.append(f"  Targets ({len(targets.targets)}):")
+    if not targets.targets:
+        lines.append("    none")
+    for path in sorted(targets.targets):
+        tf = targets.targets[path]
+        lines.append(f"    {quote(path)}: length {tf.length}")
+        for alg, h in sorted(tf.hashes.items()):
+            lines.append(f"      hash {quote(alg)} {quote(h)}")
+        for k, v in sorted(tf.unrecognized_fields.items()):
+            label = "custom" if k == "custom" else f"UNRECOGNIZED FIELD {quote(k)}"
+            leaves = flatten(v)
+            for p, x in leaves.items():
+                lines.append(f"      {label} {p} = {json_value(x)}" if p != "(top)"
+                             else f"      {label} = {json_value(x)}")
+    d = targets.delegations
+    if d is None:
+        lines.append("  Delegations: none")
+    else:
+        roles_of: dict[str, list[str]] = {}
+        lines.append("  Delegations:")
+        if d.succinct_roles is not None:
+            s = d.succinct_roles
+            for k in s.keyids:
+                roles_of.setdefault(k, []).append(f"{s.name_prefix}-*")
+            lines.append(f"    Succinct hash bins: {2 ** s.bit_length} roles named "
+                         f"{quote(s.name_prefix)}-<n> (bit_length {s.bit_length})")
+            lines.append("      " + signer_sentence("Each bin", req, list(s.keyids), s.threshold))
+            lines += [f"        keyid {k} ({key_name(req, k)})" for k in s.keyids]
+            lines += _unrecognized("succinct_roles", s.unrecognized_fields)
+        for name, role in (d.roles or {}).items():
+            for k in role.keyids:
+                roles_of.setdefault(k, []).append(quote(name))
+            lines.append(f"    Delegated role {quote(name)}:")
+            lines.append("      " + signer_sentence("It", req, list(role.keyids), role.threshold))
+            lines += [f"        keyid {k} ({key_name(req, k)})" for k in role.keyids]
+            if role.paths is not None:
+                lines.append(f"      paths ({len(role.paths)}): "
+                             + ", ".join(quote(p) for p in role.paths))
+            if role.path_hash_prefixes is not None:
+                lines.append(f"      path_hash_prefixes ({len(role.path_hash_prefixes)}): "
+                             + ", ".join(quote(p) for p in role.path_hash_prefixes))
+            lines.append("      terminating: " + ("yes: a search stops here"
+                                                  if role.terminating else "no"))
+            lines += _unrecognized(f"delegated role {name[:40]}", role.unrecognized_fields)
+        lines.append(f"    Delegation keys ({len(d.keys)}):")
+        lines += _key_lines(req, d.keys, roles_of, "      ")
+        lines += _unrecognized("delegations", d.unrecognized_fields)
+    lines += _unrecognized("targets", targets.unrecognized_fields)
+    return lines
+
+
+def trusted_summary(req: SigningRequest) -> list[str]:
+    """What the request says is trusted now (its own copy: untrusted until pinned)."""
+    lines: list[str] = []
+    if req.trusted_root is None:
+        lines.append("Trusted root: none. This request has no trusted root: it is a first root.")
+    else:
+        tr = req.trusted_root
+        digest = hashlib.sha256(tr.signed_bytes).hexdigest()
+        lines.append(f"Trusted root (the request's copy): version {tr.signed.version}, "
+                     f"expires {fmt_time(tr.signed.expires)}")
+        lines.append(f"  SHA-256 of its signed bytes: {digest}")
+        lines.append("  Its words: " + numbered_words(digest_words(digest)))
+    if req.trusted_targets is None:
+        lines.append("Trusted targets: none.")
+    else:
+        tt = req.trusted_targets
+        digest = hashlib.sha256(tt.signed_bytes).hexdigest()
+        lines.append(f"Trusted targets (the request's copy): version {tt.signed.version}, "
+                     f"SHA-256 of its signed bytes: {digest}")
+    return lines
+
+
+def numbered_words(words: list[str]) -> str:
+    return " ".join(f"{i}.{w}" for i, w in enumerate(words, 1))
+
+
+def request_summary(req: SigningRequest) -> list[str]:
+    """The plain-language summary of the whole request, then each payload."""
+    from tuf_ceremony.text import safe
+
+    lines = [f"Ceremony: {quote(req.ceremony)}",
+             f"Request id: {safe(req.request_id)}",
+             f"Created: {quote(req.created)}",
+             f"Payloads to sign: {', '.join(f'{p.role} version {p.version}' for p in req.payloads)}"]
+    lines += trusted_summary(req)
+    lines.append(f"Names the request gives keys ({len(req.key_names)}):")
+    for kid in sorted(req.key_names, key=lambda k: (req.key_names[k], k)):
+        lines.append(f"  {quote(req.key_names[kid])}: keyid {kid}")
+    if req.online:
+        lines.append("Online roles (signed later by the repository, not by you):")
+        lines += json_leaves(req.online, "  ")
+    for index, payload in enumerate(req.payloads, 1):
+        view = view_payload(req, payload)
+        lines.append("")
+        lines.append(f"== Payload {index} of {len(req.payloads)}: {payload.role} version "
+                     f"{payload.version}: summary ==")
+        lines.append(f"  SHA-256 of the bytes signed: {payload.digest}")
+        lines.append("  (the fingerprint of exactly what your signature covers)")
+        lines.append("  Digest words: " + numbered_words(view.words))
+        lines += ["  " + s for s in signer_sentences(req, payload)]
+        lines.append("  What changes:")
+        lines += ["    " + c for c in view.changes]
+        for a in view.actions:
+            lines.append("  After this root: " + a)
+        signed = payload.metadata.signed
+        if payload.role == "root":
+            lines += root_summary(req, signed)
+        else:
+            lines += targets_summary(req, signed)
+    return lines
