@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint bench softhsm clean
+.PHONY: test demo lint bench softhsm fat clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,24 @@ softhsm:
 	  fi; \
 	fi
 
+# fusefat + mkfs.vfat: the tests write on a real FAT filesystem (a USB stick's)
+# mounted through FUSE; only useful where /dev/fuse exists.
+fat:
+	@if [ -e /dev/fuse ] && ! { command -v fusefat >/dev/null 2>&1 && \
+	    { command -v mkfs.vfat >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.vfat ] || [ -x /sbin/mkfs.vfat ]; }; }; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing fusefat and dosfstools with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fusefat dosfstools; \
+	  else \
+	    echo "fusefat/dosfstools missing: run 'sudo apt-get install fusefat dosfstools' once" >&2; exit 1; \
+	  fi; \
+	fi
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check tuf_ceremony tests benchmarks
 	$(BIN)/mypy
 
-test: $(BIN)/.installed softhsm lint
+test: $(BIN)/.installed softhsm fat lint
 	$(BIN)/pytest -n 2 -q
 
 demo: $(BIN)/.installed

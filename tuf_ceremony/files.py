@@ -1,11 +1,54 @@
 """File helpers: atomic writes that never replace without consent, JSON loading
-with one-line errors that name the file."""
+with one-line errors that name the file.
+
+Writing outputs (requests, bundles, metadata, keys)
+---------------------------------------------------
+Outputs cross the air gap on USB sticks, which are usually FAT or exFAT. Every
+write must (1) never replace an existing file unless ``--force``, even when the
+file appears while we work, (2) leave either the complete new file or nothing
+under the final name, also after a crash or a pulled stick, and (3) be on the
+device, not in a cache, when we tell the keyholder it is.
+
+:func:`write_atomic` writes the data to a temporary file in the same folder
+(``.NAME.XXXX.tmp``, created with O_EXCL by :func:`tempfile.mkstemp`) and
+fsyncs it. Then:
+
+* ``--force``: ``rename()`` over the target (atomic replacement).
+* otherwise, where hard links exist: ``link(tmp, target)``, which fails when
+  the target exists, so no-clobber holds against a race; then the temporary
+  file is removed.
+* where ``link()`` is refused (FAT and exFAT give EPERM; others ENOSYS,
+  ENOTSUP/EOPNOTSUPP, EXDEV, EMLINK): the target name is claimed with
+  ``open(target, O_CREAT|O_EXCL)``, which fails when it exists, so no-clobber
+  still holds against a race; then the complete temporary file is renamed
+  over our own, empty placeholder.
+
+Why a placeholder and not writing the target directly after O_EXCL: writing in
+place could leave a *partial* file under the final name after a crash, which
+looks like a real, truncated bundle. With the placeholder, a crash leaves at
+worst an *empty* file under the final name (plus a hidden ``.tmp``): it cannot
+be mistaken for content, every reader refuses it as not JSON, and the next run
+refuses to write over it and says it is empty and may be a left-over. The
+final content only ever appears whole, by rename. On any error, the temporary
+file and our placeholder are removed, so nothing is left behind.
+
+Finally the file and its folder are fsync'ed. :class:`Written` reports whether
+both succeeded and on which filesystem type (from /proc/self/mountinfo);
+:func:`removal_note` turns that into the line the CLI prints ("written and
+flushed to disk: it is safe to remove the USB stick"). A filesystem without
+Unix permissions refuses ``fchmod``; the mode is then skipped (FAT has none).
+OS errors (full or read-only stick, permissions) become a one-line
+:class:`~tuf_ceremony.errors.InputError` naming the file.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,74 +119,230 @@ def check_writable(path: str | os.PathLike[str], force: bool) -> None:
     if p.is_dir():
         raise OutputExistsError("is a directory, expected a file path", source=str(p))
     if p.exists() and not force:
-        raise OutputExistsError("exists; use --force to replace it", source=str(p))
+        raise _exists_error(p)
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError("output directory does not exist", source=str(parent))
 
 
+def _exists_error(p: Path) -> OutputExistsError:
+    try:
+        empty = p.stat().st_size == 0
+    except OSError:
+        empty = False
+    if empty:
+        return OutputExistsError(
+            "exists and is empty (perhaps left by an interrupted write: check, remove it "
+            "and run again); use --force to replace it", source=str(p))
+    return OutputExistsError("exists; use --force to replace it", source=str(p))
+
+
+# link() on a filesystem without hard links (FAT, exFAT, some FUSE and network
+# filesystems) fails with one of these; then the placeholder method is used.
+LINK_UNSUPPORTED = frozenset(
+    code for code in (
+        errno.EPERM, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+        errno.EMLINK, getattr(errno, "EFTYPE", None),
+    ) if code is not None
+)
+
+# Filesystems a USB stick usually carries (from /proc/self/mountinfo).
+REMOVABLE_FILESYSTEMS = frozenset({"vfat", "msdos", "exfat", "fuseblk", "fuse.fusefat",
+                                   "fuse.exfat", "ntfs", "ntfs3", "hfsplus"})
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`write_atomic` did: ``flushed`` when the file and its folder
+    were both fsync'ed without error, ``method`` how no-clobber was kept
+    ("link", "placeholder" or "replace" with --force), ``filesystem`` the
+    type of the filesystem written to, when it could be found."""
+
+    path: Path
+    flushed: bool
+    method: str
+    filesystem: str | None
+
+    @property
+    def removable(self) -> bool:
+        return self.filesystem in REMOVABLE_FILESYSTEMS
+
+
 def write_atomic(
     path: str | os.PathLike[str], data: bytes, *, force: bool = False, mode: int = 0o644
-) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    Without ``force`` an existing file is never replaced, also when it appears
-    between the check and the rename (the final step is a hard link, which
-    fails when the target exists).
-    """
+) -> Written:
+    """Write ``data`` to ``path``: all of it or nothing, never replacing an
+    existing file unless ``force``. See the module docstring for the method."""
     p = Path(path)
     check_writable(p, force)
     parent = p.parent if str(p.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    tmp: str | None = None
+    placeholder = False
     try:
-        os.fchmod(fd, mode)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+        except OSError as e:
+            raise _write_error(p, e) from None
+        _chmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         if force:
             os.replace(tmp, p)
+            tmp = None
+            method = "replace"
         else:
             try:
                 os.link(tmp, p)
+                method = "link"
             except FileExistsError:
-                raise OutputExistsError("exists; use --force to replace it", source=str(p)) from None
-            os.unlink(tmp)
-        _fsync_dir(parent)
+                raise _exists_error(p) from None
+            except OSError as e:
+                if e.errno not in LINK_UNSUPPORTED:
+                    raise
+                # no hard links here: claim the name with O_EXCL, then rename
+                # the complete temporary file over our own placeholder
+                try:
+                    pfd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                except FileExistsError:
+                    raise _exists_error(p) from None
+                placeholder = True
+                os.close(pfd)
+                os.replace(tmp, p)
+                tmp = None
+                placeholder = False
+                method = "placeholder"
+            if tmp is not None:
+                os.unlink(tmp)
+                tmp = None
+        flushed = _fsync_path(p) and _fsync_dir(parent)
+    except OSError as e:
+        _cleanup(tmp, p if placeholder else None)
+        raise _write_error(p, e) from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _cleanup(tmp, p if placeholder else None)
         raise
+    return Written(p, flushed, method, filesystem_type(parent))
 
 
-def write_files_atomic(files: dict[Path, bytes], *, force: bool = False) -> None:
+def _write_error(p: Path, e: OSError) -> InputError:
+    reason = e.strerror or type(e).__name__
+    return InputError(f"cannot write: {reason}; nothing was written", source=str(p))
+
+
+def _chmod(fd: int, mode: int) -> None:
+    """Set the mode; filesystems without Unix permissions (FAT) refuse this,
+    and there the mode means nothing anyway."""
+    try:
+        os.fchmod(fd, mode)
+    except OSError as e:
+        if e.errno not in LINK_UNSUPPORTED | {errno.EINVAL}:
+            raise
+
+
+def _cleanup(tmp: str | None, placeholder: Path | None) -> None:
+    for leftover in (tmp, placeholder):
+        if leftover is None:
+            continue
+        try:
+            os.unlink(leftover)
+        except OSError:
+            pass
+
+
+def write_files_atomic(files: dict[Path, bytes], *, force: bool = False) -> list[Written]:
     """Write several files, all or none: every target is checked first, and
     on a failure the files already written by this call are removed."""
     for path in files:
         check_writable(path, force)
-    written: list[Path] = []
+    written: list[Written] = []
     try:
         for path, data in files.items():
-            write_atomic(path, data, force=force)
-            written.append(path)
+            written.append(write_atomic(path, data, force=force))
     except BaseException:
         if not force:
-            for path in written:
-                path.unlink(missing_ok=True)
+            for w in written:
+                w.path.unlink(missing_ok=True)
         raise
+    return written
 
 
-def _fsync_dir(directory: Path) -> None:
+def _fsync_path(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> bool:
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
-        return
+        return False
     try:
         os.fsync(fd)
+        return True
     except OSError:
-        pass
+        return False
     finally:
         os.close(fd)
+
+
+def sync_written(paths: list[Path]) -> list[Written]:
+    """Flush files already written (and their folders) once more and report
+    it, for writers that return only paths."""
+    out: list[Written] = []
+    for p in paths:
+        parent = p.parent if str(p.parent) else Path(".")
+        flushed = _fsync_path(p) and _fsync_dir(parent)
+        out.append(Written(p, flushed, "synced", filesystem_type(parent)))
+    return out
+
+
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem holding ``path`` ("vfat", "ext4", ...), from
+    /proc/self/mountinfo; None where that cannot be read (not Linux)."""
+    try:
+        text = Path("/proc/self/mountinfo").read_text()
+        target = os.path.realpath(path)
+    except OSError:
+        return None
+    best: tuple[int, str] | None = None
+    for line in text.splitlines():
+        left, sep, right = line.partition(" - ")
+        fields = left.split()
+        if not sep or len(fields) < 5:
+            continue
+        mount_point = _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), fields[4])
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and (best is None or len(mount_point) >= best[0]):
+            fstype = right.split()[0] if right.split() else ""
+            best = (len(mount_point), fstype)
+    return best[1] if best else None
+
+
+def removal_note(written: list[Written]) -> str:
+    """One line for the keyholder: may the stick be pulled out now?"""
+    if not written:
+        return ""
+    if all(w.flushed for w in written):
+        if any(w.removable for w in written):
+            return ("written and flushed to disk: it is safe to remove the USB stick "
+                    "(eject it first if your desktop mounted it)")
+        return "written and flushed to disk"
+    return ("written, but the system did not confirm the flush to disk: unmount or eject "
+            "the USB stick before removing it")
 
 
 def dump_json(obj: Any) -> bytes:

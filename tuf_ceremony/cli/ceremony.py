@@ -108,7 +108,7 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
 def sign(request_file: Path, key_spec: str, out: Path, signer_name: str | None, yes: bool,
          force: bool) -> None:
     """Show what REQUEST asks to sign, confirm, sign and write a bundle."""
-    from tuf_ceremony.files import check_writable, write_atomic
+    from tuf_ceremony.files import check_writable, removal_note, write_atomic
     from tuf_ceremony.request import load_request
     from tuf_ceremony.signers import open_key_source
     from tuf_ceremony.signing import require_slots, sign_slots
@@ -132,9 +132,10 @@ def sign(request_file: Path, key_spec: str, out: Path, signer_name: str | None, 
         click.echo(f"  {s.role} version {s.version} as keyid {s.keyid}")
     confirm("Sign these payloads?", yes)
     bundle = sign_slots(request, slots, source.signer_for, name, fmt_time(utcnow()))
-    write_atomic(out, bundle.to_bytes(), force=force)
+    written = write_atomic(out, bundle.to_bytes(), force=force)
     click.echo(f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), "
                "each verified against the public key)")
+    click.echo(removal_note([written]))
 
 
 def _load_bundles(paths: tuple[Path, ...]) -> list[Any]:
@@ -240,5 +241,8 @@ def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, as_json: boo
         return
     for path in written:
         click.echo(f"written: {path}")
+    from tuf_ceremony.files import removal_note, sync_written
+
+    click.echo(removal_note(sync_written(written)))
     for a in actions:
         click.echo(f"ACTION REQUIRED: {a}")
