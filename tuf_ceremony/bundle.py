@@ -119,3 +119,44 @@ def parse_bundle(doc: Any, source: str) -> SignatureBundle:
 
 def load_bundle(path: str | Path) -> SignatureBundle:
     return parse_bundle(load_json(path, "signature bundle"), str(path))
+
+
+def not_a_bundle(doc: Any) -> str | None:
+    """Why a parsed JSON document is plainly *not* a signature bundle (it is a
+    signing request, TUF metadata, a public key, ...), or None when it is or
+    claims to be one. ``status request.json *.json`` skips the former with a
+    note; a document that claims to be a bundle (its format, or a bundle's
+    ``signer`` / ``request_id`` fields) is parsed, and refused when malformed,
+    and so is anything that is not a JSON object."""
+    if not isinstance(doc, dict):
+        return None
+    fmt = doc.get("format")
+    if fmt == BUNDLE_FORMAT:
+        return None
+    if fmt == "tuf-ceremony/signing-request":
+        return "it is a signing request"
+    if "signed" in doc and "signatures" in doc:
+        signed = doc.get("signed")
+        kind = signed.get("_type") if isinstance(signed, dict) else None
+        if kind in ("root", "targets", "snapshot", "timestamp"):
+            return f"it is TUF {kind} metadata"
+        return "it is TUF metadata"
+    if "keytype" in doc and "keyval" in doc:
+        return "it is a public key"
+    if "signer" in doc or "request_id" in doc:
+        return None  # shaped like a bundle: parse it, and refuse it when malformed
+    if isinstance(fmt, str):
+        from tuf_ceremony.text import safe
+
+        return f"it is a {safe(fmt, 60)} document"
+    return "it is JSON of another kind"
+
+
+def load_bundle_or_reason(path: str | Path) -> SignatureBundle | str:
+    """The bundle in ``path``, or the reason it plainly is not one (see
+    :func:`not_a_bundle`). Broken JSON and malformed bundles raise."""
+    doc = load_json(path, "signature bundle")
+    reason = not_a_bundle(doc)
+    if reason is not None:
+        return reason
+    return parse_bundle(doc, str(path))

@@ -139,9 +139,18 @@ def sign(request_file: Path, key_spec: str, out: Path, signer_name: str | None, 
 
 
 def _load_bundles(paths: tuple[Path, ...]) -> list[Any]:
-    from tuf_ceremony.bundle import load_bundle
+    from tuf_ceremony.bundle import load_bundle_or_reason
+    from tuf_ceremony.text import safe
 
-    return [load_bundle(p) for p in paths]
+    bundles: list[Any] = []
+    for p in paths:
+        loaded = load_bundle_or_reason(p)
+        if isinstance(loaded, str):
+            # `status request.json *.json`: the request, metadata and keys are skipped
+            click.echo(f"skipped {safe(str(p))}: not a signature bundle ({loaded})", err=True)
+        else:
+            bundles.append(loaded)
+    return bundles
 
 
 def render_status(col: Any) -> None:
