@@ -147,7 +147,11 @@ def test_online_key_rotation_lists_what_to_resign(workdir: Path, v1: Path) -> No
     merged = json.loads(r.output)
     assert merged["actions"] == actions
     assert str(v1 / "2.root.json") in merged["written"]
-    r = run_cli("merge", req, *bundles, "--out", workdir / "again")
+    again = workdir / "again"  # a copy of the history the request builds on (issue 9)
+    again.mkdir()
+    for name in ("1.root.json", "1.targets.json"):
+        shutil.copy2(v1 / name, again / name)
+    r = run_cli("merge", req, *bundles, "--out", again)
     assert "ACTION REQUIRED: timestamp:" in r.output
 
 

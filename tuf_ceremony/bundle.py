@@ -16,6 +16,10 @@ Format ``tuf-ceremony/signature-bundle`` version 1 (docs/formats.md)::
 
 A bundle is bound to one request by ``request_id`` and to each payload by its
 ``digest``: it can never be merged into another ceremony.
+
+Optional ``"review_digest": "<sha256 hex>"``: the SHA-256 of the canonical
+review the keyholder was shown (tuf_ceremony.review), written by ``sign``;
+bundles without it stay readable, and ``audit`` reports them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from tuf_ceremony.files import dump_json, load_json
 
 BUNDLE_FORMAT = "tuf-ceremony/signature-bundle"
 BUNDLE_FORMAT_VERSION = 1
+#: Largest signature bundle file read (bytes): a bundle holds a few signatures.
+MAX_BUNDLE_BYTES = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 
@@ -60,18 +66,22 @@ class SignatureBundle:
     signer_name: str
     signatures: list[BundleSignature] = field(default_factory=list)
     source: str = "<bundle>"
+    #: SHA-256 of the canonical review the keyholder was shown
+    #: (tuf_ceremony.review.review_digest); None in bundles made before it.
+    review_digest: str | None = None
 
     def to_bytes(self) -> bytes:
-        return dump_json(
-            {
-                "format": BUNDLE_FORMAT,
-                "format_version": BUNDLE_FORMAT_VERSION,
-                "request_id": self.request_id,
-                "created": self.created,
-                "signer": {"keyid": self.signer_keyid, "name": self.signer_name},
-                "signatures": [s.to_dict() for s in self.signatures],
-            }
-        )
+        doc: dict[str, Any] = {
+            "format": BUNDLE_FORMAT,
+            "format_version": BUNDLE_FORMAT_VERSION,
+            "request_id": self.request_id,
+            "created": self.created,
+            "signer": {"keyid": self.signer_keyid, "name": self.signer_name},
+            "signatures": [s.to_dict() for s in self.signatures],
+        }
+        if self.review_digest is not None:
+            doc["review_digest"] = self.review_digest
+        return dump_json(doc)
 
 
 def _req(cond: bool, source: str, message: str) -> None:
@@ -88,11 +98,15 @@ def parse_bundle(doc: Any, source: str) -> SignatureBundle:
     )
     _req(doc.get("format_version") == BUNDLE_FORMAT_VERSION, source,
          f"unsupported signature bundle format_version {doc.get('format_version')!r}")
-    allowed = {"format", "format_version", "request_id", "created", "signer", "signatures"}
+    allowed = {"format", "format_version", "request_id", "created", "signer", "signatures",
+               "review_digest"}
     unknown = sorted(set(doc) - allowed)
     _req(not unknown, source, f"unknown field {unknown[0] if unknown else ''!r}")
     _req(isinstance(doc.get("request_id"), str) and bool(_HEX64.match(doc["request_id"])),
          source, "request_id: missing or not a SHA-256 hex digest")
+    review = doc.get("review_digest")
+    _req(review is None or (isinstance(review, str) and bool(_HEX64.match(review))), source,
+         "review_digest: not a SHA-256 hex digest")
     _req(isinstance(doc.get("created"), str), source, "created: missing or not a string")
     signer = doc.get("signer")
     _req(isinstance(signer, dict) and isinstance(signer.get("keyid"), str)
@@ -114,11 +128,11 @@ def parse_bundle(doc: Any, source: str) -> SignatureBundle:
              f"{entry}.sig: not a hex signature")
         sigs.append(BundleSignature(s["role"], s["version"], s["digest"], s["keyid"], s["sig"]))
     return SignatureBundle(doc["request_id"], doc["created"], signer["keyid"], signer["name"],
-                           sigs, source)
+                           sigs, source, review)
 
 
 def load_bundle(path: str | Path) -> SignatureBundle:
-    return parse_bundle(load_json(path, "signature bundle"), str(path))
+    return parse_bundle(load_json(path, "signature bundle", MAX_BUNDLE_BYTES), str(path))
 
 
 def not_a_bundle(doc: Any) -> str | None:
@@ -155,7 +169,7 @@ def not_a_bundle(doc: Any) -> str | None:
 def load_bundle_or_reason(path: str | Path) -> SignatureBundle | str:
     """The bundle in ``path``, or the reason it plainly is not one (see
     :func:`not_a_bundle`). Broken JSON and malformed bundles raise."""
-    doc = load_json(path, "signature bundle")
+    doc = load_json(path, "signature bundle", MAX_BUNDLE_BYTES)
     reason = not_a_bundle(doc)
     if reason is not None:
         return reason

@@ -55,11 +55,22 @@ from typing import Any
 from tuf_ceremony.errors import FormatError, InputError, OutputExistsError
 
 
-def read_bytes(path: str | os.PathLike[str], what: str = "file") -> bytes:
-    """Read a whole file, turning OS errors into an :class:`InputError`."""
+def read_bytes(path: str | os.PathLike[str], what: str = "file",
+               limit: int | None = None) -> bytes:
+    """Read a whole file, turning OS errors into an :class:`InputError`.
+
+    With ``limit``, a file larger than ``limit`` bytes is refused unread.
+    """
     p = Path(path)
     try:
-        return p.read_bytes()
+        if limit is None:
+            return p.read_bytes()
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise InputError(f"{what} is larger than {limit // 1024} KiB: refused unread",
+                             source=str(p))
+        return data
     except FileNotFoundError:
         raise InputError(f"{what} not found", source=str(p)) from None
     except IsADirectoryError:
@@ -68,11 +79,35 @@ def read_bytes(path: str | os.PathLike[str], what: str = "file") -> bytes:
         raise InputError(f"cannot read {what}: {e.strerror}", source=str(p)) from None
 
 
-def load_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
+def load_json(path: str | os.PathLike[str], what: str = "JSON file",
+              limit: int | None = None) -> Any:
     """Parse a JSON file; duplicate object keys are refused (they would let two
-    readers see two different documents)."""
-    data = read_bytes(path, what)
+    readers see two different documents). ``limit``: see :func:`read_bytes`."""
+    data = read_bytes(path, what, limit)
     return parse_json(data, str(path), what)
+
+
+#: Deepest nesting of arrays and objects accepted in any JSON document (TUF
+#: metadata and our formats need fewer than 12 levels).
+MAX_JSON_DEPTH = 64
+
+
+def json_depth_exceeds(obj: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``obj`` nests arrays/objects deeper than ``limit`` (iterative:
+    never a RecursionError)."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -103,26 +138,38 @@ def parse_json(data: bytes, source: str, what: str = "JSON file") -> Any:
     except UnicodeDecodeError:
         raise FormatError(f"{what} is not UTF-8 text", source=source) from None
     try:
-        return _DECODER.decode(text)
+        doc = _DECODER.decode(text)
     except json.JSONDecodeError as e:
         raise FormatError(
             f"{what} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})",
             source=source,
         ) from None
-    except (ValueError, RecursionError) as e:
+    except RecursionError:
+        raise FormatError(f"{what} nests arrays or objects too deeply", source=source) from None
+    except ValueError as e:
         raise FormatError(f"{what} is not valid JSON ({e})", source=source) from None
+    if json_depth_exceeds(doc):
+        raise FormatError(f"{what} nests arrays or objects deeper than {MAX_JSON_DEPTH} levels",
+                          source=source)
+    return doc
 
 
 def check_writable(path: str | os.PathLike[str], force: bool) -> None:
     """Refuse an existing output unless ``force``; call before any work."""
     p = Path(path)
-    if p.is_dir():
-        raise OutputExistsError("is a directory, expected a file path", source=str(p))
-    if p.exists() and not force:
-        raise _exists_error(p)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError("output directory does not exist", source=str(parent))
+    if len(p.name.encode("utf-8", "surrogateescape")) > 255:
+        raise InputError("file name is longer than 255 bytes", source=str(p)[:300])
+    try:
+        if p.is_dir():
+            raise OutputExistsError("is a directory, expected a file path", source=str(p))
+        if p.exists() and not force:
+            raise _exists_error(p)
+        parent = p.parent if str(p.parent) else Path(".")
+        if not parent.is_dir():
+            raise InputError("output directory does not exist", source=str(parent))
+    except OSError as e:
+        raise InputError(f"cannot use this output path: {e.strerror}", source=str(p)[:300]) \
+            from None
 
 
 def _exists_error(p: Path) -> OutputExistsError:

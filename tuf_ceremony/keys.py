@@ -18,6 +18,9 @@ from securesystemslib.signer import Key, SSlibKey
 from tuf_ceremony.errors import InputError
 from tuf_ceremony.files import parse_json, read_bytes
 
+#: Largest public key file read (bytes).
+MAX_KEY_BYTES = 1024 * 1024
+
 
 def canonical_bytes(obj: Any) -> bytes:
     data = encode_canonical(obj)
@@ -48,13 +51,29 @@ def _looks_private(data: bytes) -> bool:
     return b"PRIVATE KEY" in data or b'"private"' in data
 
 
+def _has_private_field(obj: Any) -> bool:
+    """Whether a parsed key document has a field named like private material
+    anywhere (also when the name was written with JSON escapes)."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if isinstance(k, str) and k.lower() in ("private", "private_key", "privkey", "d"):
+                    return True
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def load_public_key(path: str | Path) -> Key:
     """Load a public key file: TUF key JSON, or a PEM SubjectPublicKeyInfo.
 
     A private key given by mistake is refused; its content is never echoed.
     """
     source = str(path)
-    data = read_bytes(path, "public key file")
+    data = read_bytes(path, "public key file", MAX_KEY_BYTES)
     if _looks_private(data):
         raise InputError(
             "is a private key, not a public key; refusing to read it (keep it offline)",
@@ -69,8 +88,15 @@ def load_public_key(path: str | Path) -> Key:
     obj = dict(obj)
     claimed = obj.pop("keyid", None)
     keyval = obj.get("keyval")
+    if _has_private_field(obj):
+        raise InputError(
+            "carries private key material (a 'private' field); refusing to read it "
+            "(keep it offline)", source=source)
     if not isinstance(keyval, dict) or not isinstance(keyval.get("public"), str):
         raise InputError("not a TUF public key (keyval.public missing)", source=source)
+    if set(keyval) != {"public"}:
+        raise InputError("not a TUF public key (keyval holds fields other than 'public')",
+                         source=source)
     key = key_from_dict(obj, source)
     if claimed is not None and claimed != key.keyid:
         raise InputError(
@@ -107,7 +133,7 @@ def check_key_usable(key: Key, source: str) -> None:
 def public_der(key: Key) -> bytes:
     """DER SubjectPublicKeyInfo of a key, to compare key *material* across
     encodings (PEM, raw hex, legacy hex EC points) and keyids."""
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.hazmat.primitives.asymmetric import ed25519
     from cryptography.hazmat.primitives.serialization import (
         Encoding,
         PublicFormat,
@@ -122,14 +148,9 @@ def public_der(key: Key) -> bytes:
     elif key.keytype == "ed25519":
         crypto_key = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
     elif key.keytype.startswith("ecdsa"):
-        curve: ec.EllipticCurve
-        if "384" in key.scheme:
-            curve = ec.SECP384R1()
-        elif "521" in key.scheme:
-            curve = ec.SECP521R1()
-        else:
-            curve = ec.SECP256R1()
-        crypto_key = ec.EllipticCurvePublicKey.from_encoded_point(curve, bytes.fromhex(public))
+        from tuf_ceremony.keytypes import decode_ec_point, ec_curve_for_scheme
+
+        crypto_key = decode_ec_point(ec_curve_for_scheme(key.scheme), bytes.fromhex(public))
     else:
         raise ValueError(f"cannot decode a {key.keytype} key")
     der: bytes = crypto_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)

@@ -9,11 +9,14 @@ from typing import Any
 from securesystemslib.signer import Signature
 from tuf.api.metadata import Metadata
 
+from tuf_ceremony.anchor import check_request_against_directory
 from tuf_ceremony.bundle import SignatureBundle
-from tuf_ceremony.errors import SignatureRefused, ThresholdError
+from tuf_ceremony.errors import InputError, SignatureRefused, ThresholdError
 from tuf_ceremony.files import write_files_atomic
+from tuf_ceremony.policy import ThresholdResult, check_role
 from tuf_ceremony.request import SigningRequest
-from tuf_ceremony.signing import authorized_keys
+from tuf_ceremony.signing import authorized_keys, delegator_sets
+from tuf_ceremony.wellformed import round_trip
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,12 @@ class Threshold:
     threshold: int
     signed: list[str]
     missing: list[str]
+    result: ThresholdResult | None = None  # the policy's decision
 
     @property
     def met(self) -> bool:
+        if self.result is not None:
+            return self.result.met
         return len(self.signed) >= self.threshold
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,34 +80,26 @@ class Collection:
         for payload in req.payloads:
             sigs = self.signatures.get(payload.role, {})
             thresholds: list[Threshold] = []
-            if payload.role == "root":
-                new_root = payload.metadata.signed
-                result = new_root.get_root_verification_result(
-                    req.trusted_root.signed if req.trusted_root else None,
-                    payload.signed_bytes, sigs)
-                pairs = [("new root", result.second)]
-                if req.trusted_root is not None:
-                    pairs.insert(0, ("old root", result.first))
-                else:
-                    pairs = [("root", result.second)]
-                for label, vr in pairs:
-                    thresholds.append(Threshold(
-                        label, vr.threshold,
-                        sorted(req.label(k) for k in vr.signed),
-                        sorted(req.label(k) for k in vr.unsigned)))
-            else:
-                vr = req.new_root.get_verification_result(payload.role, payload.signed_bytes,
-                                                          sigs)
+            for label, keyids, keys in delegator_sets(req, payload.role):
+                threshold = _role_threshold(req, payload.role, label)
+                r = check_role(keys, payload.role, keyids, threshold, payload.signed_bytes, sigs)
                 thresholds.append(Threshold(
-                    payload.role, vr.threshold,
-                    sorted(req.label(k) for k in vr.signed),
-                    sorted(req.label(k) for k in vr.unsigned)))
+                    label, r.threshold,
+                    sorted(req.label(k) for k in r.signed),
+                    sorted(req.label(k) for k in r.unsigned), r))
             out.append(RoleStatus(payload.role, payload.version, payload.digest, thresholds))
         return out
 
     @property
     def complete(self) -> bool:
         return all(s.met for s in self.statuses())
+
+
+def _role_threshold(req: SigningRequest, role: str, label: str) -> int:
+    if label == "old root":
+        assert req.trusted_root is not None
+        return int(req.trusted_root.signed.roles["root"].threshold)
+    return int(req.new_root.roles[role].threshold)
 
 
 def collect(request: SigningRequest, bundles: list[SignatureBundle]) -> Collection:
@@ -190,14 +188,24 @@ def merge(col: Collection, out_dir: Path, force: bool) -> list[Path]:
         raise ThresholdError("threshold not met: " + "; ".join(parts) + "; nothing was written")
     files: dict[Path, bytes] = {}
     for role, md in signed_metadata(col).items():
-        # sanity: python-tuf itself must accept what we write
-        if role == "root":
-            prev = col.request.trusted_root.signed if col.request.trusted_root else md.signed
-            prev.verify_delegate("root", md.signed_bytes, md.signatures)
-            md.signed.verify_delegate("root", md.signed_bytes, md.signatures)
-        else:
-            col.request.new_root.verify_delegate(role, md.signed_bytes, md.signatures)
+        # second check: python-tuf itself must accept what we write
+        try:
+            if role == "root":
+                prev = col.request.trusted_root.signed if col.request.trusted_root else md.signed
+                prev.verify_delegate("root", md.signed_bytes, md.signatures)
+                md.signed.verify_delegate("root", md.signed_bytes, md.signatures)
+            else:
+                col.request.new_root.verify_delegate(role, md.signed_bytes, md.signatures)
+            round_trip(md, col.request.source, role)
+        except Exception as e:  # noqa: BLE001 - python-tuf raises several types
+            raise ThresholdError(f"python-tuf does not accept the merged {role} "
+                                 f"({type(e).__name__}); nothing was written") from None
         files[out_dir / f"{md.signed.version}.{role}.json"] = md.to_bytes()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_request_against_directory(col.request, out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the output directory: {e.strerror}",
+                         source=str(out_dir)) from None
     write_files_atomic(files, force=force)
     return list(files)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,66 @@ def evaluate_threshold(
         repeated_keyids=tuple(repeated),
         unusable=tuple(unusable),
     )
+
+
+def key_material(key: Any) -> bytes | None:
+    """DER SubjectPublicKeyInfo of a securesystemslib key, None when it
+    cannot be decoded (such a key never counts toward a threshold)."""
+    from tuf_ceremony.keys import public_der
+
+    try:
+        return public_der(key)
+    except (ValueError, TypeError):
+        return None
+
+
+def verified_keyids(keys: Mapping[str, Any], keyids: Sequence[str], data: bytes,
+                    signatures: Mapping[str, Any]) -> set[str]:
+    """The keyids among ``keyids`` whose signature in ``signatures`` verifies
+    over ``data`` against the key ``keys`` gives for that keyid."""
+    good: set[str] = set()
+    for kid in keyids:
+        key = keys.get(kid)
+        sig = signatures.get(kid)
+        if key is None or sig is None:
+            continue
+        try:
+            key.verify_signature(sig, data)
+        except Exception:  # noqa: BLE001, S112 - any failure means: not a valid signature
+            continue
+        good.add(kid)
+    return good
+
+
+def check_role(delegator_keys: Mapping[str, Any], role: str, keyids: Sequence[str],
+               threshold: int, data: bytes, signatures: Mapping[str, Any]) -> ThresholdResult:
+    """Verify ``signatures`` over ``data`` and evaluate ``role``'s threshold.
+
+    ``delegator_keys``: keyid -> securesystemslib Key, as the delegator
+    (root, or targets for a delegation) lists them; ``signatures``: keyid ->
+    securesystemslib Signature.
+    """
+    material = {kid: key_material(delegator_keys[kid]) if kid in delegator_keys else None
+                for kid in keyids}
+    verified = verified_keyids(delegator_keys, keyids, data, signatures)
+    return evaluate_threshold(role, keyids, threshold, material, verified)
+
+
+def check_delegate(delegator: Any, role: str, data: bytes,
+                   signatures: Mapping[str, Any]) -> ThresholdResult:
+    """:func:`check_role` for a python-tuf ``Root`` (top-level roles) or
+    ``Targets`` (delegated roles, by name) as the delegator."""
+    if hasattr(delegator, "roles") and role in getattr(delegator, "roles", {}) \
+            and getattr(delegator, "type", "") == "root":
+        r = delegator.roles[role]
+        return check_role(delegator.keys, role, r.keyids, r.threshold, data, signatures)
+    d = delegator.delegations
+    if d is None:
+        raise ValueError(f"{role} is not delegated")
+    if d.roles is not None and role in d.roles:
+        r = d.roles[role]
+    elif d.succinct_roles is not None and d.succinct_roles.is_delegated_role(role):
+        r = d.succinct_roles
+    else:
+        raise ValueError(f"{role} is not delegated")
+    return check_role(d.keys, role, r.keyids, r.threshold, data, signatures)

@@ -17,10 +17,18 @@ Format ``tuf-ceremony/signing-request`` version 1 (docs/formats.md)::
 
 ``digest`` is the SHA-256 of the canonical JSON of ``signed``: the exact bytes
 every signature covers. Loading recomputes every digest and the request id.
+
+Anyone can recompute digests and the id, so they only catch accidents. A
+request is untrusted input (docs/threat-model.md); loading also enforces
+every rule of :mod:`tuf_ceremony.wellformed` on each payload, checks the
+trusted root against its own threshold and the trusted targets against the
+trusted root, and binds key names to key material. Pinning the trusted root
+to the keyholder's own copy is :mod:`tuf_ceremony.anchor`.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,10 +41,16 @@ from tuf.api.metadata import Metadata, Root, Signed, Targets
 from tuf_ceremony.errors import FormatError
 from tuf_ceremony.files import dump_json, load_json
 from tuf_ceremony.keys import canonical_bytes, keyid_of
+from tuf_ceremony.policy import check_delegate, key_material
+from tuf_ceremony.wellformed import check_key, check_payload, check_version, round_trip
 
 REQUEST_FORMAT = "tuf-ceremony/signing-request"
 REQUEST_FORMAT_VERSION = 1
 SIGNABLE_ROLES = ("root", "targets")
+#: Longest key name or ceremony name a request may carry (characters).
+MAX_NAME = 200
+#: Largest signing request file read (bytes).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 
 def sha256_hex(data: bytes) -> str:
@@ -72,6 +86,49 @@ class Payload:
         }
 
 
+@dataclass(frozen=True)
+class TrustAnchor:
+    """What the trusted root of a request is anchored to, for the screen.
+
+    ``status``: ``"pinned"`` (equal to the keyholder's own copy),
+    ``"chained"`` (one version after the keyholder's copy, checked against
+    it), ``"not pinned"`` (no copy given: compare ``digest`` with the
+    published record) or ``"first root"`` (the request has no trusted root:
+    a new repository). ``digest`` is the SHA-256 hex of the trusted root's
+    canonical signed bytes.
+    """
+
+    status: str
+    version: int | None
+    digest: str | None
+    pinned_source: str | None = None
+    pinned_version: int | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.status in ("pinned", "chained")
+
+    @property
+    def words(self) -> list[str]:
+        from tuf_ceremony.words import digest_words
+
+        return digest_words(self.digest) if self.digest else []
+
+    def describe(self) -> str:
+        """One plain line (no untrusted text but the pinned file name)."""
+        if self.status == "first root":
+            return ("FIRST ROOT: this request has no trusted root; it starts a new "
+                    "repository. Nothing it shows is compared with a published root.")
+        head = f"trusted root version {self.version}, SHA-256 {self.digest}"
+        if self.status == "not pinned":
+            return (f"{head}: NOT PINNED (no --trusted given); compare this digest with "
+                    "the published record")
+        if self.status == "chained":
+            return (f"{head}: follows your trusted root version {self.pinned_version} "
+                    f"({self.pinned_source}), checked against it")
+        return f"{head}: pinned, equal to your copy ({self.pinned_source})"
+
+
 @dataclass
 class SigningRequest:
     """A parsed, integrity-checked signing request."""
@@ -85,6 +142,31 @@ class SigningRequest:
     trusted_targets: Metadata[Targets] | None = None
     online: dict[str, dict[str, str]] = field(default_factory=dict)
     source: str = "<request>"
+    pinned: TrustAnchor | None = None  # set by anchor.pin_request
+
+    @property
+    def anchor(self) -> TrustAnchor:
+        """The trust anchor: pinned when :func:`anchor.pin_request` ran."""
+        if self.pinned is not None:
+            return self.pinned
+        if self.trusted_root is None:
+            return TrustAnchor("first root", None, None)
+        return TrustAnchor("not pinned", int(self.trusted_root.signed.version),
+                           sha256_hex(self.trusted_root.signed_bytes))
+
+    @property
+    def legacy_trusted_keyids(self) -> list[str]:
+        """Keyids of the trusted metadata that are not the SHA-256 of their
+        key (legacy encodings, e.g. older Sigstore roots): reported, and
+        compared by key material only."""
+        out: list[str] = []
+        for md in (self.trusted_root, self.trusted_targets):
+            if md is None:
+                continue
+            keys = dict(md.signed.keys) if isinstance(md.signed, Root) else (
+                dict(md.signed.delegations.keys) if md.signed.delegations else {})
+            out += [k for k, key in keys.items() if keyid_of(key.to_dict()) != k]
+        return sorted(set(out))
 
     def payload(self, role: str) -> Payload | None:
         for p in self.payloads:
@@ -147,12 +229,21 @@ def _req(cond: bool, source: str, message: str) -> None:
 def _metadata_from_dict(obj: Any, source: str, entry: str, expected: str) -> Metadata[Any]:
     _req(isinstance(obj, dict), source, f"{entry}: must be an object")
     try:
-        md = Metadata.from_dict(dict(obj))
+        md = Metadata.from_dict(copy.deepcopy(dict(obj)))
     except Exception as e:  # noqa: BLE001 - python-tuf raises many types for bad input
-        raise FormatError(f"{entry}: not valid TUF metadata ({type(e).__name__}: {e})",
-                          source=source) from None
+        raise FormatError(f"{entry}: not valid TUF metadata ({type(e).__name__}: "
+                          f"{_short(str(e))})", source=source) from None
     _req(md.signed.type == expected, source, f"{entry}: is {md.signed.type}, expected {expected}")
+    round_trip(md, source, entry)
+    check_version(md.signed.version, source, entry)
     return md
+
+
+def _short(text: str, limit: int = 120) -> str:
+    """Untrusted text inside an error message: one line, cut."""
+    from tuf_ceremony.text import safe
+
+    return safe(text, limit)
 
 
 def parse_request(doc: Any, source: str) -> SigningRequest:
@@ -188,11 +279,16 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
             source,
             f"keys.{kid}: must hold a name and a key",
         )
-        _req(keyid_of(entry["key"]) == kid, source, f"keys.{kid}: keyid does not match its key")
+        _req(set(entry) == {"name", "key"}, source, f"keys.{kid[:16]}: unknown field")
+        _req(keyid_of(entry["key"]) == kid, source,
+             f"keys.{kid[:16]}: keyid does not match its key")
         try:
             names_keys[kid] = Key.from_dict(kid, dict(entry["key"]))
-        except Exception as e:  # noqa: BLE001 - securesystemslib raises several types
-            raise FormatError(f"keys.{kid}: not a TUF key ({e})", source=source) from None
+        except Exception:  # noqa: BLE001 - securesystemslib raises several types
+            raise FormatError(f"keys.{kid[:16]}: not a TUF key", source=source) from None
+        check_key(kid, names_keys[kid], source, "keys")
+        _req(bool(entry["name"]) and len(entry["name"]) <= MAX_NAME, source,
+             f"keys.{kid[:16]}: name is empty or longer than {MAX_NAME} characters")
         key_names[kid] = entry["name"]
 
     trusted = doc.get("trusted")
@@ -219,6 +315,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         _req(all(p.role != role for p in payloads), source, f"{entry_name}: role {role} twice")
         md = _metadata_from_dict({"signed": raw["signed"], "signatures": []}, source,
                                  entry_name, role)
+        check_payload(md, source, entry_name)
         payload = Payload(role, md)
         _req(raw["version"] == payload.version, source,
              f"{entry_name}: version {raw['version']!r} differs from signed.version")
@@ -243,7 +340,40 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
     _req(req.request_id == doc["request_id"], source,
          "request_id does not match the content (tampered or corrupted)")
     _check_consistency(req)
+    _check_names(req)
     return req
+
+
+def _check_names(req: SigningRequest) -> None:
+    """Names are bound to key material: every named key is a key of a payload
+    or of the trusted metadata (the same key dict under that keyid), one name
+    is one public key, and one public key has one name."""
+    known: dict[str, dict[str, Any]] = {}
+    for md in [p.metadata for p in req.payloads] + [req.trusted_root, req.trusted_targets]:
+        if md is None:
+            continue
+        signed = md.signed
+        if isinstance(signed, Root):
+            keys = signed.keys
+        else:
+            keys = signed.delegations.keys if signed.delegations else {}
+        for kid, key in keys.items():
+            known.setdefault(kid, key.to_dict())
+    by_name: dict[str, bytes] = {}
+    by_material: dict[bytes, str] = {}
+    for kid, name in sorted(req.key_names.items()):
+        where = f"keys.{kid[:16]}"
+        _req(known.get(kid) == req.names_keys[kid].to_dict(), req.source,
+             f"{where}: names a key that is in no payload and no trusted metadata")
+        material = key_material(req.names_keys[kid])
+        assert material is not None  # check_key ran
+        _req(by_name.get(name, material) == material, req.source,
+             f"{where}: the name {_short(name, 40)!r} is given to two different keys")
+        _req(by_material.get(material, name) == name, req.source,
+             f"{where}: one public key has two names ({_short(by_material.get(material, ''), 40)!r} "
+             f"and {_short(name, 40)!r})")
+        by_name[name] = material
+        by_material[material] = name
 
 
 def _check_consistency(req: SigningRequest) -> None:
@@ -252,10 +382,14 @@ def _check_consistency(req: SigningRequest) -> None:
     root_p = req.payload("root")
     if req.trusted_root is not None:
         tr: Root = req.trusted_root.signed
-        try:
+        result = check_delegate(tr, "root", req.trusted_root.signed_bytes,
+                                req.trusted_root.signatures)
+        _req(result.met, source, f"trusted.root: not signed by its own threshold "
+                                 f"({len(result.signed)} of {result.threshold} distinct keys)")
+        try:  # second check: python-tuf counts keyids
             tr.verify_delegate("root", req.trusted_root.signed_bytes, req.trusted_root.signatures)
-        except Exception as e:  # noqa: BLE001 - any failure means: not a trusted root
-            raise FormatError(f"trusted.root: not signed by its own threshold ({e})",
+        except Exception:  # noqa: BLE001 - any failure means: not a trusted root
+            raise FormatError("trusted.root: python-tuf does not accept its signatures",
                               source=source) from None
         if root_p is not None:
             _req(root_p.version == tr.version + 1, source,
@@ -265,17 +399,30 @@ def _check_consistency(req: SigningRequest) -> None:
         _req(root_p.version == 1, source,
              f"root payload is version {root_p.version} but the request has no trusted root")
     targets_p = req.payload("targets")
+    if req.trusted_targets is not None:
+        _req(req.trusted_root is not None, source,
+             "trusted.targets: given without a trusted root to check it")
+        assert req.trusted_root is not None
+        result = check_delegate(req.trusted_root.signed, "targets",
+                                req.trusted_targets.signed_bytes, req.trusted_targets.signatures)
+        _req(result.met, source,
+             f"trusted.targets: not signed by the trusted root's targets keys "
+             f"({len(result.signed)} of {result.threshold} distinct keys): forged or stale")
     if targets_p is not None and req.trusted_targets is not None:
         tt: Signed = req.trusted_targets.signed
         _req(targets_p.version == tt.version + 1, source,
              f"targets payload is version {targets_p.version}, trusted targets is {tt.version}")
+    elif targets_p is not None:
+        _req(targets_p.version == 1, source,
+             f"targets payload is version {targets_p.version} but the request has no trusted "
+             "targets: only version 1 can be first")
     if targets_p is not None and root_p is None:
         _req(req.trusted_root is not None, source, "a targets payload needs a root to check it")
 
 
 def load_request(path: str | Path) -> SigningRequest:
     source = str(path)
-    return parse_request(load_json(path, "signing request"), source)
+    return parse_request(load_json(path, "signing request", MAX_REQUEST_BYTES), source)
 
 
 def to_signed_metadata(payload: Payload) -> Metadata[Any]:

@@ -52,18 +52,45 @@ def _material(key: Key) -> bytes | None:
         return None
 
 
+def delegator_sets(request: SigningRequest, role: str) -> list[tuple[str, list[str],
+                                                                      dict[str, Key]]]:
+    """The thresholds a ``role`` payload must meet: (label, keyids, keys).
+
+    Root: the new root's root role and, on a rotation, the trusted root's
+    (spec 5.3.4). Targets: the targets role of the new root.
+    """
+    new_root = request.new_root
+    sets = [("new root" if role == "root" and request.trusted_root is not None else role,
+             list(new_root.roles[role].keyids), dict(new_root.keys))]
+    if role == "root" and request.trusted_root is not None:
+        old = request.trusted_root.signed
+        sets.insert(0, ("old root", list(old.roles["root"].keyids), dict(old.keys)))
+    return sets
+
+
 def slots_for(request: SigningRequest, public_key: Key) -> list[SigningSlot]:
-    """Every (role, keyid) this key material may sign in ``request``.
+    """Every (role, keyid) this key material must sign in ``request``.
 
     Keys are matched by key material, so a key listed under another keyid
     (other scheme, custom fields) still signs under the keyid the metadata uses.
+    A key signs each payload once per keyid its delegators know it by: once,
+    unless the trusted root lists the same key under another keyid than the
+    new root (a client checks the old root's threshold by its keyids). Never
+    twice for one threshold: within one role a key has one keyid (payloads
+    with a key under two keyids are refused at load; in a trusted root only
+    the first keyid of a key is used, and the policy counts the key once).
     """
     material = public_der(public_key)
     slots: list[SigningSlot] = []
     for payload in request.payloads:
-        for kid, key in sorted(authorized_keys(request, payload.role).items()):
-            if _material(key) == material:
-                slots.append(SigningSlot(payload.role, payload.version, kid, key))
+        chosen: list[str] = []
+        for _label, keyids, keys in delegator_sets(request, payload.role):
+            for kid in keyids:
+                if kid in keys and _material(keys[kid]) == material:
+                    if kid not in chosen:
+                        chosen.append(kid)
+                        slots.append(SigningSlot(payload.role, payload.version, kid, keys[kid]))
+                    break
     return slots
 
 

@@ -1,7 +1,8 @@
 """Loading the trusted metadata an admin rotates from (``--trusted DIR``).
 
-The root history in DIR is checked as a chain from its lowest version (or
-from an explicit trust anchor) with python-tuf's own threshold checks before
+The root history in DIR is checked as a chain from its lowest version, each
+step by the one threshold policy (:mod:`tuf_ceremony.policy`: distinct public
+keys) and then by python-tuf's ``verify_delegate`` as a second check, before
 anything is built on it.
 """
 
@@ -16,6 +17,8 @@ from tuf.api.metadata import Metadata, Root, Targets
 
 from tuf_ceremony.errors import FormatError, InputError, VerificationError
 from tuf_ceremony.files import load_json
+from tuf_ceremony.policy import check_delegate
+from tuf_ceremony.text import safe
 
 _VERSIONED = re.compile(r"^(\d+)\.(root|targets)\.json$")
 
@@ -29,28 +32,46 @@ class TrustedState:
     targets_path: Path | None
 
 
+#: Largest root or targets metadata file read from a trusted directory.
+MAX_METADATA_BYTES = 64 * 1024 * 1024
+
+
 def load_metadata(path: Path, expected: str) -> Metadata[Any]:
-    doc = load_json(path, f"{expected} metadata")
+    doc = load_json(path, f"{expected} metadata", MAX_METADATA_BYTES)
     try:
         md: Metadata[Any] = Metadata.from_dict(doc)
     except Exception as e:  # noqa: BLE001 - python-tuf raises many types for bad input
-        raise FormatError(f"not valid TUF metadata ({type(e).__name__}: {e})",
+        raise FormatError(f"not valid TUF metadata ({type(e).__name__}: {safe(str(e), 120)})",
                           source=str(path)) from None
     if md.signed.type != expected:
         raise FormatError(f"is {md.signed.type} metadata, expected {expected}", source=str(path))
     return md
 
 
-def load_trusted(directory: str | Path) -> TrustedState:
-    d = Path(directory)
-    if not d.is_dir():
-        raise InputError("trusted metadata directory not found", source=str(d))
+def versioned_files(d: Path) -> tuple[dict[int, Path], dict[int, Path]]:
+    """N.root.json and N.targets.json in ``d``: version -> path, each."""
     roots: dict[int, Path] = {}
     targets: dict[int, Path] = {}
-    for p in d.iterdir():
+    try:
+        if not d.is_dir():
+            raise InputError("trusted metadata directory not found", source=str(d))
+        entries = list(d.iterdir())
+    except OSError as e:
+        raise InputError(f"cannot read the directory: {e.strerror}", source=str(d)) from None
+    for p in entries:
         m = _VERSIONED.match(p.name)
-        if m:
+        if m and len(m.group(1)) <= 10:
             (roots if m.group(2) == "root" else targets)[int(m.group(1))] = p
+    return roots, targets
+
+
+def load_trusted(directory: str | Path, upto: int | None = None) -> TrustedState:
+    """The checked root history of ``directory`` (up to version ``upto``
+    when given) and its newest targets metadata."""
+    d = Path(directory)
+    roots, targets = versioned_files(d)
+    if upto is not None:
+        roots = {v: p for v, p in roots.items() if v <= upto}
     if not roots:
         raise InputError("holds no N.root.json file", source=str(d))
     versions = sorted(roots)
@@ -76,17 +97,23 @@ def load_trusted(directory: str | Path) -> TrustedState:
     if targets:
         tpath = targets[max(targets)]
         tmd = load_metadata(tpath, "targets")
+        result = check_delegate(newest_root.signed, "targets", tmd.signed_bytes, tmd.signatures)
         try:
+            if not result.met:
+                raise ValueError(f"{len(result.signed)} of {result.threshold} distinct keys")
             newest_root.signed.verify_delegate("targets", tmd.signed_bytes, tmd.signatures)
         except Exception as e:  # noqa: BLE001 - any failure is a verification failure
             raise VerificationError(f"not signed by a threshold of the trusted root's targets "
-                                    f"keys ({e})", source=str(tpath)) from None
+                                    f"keys ({safe(str(e), 120)})", source=str(tpath)) from None
     return TrustedState(d, newest_root, roots[versions[-1]], tmd, tpath)
 
 
 def _verify_root(delegator: Root, md: Metadata[Root], path: Path, whose: str) -> None:
+    result = check_delegate(delegator, "root", md.signed_bytes, md.signatures)
     try:
+        if not result.met:
+            raise ValueError(f"{len(result.signed)} of {result.threshold} distinct keys")
         delegator.verify_delegate("root", md.signed_bytes, md.signatures)
     except Exception as e:  # noqa: BLE001 - any failure is a verification failure
-        raise VerificationError(f"not signed by a threshold of {whose} root keys ({e})",
-                                source=str(path)) from None
+        raise VerificationError(f"not signed by a threshold of {whose} root keys "
+                                f"({safe(str(e), 120)})", source=str(path)) from None

@@ -1,0 +1,169 @@
+"""Rules every payload obeys, whoever wrote it (docs/threat-model.md).
+
+A payload is what keyholders sign: it must be a document python-tuf reads
+back unchanged, whose keys are their material, whose thresholds can be met
+and whose role names are safe file names. The same rules apply when
+``prepare`` and ``rotate`` build a payload and when ``sign``, ``status`` and
+``merge`` load one from an untrusted signing request.
+
+* Every key has ``keyid == SHA-256(canonical JSON of the key)`` and carries
+  no private field (``keyval`` holds ``public`` only).
+* Every keyid a role lists is a key of its delegator, once; no public key
+  appears under two keyids of one role (it would count twice for a keyid
+  counter such as python-tuf's ``verify_delegate``).
+* Every threshold is at least 1 and at most the number of distinct keys.
+* Versions are whole numbers from 1 to :data:`MAX_VERSION`.
+* Delegated role names and succinct bin names are safe file names on every
+  filesystem a USB stick may carry (:func:`unsafe_name_reason`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tuf.api.metadata import Metadata, Root, Targets
+
+from tuf_ceremony.errors import FormatError
+from tuf_ceremony.keys import keyid_of
+from tuf_ceremony.policy import key_material
+
+#: Largest version a payload or trusted document may carry (a signed 32-bit
+#: integer: what every TUF client stores a version in).
+MAX_VERSION = 2**31 - 1
+#: Longest role name (bytes of UTF-8): N.NAME.json must stay under the
+#: 255-byte file name limit of FAT, ext4 and NTFS with a 10-digit version.
+MAX_ROLE_NAME = 200
+#: Characters refused in role names: path separators and what FAT refuses.
+_FORBIDDEN = set('/\\:*?"<>|')
+
+
+def unsafe_name_reason(name: str) -> str | None:
+    """Why ``name`` is not a safe role (file) name, or None when it is."""
+    if not isinstance(name, str) or not name:
+        return "is empty"
+    if name in (".", ".."):
+        return "is a relative directory name"
+    if name.startswith("."):
+        return "starts with a dot (a hidden file)"
+    if ".." in name:
+        return "contains '..'"
+    for ch in name:
+        if ch in _FORBIDDEN:
+            return f"contains {ch!r} (a path separator or a character FAT refuses)"
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            return f"contains the control or invisible character U+{ord(ch):04X}"
+    if name != name.strip():
+        return "starts or ends with white space"
+    if len(name.encode("utf-8")) > MAX_ROLE_NAME:
+        return f"is longer than {MAX_ROLE_NAME} bytes"
+    return None
+
+
+def _fail(source: str, entry: str, message: str) -> FormatError:
+    return FormatError(f"{entry}: {message}", source=source)
+
+
+def check_version(version: Any, source: str, entry: str) -> None:
+    if isinstance(version, bool) or not isinstance(version, int) \
+            or not 1 <= version <= MAX_VERSION:
+        raise _fail(source, entry, f"version must be a whole number from 1 to {MAX_VERSION}")
+
+
+def check_key(keyid: str, key: Any, source: str, entry: str) -> None:
+    """A key is its material: keyid from the whole key, public fields only."""
+    d = key.to_dict()
+    keyval = d.get("keyval")
+    if "private" in d or not isinstance(keyval, dict) or set(keyval) != {"public"}:
+        raise _fail(source, entry, f"key {keyid[:16]}: keyval must hold 'public' only "
+                                   "(private or unknown key fields are refused, not shown)")
+    if keyid_of(d) != keyid:
+        raise _fail(source, entry, f"keyid {keyid[:16]} is not the SHA-256 of its key "
+                                   "(a key listed under another key's keyid)")
+    if key_material(key) is None:
+        raise _fail(source, entry, f"key {keyid[:16]}: key material cannot be decoded")
+
+
+def check_keys(keys: Mapping[str, Any], source: str, entry: str) -> None:
+    for kid, key in keys.items():
+        check_key(kid, key, source, entry)
+
+
+def check_role_keys(keys: Mapping[str, Any], keyids: Sequence[str], threshold: int,
+                    source: str, entry: str) -> None:
+    """Listed keys exist, once, are distinct public keys, and ``threshold``
+    can be met."""
+    seen: dict[bytes, str] = {}
+    for kid in keyids:
+        if kid not in keys:
+            raise _fail(source, entry, f"keyid {kid[:16]} has no key")
+        material = key_material(keys[kid])
+        assert material is not None  # check_keys ran first
+        if material in seen:
+            raise _fail(source, entry, f"keyids {seen[material][:16]} and {kid[:16]} are the "
+                                       "same public key (one key would count twice)")
+        seen[material] = kid
+    if len(set(keyids)) != len(keyids):
+        raise _fail(source, entry, "lists a keyid twice")
+    if isinstance(threshold, bool) or not isinstance(threshold, int) \
+            or not 1 <= threshold <= len(seen):
+        raise _fail(source, entry, f"threshold {threshold} is not between 1 and its "
+                                   f"{len(seen)} distinct key(s): it could never be met")
+
+
+def check_root(root: Root, source: str, entry: str) -> None:
+    check_version(root.version, source, entry)
+    check_keys(root.keys, source, f"{entry}.keys")
+    for name, role in root.roles.items():
+        check_role_keys(root.keys, role.keyids, role.threshold, source,
+                        f"{entry}.roles.{name}")
+
+
+def check_targets(targets: Targets, source: str, entry: str) -> None:
+    check_version(targets.version, source, entry)
+    d = targets.delegations
+    if d is None:
+        return
+    check_keys(d.keys, source, f"{entry}.delegations.keys")
+    if d.succinct_roles is not None:
+        s = d.succinct_roles
+        longest = f"{s.name_prefix}-{'f' * len(f'{s.number_of_bins - 1:x}')}"
+        reason = unsafe_name_reason(s.name_prefix) or unsafe_name_reason(longest)
+        if reason:
+            raise _fail(source, f"{entry}.delegations.succinct_roles.name_prefix",
+                        f"not a safe file name: {reason}")
+        check_role_keys(d.keys, s.keyids, s.threshold, source,
+                        f"{entry}.delegations.succinct_roles")
+    for name, role in (d.roles or {}).items():
+        reason = unsafe_name_reason(name)
+        if reason:
+            raise _fail(source, f"{entry}.delegations.roles",
+                        f"role name is not a safe file name: {reason}")
+        check_role_keys(d.keys, role.keyids, role.threshold, source,
+                        f"{entry}.delegations.roles.{name}")
+
+
+def round_trip(md: Metadata[Any], source: str, entry: str) -> None:
+    """What python-tuf reads back from the bytes must be the same document."""
+    try:
+        again: Metadata[Any] = Metadata.from_bytes(md.to_bytes())
+        same = again.signed.to_dict() == md.signed.to_dict() \
+            and again.signed_bytes == md.signed_bytes
+    except Exception as e:  # noqa: BLE001 - python-tuf raises many types for bad input
+        raise _fail(source, entry, f"python-tuf cannot read it back ({type(e).__name__})") \
+            from None
+    if not same:
+        raise _fail(source, entry, "python-tuf reads back another document")
+
+
+def check_payload(md: Metadata[Any], source: str, entry: str) -> None:
+    """Every rule of this module, for one payload (root or targets)."""
+    round_trip(md, source, entry)
+    signed = md.signed
+    if isinstance(signed, Root):
+        check_root(signed, source, entry)
+    elif isinstance(signed, Targets):
+        check_targets(signed, source, entry)
+    else:
+        raise _fail(source, entry, f"{signed.type} cannot be signed in a ceremony")
