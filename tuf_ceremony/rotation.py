@@ -1,5 +1,20 @@
-"""Urgent rotations without a plan (``rotate``): revoke and add keys of one
-role of the trusted root, with guard rails."""
+"""Urgent rotations without a plan (``rotate``): revoke and add keys of one or
+several roles of the trusted root in one new root, with guard rails.
+
+The options of a rotation (docs/rotation.md):
+
+* ``roles``: every top-level role that changes (``--role``, repeatable);
+* ``revoke`` / ``add`` / ``thresholds``: each applies to every role in
+  ``roles``, or to one of them when written ``ROLE:VALUE``
+  (``targets:bob``, ``root:dave.pub.json``, ``root:3``).
+
+A revoked key is also taken out of every delegation of the trusted targets
+(PEP 458 "bins", TAP 15 succinct bins) and replaced there by the keys added
+to the role(s) it was revoked from: the new request then holds targets M+1
+with the delegation keys replaced, so a compromised key is out of every role
+the offline keys sign for in one ceremony. Roles below those delegations
+(the 16,384 ``bin-n``) are signed online: the request's actions say so.
+"""
 
 from __future__ import annotations
 
@@ -22,16 +37,48 @@ from tuf_ceremony.trusted import TrustedState
 
 @dataclass
 class RotationSpec:
-    role: str
-    revoke: list[str] = field(default_factory=list)  # keyids, keyid prefixes or names
+    """What ``rotate`` was asked; values may be scoped as ``ROLE:VALUE``."""
+
+    roles: list[str]
+    revoke: list[str] = field(default_factory=list)  # names, keyids or keyid prefixes
     add: list[str] = field(default_factory=list)  # public key files or pkcs11: URIs
-    threshold: int | None = None
+    thresholds: list[str] = field(default_factory=list)  # "N" or "ROLE:N"
     expires: datetime | None = None
 
 
+@dataclass
+class RotationResult:
+    request: SigningRequest
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done beyond the root roles
+
+
+def scoped(option: str, value: str, roles: list[str]) -> tuple[list[str], str]:
+    """``ROLE:VALUE`` -> ([ROLE], VALUE); ``VALUE`` -> (roles, VALUE).
+
+    Only a top-level role name counts as a scope, so ``pkcs11:token=x`` and
+    file paths with colons are values."""
+    head, sep, rest = value.partition(":")
+    if sep and head in TOP_LEVEL_ROLES:
+        if head not in roles:
+            raise InputError(f"{option} {value}: {head} is not one of the --role given "
+                             f"({', '.join(roles)})")
+        if not rest:
+            raise InputError(f"{option} {value}: nothing after {head}:")
+        return [head], rest
+    return list(roles), value
+
+
 def resolve_key(ref: str, root: Root, names: dict[str, str]) -> str:
-    """A keyid of ``root`` from a name, a full keyid or a unique prefix (>= 8)."""
-    by_name = [kid for kid, n in names.items() if n == ref and kid in root.keys]
+    """A keyid of ``root`` from a name, a full keyid or a unique prefix (>= 8).
+
+    A name that several keys share is refused: it could revoke the wrong one.
+    """
+    by_name = sorted(kid for kid, n in names.items() if n == ref and kid in root.keys)
+    if len(by_name) > 1:
+        raise InputError(
+            f"--revoke {ref}: {len(by_name)} keys share that name "
+            f"({', '.join(k[:12] for k in by_name)}): give the keyid instead")
     if by_name:
         return by_name[0]
     if ref in root.keys:
@@ -45,10 +92,116 @@ def resolve_key(ref: str, root: Root, names: dict[str, str]) -> str:
     raise InputError(f"--revoke {ref}: no key of the trusted root has that name or keyid")
 
 
+def _material(key: Key) -> bytes | None:
+    try:
+        return public_der(key)
+    except (ValueError, TypeError):
+        return None
+
+
+def _keyids_with(root: Root, role: str, material: bytes | None, keyid: str) -> list[str]:
+    """The keyids of ``role`` that are ``keyid`` or carry the same material."""
+    out = []
+    for kid in root.roles[role].keyids:
+        if kid == keyid or (material is not None and _material(root.keys[kid]) == material):
+            out.append(kid)
+    return out
+
+
+def _unique_label(label: str, keyid: str, names: dict[str, str]) -> str:
+    """``label`` unless another key already has that name."""
+    taken = {n for kid, n in names.items() if kid != keyid}
+    if label not in taken:
+        return label
+    for candidate in (f"{label}-{keyid[:8]}", f"new-{keyid[:12]}", f"new-{keyid}"):
+        if candidate not in taken:
+            return candidate
+    raise InputError(f"cannot find a unique name for the new key {keyid[:12]}")
+
+
+def _load_added(ref: str) -> tuple[Key, str]:
+    if ref.startswith("pkcs11:"):
+        from tuf_ceremony.signers import public_key_from_uri
+
+        return public_key_from_uri(ref), ref
+    return load_public_key(ref), Path(ref).name.split(".")[0] or "new-key"
+
+
+def _thresholds(spec: RotationSpec) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in spec.thresholds:
+        roles, text = scoped("--threshold", value, spec.roles)
+        try:
+            n = int(text)
+        except ValueError:
+            raise InputError(f"--threshold {value}: not a whole number") from None
+        if n < 1:
+            raise RotationError(f"--threshold {value}: must be at least 1")
+        if n > 1000:
+            raise InputError(f"--threshold {value}: absurdly large")
+        for role in roles:
+            out[role] = n
+    return out
+
+
+def replace_in_delegations(targets: Targets, revoked: dict[bytes, list[Key]],
+                           label: dict[str, str], source: str) -> list[str]:
+    """Take every key whose material is in ``revoked`` out of every delegation
+    of ``targets`` (roles and succinct roles), adding the replacement keys
+    listed for it. Returns one line per delegation changed."""
+    d = targets.delegations
+    if d is None:
+        return []
+    notes: list[str] = []
+    roles: list[tuple[str, list[str], int]] = []
+    if d.roles:
+        roles = [(name, r.keyids, r.threshold) for name, r in d.roles.items()]
+    if d.succinct_roles is not None:
+        s = d.succinct_roles
+        roles.append((f"succinct bins {s.name_prefix}-*", s.keyids, s.threshold))
+    for name, keyids, threshold in roles:
+        removed: list[str] = []
+        added: list[str] = []
+        for kid in list(keyids):
+            key = d.keys.get(kid)
+            material = _material(key) if key is not None else None
+            if material is None or material not in revoked:
+                continue
+            keyids.remove(kid)
+            removed.append(kid)
+            for new in revoked[material]:
+                present = {_material(d.keys[k]) for k in keyids if k in d.keys}
+                if _material(new) in present:
+                    continue
+                d.keys[new.keyid] = new
+                keyids.append(new.keyid)
+                added.append(new.keyid)
+        if not removed:
+            continue
+        if len(keyids) < threshold:
+            raise RotationError(
+                f"delegation {name} would keep {len(keyids)} key(s), fewer than its threshold "
+                f"{threshold}: --add a replacement key", source=source)
+        what = ", ".join(label.get(k, k[:12]) for k in removed)
+        by = ", ".join(label.get(k, k[:12]) for k in added) or "no key"
+        notes.append(f"targets: delegation {name}: key {what} replaced by {by}")
+    in_use = {k for _, keyids, _ in roles for k in keyids}
+    for kid in list(d.keys):
+        if kid not in in_use:
+            del d.keys[kid]
+    return notes
+
+
 def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
-           names: dict[str, str], ceremony: str, warnings: list[str]) -> SigningRequest:
-    if spec.role not in TOP_LEVEL_ROLES:
-        raise InputError(f"--role {spec.role}: choose root, targets, snapshot or timestamp")
+           names: dict[str, str], ceremony: str) -> RotationResult:
+    roles = [r for r in TOP_LEVEL_ROLES if r in spec.roles]
+    unknown = [r for r in spec.roles if r not in TOP_LEVEL_ROLES]
+    if unknown or not roles:
+        raise InputError(f"--role {unknown[0] if unknown else ''}: choose root, targets, "
+                         "snapshot or timestamp")
+    spec.roles = roles
+    warnings: list[str] = []
+    notes: list[str] = []
     old_md = trusted.root
     old: Root = old_md.signed
     new = Root.from_dict(copy.deepcopy(old.to_dict()))
@@ -59,65 +212,103 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         raise RotationError(
             f"the new root would expire at {fmt_time(new.expires)}, which is not after "
             "now: give --expires", source=str(trusted.root_path))
-    role = new.roles[spec.role]
-    revoked: set[str] = set()
-    for ref in spec.revoke:
-        kid = resolve_key(ref, old, names)
-        if kid not in role.keyids:
-            raise InputError(f"--revoke {ref}: key {kid[:12]} is not a {spec.role} key")
-        new.revoke_key(kid, spec.role)
-        revoked.add(kid)
     names = dict(names)
     key_objects: dict[str, Key] = {kid: k for kid, k in old.keys.items()
                                    if keyid_of(k.to_dict()) == kid}
-    for ref in spec.add:
-        if ref.startswith("pkcs11:"):
-            from tuf_ceremony.signers import public_key_from_uri
 
-            key = public_key_from_uri(ref)
-            label = ref
-        else:
-            key = load_public_key(ref)
-            label = Path(ref).name.split(".")[0]
+    # revoke: material of each revoked key -> the roles it left
+    revoked_from: dict[bytes, set[str]] = {}
+    revoked_root_material: set[bytes] = set()
+    revoked_label: dict[bytes, str] = {}
+    for ref in spec.revoke:
+        scope, value = scoped("--revoke", ref, roles)
+        kid = resolve_key(value, old, names)
+        material = _material(old.keys[kid])
+        left: list[str] = []
+        for role in scope:
+            for held in _keyids_with(new, role, material, kid):
+                new.revoke_key(held, role)
+                left.append(role)
+        if not left:
+            raise InputError(f"--revoke {ref}: key {names.get(kid, kid[:12])} is not a "
+                             f"{' or '.join(scope)} key")
+        if material is not None:
+            revoked_from.setdefault(material, set()).update(left)
+            revoked_label[material] = names.get(kid, kid[:12])
+            if "root" in left:
+                revoked_root_material.add(material)
+
+    # add: every named role (or the one scoped), never under another key's name
+    added_to: dict[str, list[Key]] = {r: [] for r in roles}
+    for ref in spec.add:
+        scope, value = scoped("--add", ref, roles)
+        key, label = _load_added(value)
         material = public_der(key)
-        for kid in new.roles[spec.role].keyids:
-            if public_der(new.keys[kid]) == material:
-                raise InputError(f"is already a {spec.role} key ({kid[:12]})", source=ref)
-        new.add_key(key, spec.role)
-        names.setdefault(key.keyid, label)
+        for existing in new.keys.values():
+            if _material(existing) == material:
+                key = existing  # the same key already in root: keep its keyid
+                break
+        for role in scope:
+            for kid in new.roles[role].keyids:
+                if _material(new.keys[kid]) == material:
+                    raise InputError(f"is already a {role} key ({kid[:12]})", source=value)
+            new.add_key(key, role)
+            added_to[role].append(key)
+        if key.keyid not in names:
+            names[key.keyid] = _unique_label(label, key.keyid, names)
         key_objects[key.keyid] = key
-    if spec.threshold is not None:
-        if spec.threshold < 1:
-            raise RotationError(f"--threshold {spec.threshold} must be at least 1")
-        role.threshold = spec.threshold
-    if len(role.keyids) == role.threshold and len(role.keyids) > 1:
-        warnings.append(f"{spec.role}: threshold {role.threshold} equals the number of keys: "
-                        "losing one key locks this role")
+
+    for role, n in _thresholds(spec).items():
+        new.roles[role].threshold = n
+    for role in roles:
+        r = new.roles[role]
+        if len(r.keyids) == r.threshold and len(r.keyids) > 1:
+            warnings.append(f"{role}: threshold {r.threshold} equals the number of keys: "
+                            "losing one key locks this role")
     # compromised / revoked root keys cannot be counted on to sign the rotation
-    available = {public_der(k) for kid, k in old.keys.items()
-                 if not (spec.role == "root" and kid in revoked)}
+    available = {m for k in old.keys.values()
+                 if (m := _material(k)) is not None and m not in revoked_root_material}
     check_root_rotation(old, new, available, str(trusted.root_path))
+    for material in revoked_from:
+        still = [role for role in TOP_LEVEL_ROLES
+                 if any(_material(new.keys[k]) == material for k in new.roles[role].keyids)]
+        if still:
+            warnings.append(f"{revoked_label[material]} is still a {' and '.join(still)} key: "
+                            f"add --role {' --role '.join(still)} to take it out of every role")
 
     payloads = [Payload("root", Metadata(new))]
     trusted_targets = None
-    if spec.role == "targets":
-        if trusted.targets is None:
+    replacements = {m: [k for role in sorted(left) for k in added_to[role]]
+                    for m, left in revoked_from.items()}
+    labels = dict(names)
+    if trusted.targets is None:
+        if "targets" in roles:
             warnings.append("no N.targets.json in the trusted directory: the current targets "
                             "metadata must be re-signed by the new targets keys separately")
-        else:
+        elif revoked_from:
+            warnings.append("no N.targets.json in the trusted directory: delegations signed by "
+                            "a revoked key were not checked; replace the key there separately")
+    else:
+        t = Targets.from_dict(copy.deepcopy(trusted.targets.signed.to_dict()))
+        delegation_notes = replace_in_delegations(
+            t, replacements, labels, str(trusted.targets_path or trusted.directory))
+        if "targets" in roles or delegation_notes:
             trusted_targets = trusted.targets
-            t = Targets.from_dict(copy.deepcopy(trusted.targets.signed.to_dict()))
             t.version += 1
             t.expires = spec.expires or t.expires
             if t.expires <= now:
                 raise RotationError("the re-signed targets would be expired: give --expires")
             payloads.append(Payload("targets", Metadata(t)))
+            notes += delegation_notes
+            for d_key in (t.delegations.keys.values() if t.delegations else []):
+                key_objects.setdefault(d_key.keyid, d_key)
     for kid in list(names):
         if kid not in key_objects:
             names.pop(kid)
     for kid in key_objects:
-        names.setdefault(kid, f"key-{kid[:8]}")
-    return SigningRequest(
+        if kid not in names:
+            names[kid] = _unique_label(f"key-{kid[:8]}", kid, names)
+    request = SigningRequest(
         ceremony=ceremony,
         created=fmt_time(now),
         payloads=payloads,
@@ -126,3 +317,4 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         trusted_root=old_md,
         trusted_targets=trusted_targets,
     )
+    return RotationResult(request, warnings, notes)

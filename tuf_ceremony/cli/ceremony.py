@@ -27,8 +27,9 @@ _file = click.Path(dir_okay=False, path_type=Path)
               help="Directory of trusted metadata (N.root.json history, latest targets): "
                    "prepare root N+1 and targets M+1.")
 @click.option("--out", required=True, type=_file, help="Signing request file to write.")
-@click.option("--at", "at", help="Preparation time (RFC 3339); expiry durations count "
-                                 "from it. Default: now.")
+@click.option("--at", "at", metavar="TIME",
+              help="Preparation time: a date (2026-11-01, 00:00 UTC) or an RFC 3339 time; "
+                   "expiry durations count from it. Default: now.")
 @force_option
 def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: bool) -> None:
     """Turn a reviewed ceremony PLAN into a signing request."""
@@ -52,14 +53,12 @@ def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: 
 
 def _at(at: str | None) -> Any:
     from tuf_ceremony.errors import InputError
-    from tuf_ceremony.timeutil import parse_time, utcnow
+    from tuf_ceremony.timeutil import parse_at
 
-    if at is None:
-        return utcnow()
     try:
-        return parse_time(at)
+        return parse_at(at)
     except ValueError as e:
-        raise InputError(f"--at: {e}") from None
+        raise InputError(str(e)) from None
 
 
 def render_request_summary(request: Any, signing: set[str] | None = None) -> None:
@@ -132,10 +131,21 @@ def sign(request_file: Path, key_spec: str, out: Path, signer_name: str | None, 
         click.echo(f"  {s.role} version {s.version} as keyid {s.keyid}")
     confirm("Sign these payloads?", yes)
     bundle = sign_slots(request, slots, source.signer_for, name, fmt_time(utcnow()))
+    _bind_review(request, bundle)
     written = write_atomic(out, bundle.to_bytes(), force=force)
     click.echo(f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), "
                "each verified against the public key)")
     click.echo(removal_note([written]))
+
+
+def _bind_review(request: Any, bundle: Any) -> None:
+    """Bind the canonical review the keyholder was shown to the bundle and
+    to the transcript record (issue 12)."""
+    from tuf_ceremony.cli.evidence import note_transcript
+    from tuf_ceremony.review import review_digest
+
+    bundle.review_digest = review_digest(request)
+    note_transcript(review_digest=bundle.review_digest)
 
 
 def _load_bundles(paths: tuple[Path, ...]) -> list[Any]:

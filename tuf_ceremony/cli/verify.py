@@ -19,7 +19,8 @@ _MAX_PROBLEM_ROWS = 100
 @click.command()
 @click.argument("directory", type=_path)
 @click.option("--at", "at", metavar="TIME",
-              help="Judge expiry at this RFC 3339 time instead of now.")
+              help="Judge expiry at this time instead of now: a date (2026-11-01, 00:00 UTC) "
+                   "or an RFC 3339 time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report (docs/verify-report.md).")
 @click.option("--trusted-root", type=_file, metavar="FILE",
               help="Trust anchor root metadata (default: the lowest root version in DIRECTORY).")
@@ -52,15 +53,12 @@ def verify(
     unreadable or malformed input.
     """
     from tuf_ceremony.errors import VerificationError
-    from tuf_ceremony.timeutil import parse_time, utcnow
+    from tuf_ceremony.timeutil import parse_at
 
-    if at is None:
-        when = utcnow()
-    else:
-        try:
-            when = parse_time(at)
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--at") from None
+    try:
+        when = parse_at(at)
+    except ValueError as e:
+        raise click.BadParameter(str(e).removeprefix("--at: "), param_hint="--at") from None
     names: dict[str, str] = {}
     for f in names_files:
         names.update(load_names(f))
