@@ -11,6 +11,7 @@ from tests.fixtures_softhsm import SHARED_KEYS, USER_PIN, SoftHSM, pin_handler
 from tuf_ceremony.errors import AuthenticationError, InputError, SignatureRefused, TokenError
 from tuf_ceremony.keys import keyid_of
 from tuf_ceremony.signers import pkcs11 as p11
+from tuf_ceremony.signers.pkcs11.encoding import public_from_attrs
 
 PAYLOAD = b"signed bytes"
 
@@ -201,7 +202,7 @@ def test_private_key_without_public_object_is_found_after_login(pkcs11_fresh: So
     import uuid
 
     import pkcs11
-    from pkcs11 import Attribute, ObjectClass
+    from pkcs11 import ObjectClass
 
     token = f"hidden-{uuid.uuid4().hex[:8]}"
     pkcs11_fresh.new_token(token)
@@ -210,7 +211,7 @@ def test_private_key_without_public_object_is_found_after_login(pkcs11_fresh: So
     lib = pkcs11.lib(pkcs11_fresh.module)
     with lib.get_token(token_label=token).open(rw=True, user_pin=USER_PIN) as s:
         pub_obj = s.get_key(object_class=ObjectClass.PUBLIC_KEY, label="k")
-        key = p11._crypto_public_from_attrs(pub_obj[Attribute.KEY_TYPE], pub_obj)
+        key = public_from_attrs(pub_obj)
         pub_obj.destroy()
     from securesystemslib.signer import SSlibKey
 

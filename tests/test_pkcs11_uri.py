@@ -6,7 +6,7 @@ import pytest
 
 from tests.fixtures_softhsm import SoftHSM, pin_handler
 from tuf_ceremony.errors import InputError
-from tuf_ceremony.signers.pkcs11_uri import PKCS11URI, format_uri, is_pkcs11_uri, parse_uri
+from tuf_ceremony.signers.pkcs11.uri import PKCS11URI, format_uri, is_pkcs11_uri, parse_uri
 
 
 def test_parse_all_attributes_and_round_trip() -> None:

@@ -13,13 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from securesystemslib.signer import Key
+from tuf.api.metadata import TOP_LEVEL_ROLE_NAMES, Root, Snapshot, Targets, Timestamp
 
 from tuf_ceremony.errors import CeremonyError, InputError, PlanError
 from tuf_ceremony.files import read_bytes
 from tuf_ceremony.keys import NamedKey, load_public_key, public_der
 from tuf_ceremony.timeutil import parse_expiry
 
-TOP_LEVEL_ROLES = ("root", "targets", "snapshot", "timestamp")
+# python-tuf's TOP_LEVEL_ROLE_NAMES, in the order plans and screens show them.
+TOP_LEVEL_ROLES: tuple[str, ...] = tuple(
+    sorted(TOP_LEVEL_ROLE_NAMES, key=(Root.type, Targets.type, Snapshot.type, Timestamp.type).index)
+)
 ONLINE_ROLES = ("snapshot", "timestamp")
 
 _PLAN_FIELDS = {"ceremony", "keys", "roles"}

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from tuf_ceremony.cli.common import force_option, read_secret
+from tuf_ceremony.keytypes import KEY_TYPES
 
 
 @click.group()
@@ -27,7 +28,7 @@ def _close_token_sessions() -> None:
 
 @key.command("generate")
 @click.option("--type", "keytype", required=True,
-              type=click.Choice(["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-3072"]),
+              type=click.Choice(list(KEY_TYPES)),
               help="Key algorithm.")
 @click.option("--private-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Software key: encrypted PKCS#8 PEM file to write (mode 0600).")

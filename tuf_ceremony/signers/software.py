@@ -10,23 +10,23 @@ from securesystemslib.signer import CryptoSigner, Key, SecretsHandler, Signer, S
 from tuf_ceremony.errors import AuthenticationError, InputError
 from tuf_ceremony.files import read_bytes
 from tuf_ceremony.keys import key_from_dict
+from tuf_ceremony.keytypes import KEY_TYPES, ec_curve
 
-KEY_TYPES = ("ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-3072")
 MIN_PASSPHRASE = 8
 
 
 def generate_private_key(keytype: str) -> Any:
+    """A new private key of one of the kinds in :data:`KEY_TYPES`."""
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-    if keytype == "ed25519":
+    kind = KEY_TYPES.get(keytype)
+    if kind is None:
+        raise InputError(f"unknown key type {keytype!r} (choose from {', '.join(KEY_TYPES)})")
+    if kind.keytype == "ed25519":
         return ed25519.Ed25519PrivateKey.generate()
-    if keytype == "ecdsa-p256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if keytype == "ecdsa-p384":
-        return ec.generate_private_key(ec.SECP384R1())
-    if keytype == "rsa-3072":
-        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    raise InputError(f"unknown key type {keytype!r} (choose from {', '.join(KEY_TYPES)})")
+    if kind.is_ec and kind.curve_oid is not None:
+        return ec.generate_private_key(ec_curve(kind.curve_oid))
+    return rsa.generate_private_key(public_exponent=65537, key_size=kind.bits)
 
 
 def public_key_of(private_key: Any) -> Key:

@@ -26,11 +26,6 @@ from securesystemslib.signer import Key, Signature, SSlibKey
 
 from tuf_ceremony.keys import keyid_of, public_der
 
-_CURVES = {
-    "ecdsa-sha2-nistp256": "secp256r1",
-    "ecdsa-sha2-nistp384": "secp384r1",
-    "ecdsa-sha2-nistp521": "secp521r1",
-}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
@@ -56,17 +51,9 @@ class VerifyingKey(SSlibKey):
         if self._cached is None:
             public = self.keyval["public"]
             if self.keytype.startswith("ecdsa") and _HEX.match(public):
-                from cryptography.hazmat.primitives.asymmetric import ec
+                from tuf_ceremony.keytypes import decode_ec_point, ec_curve_for_scheme
 
-                curve_name = _CURVES.get(self.scheme, "secp256r1")
-                curve = {
-                    "secp256r1": ec.SECP256R1(),
-                    "secp384r1": ec.SECP384R1(),
-                    "secp521r1": ec.SECP521R1(),
-                }[curve_name]
-                self._cached = ec.EllipticCurvePublicKey.from_encoded_point(
-                    curve, bytes.fromhex(public)
-                )
+                self._cached = decode_ec_point(ec_curve_for_scheme(self.scheme), bytes.fromhex(public))
             else:
                 self._cached = super()._crypto_key()
         return self._cached

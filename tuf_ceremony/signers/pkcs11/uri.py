@@ -8,7 +8,7 @@ with a message naming it, so that a typo never silently widens a selection.
 A URI carrying a PIN (``pin-value``, ``pin-source``) is refused: a PIN never
 goes on a command line, in a plan or in a shell history.
 
-This module imports nothing heavy, so the CLI can parse URIs cheaply.
+Pure Python: nothing here talks to a module or token.
 """
 
 from __future__ import annotations
