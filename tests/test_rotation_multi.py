@@ -237,3 +237,37 @@ def test_at_accepts_a_date(workdir: Path) -> None:
     doc = json.loads(out.read_text())
     assert doc["created"] == "2026-11-01T00:00:00Z"
     assert doc["payloads"][0]["signed"]["expires"] == "2026-12-01T00:00:00Z"
+
+
+def test_names_from_a_plan_without_its_tokens(workdir: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--names plan.toml` reads names from the plan's public key files and
+    never opens a token: a key named by a pkcs11: URI is left unnamed (with a
+    note saying how to name it), the request of the last ceremony names it."""
+    repo = _v1(workdir)
+    # the plan of record now names carol by a URI of a token that is not here
+    plan = workdir / "plan.toml"
+    uri_plan = workdir / "uri-plan.toml"
+    uri_plan.write_text(plan.read_text().replace('carol = "carol.pub.json"',
+                                                 'carol = "pkcs11:token=carol;object=root"'))
+    monkeypatch.setenv("TUF_CEREMONY_PKCS11_MODULE", str(workdir / "no-such-module.so"))
+    out = workdir / "x.json"
+    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--revoke", "bob",
+                "--add", workdir / "dave.pub.json", "--names", uri_plan, "--out", out)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "key(s) carol are named by a pkcs11: URI" in r.stderr
+    doc = json.loads(out.read_text())
+    names = {k: v["name"] for k, v in doc["keys"].items()}
+    assert names[_keyid(workdir, "alice")] == "alice"
+    assert names[_keyid(workdir, "carol")] != "carol"
+    assert "root: key removed bob" in r.output
+    # the request of the v1 ceremony names every key, carol included
+    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--revoke", "carol",
+                "--add", workdir / "dave.pub.json", "--names", uri_plan,
+                "--names", workdir / "v1.json", "--out", out, "--force")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "root: key removed carol" in r.output
+    # and verify takes the same plan without the token
+    r = run_cli("verify", repo, "--names", uri_plan)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "alice" in r.output

@@ -15,6 +15,7 @@ from typing import Any
 from securesystemslib.signer import Key
 from tuf.api.metadata import TOP_LEVEL_ROLE_NAMES, Root, Snapshot, Targets, Timestamp
 
+from tuf_ceremony.content import TargetFilePlan, parse_target_files
 from tuf_ceremony.errors import CeremonyError, InputError, PlanError
 from tuf_ceremony.files import read_bytes
 from tuf_ceremony.keys import NamedKey, load_public_key, public_der
@@ -26,9 +27,9 @@ TOP_LEVEL_ROLES: tuple[str, ...] = tuple(
 )
 ONLINE_ROLES = ("snapshot", "timestamp")
 
-_PLAN_FIELDS = {"ceremony", "keys", "roles"}
+_PLAN_FIELDS = {"ceremony", "keys", "roles", "targets"}
 _CEREMONY_FIELDS = {"name", "consistent_snapshot", "description"}
-_ROLE_FIELDS = {"keys", "threshold", "expires"}
+_ROLE_FIELDS = {"keys", "threshold", "expires", "require_attestation"}
 _TARGETS_FIELDS = _ROLE_FIELDS | {"delegations", "succinct_delegations"}
 _DELEGATION_FIELDS = {"name", "keys", "threshold", "paths", "path_hash_prefixes", "terminating"}
 _SUCCINCT_FIELDS = {"keys", "threshold", "bit_length", "name_prefix"}
@@ -78,6 +79,10 @@ class Plan:
     delegations: list[DelegationPlan] = field(default_factory=list)
     succinct: SuccinctPlan | None = None
     warnings: list[str] = field(default_factory=list)
+    # [[targets.files]]: the complete set of target files, None to keep the trusted ones
+    target_files: list[TargetFilePlan] | None = None
+    # key name -> verified hardware attestation (tuf_ceremony.attestation.evidence)
+    attestations: dict[str, Any] = field(default_factory=dict)
 
     def key_names(self) -> dict[str, str]:
         """keyid -> name, for display."""
@@ -157,6 +162,10 @@ def _expires(path: Path, entry: str, value: Any, required: bool) -> str | None:
 
 def _load_key(plan_path: Path, name: str, value: Any) -> NamedKey:
     entry = f"keys.{name}"
+    if isinstance(value, dict):  # { public = "...", attestation = [...] }
+        from tuf_ceremony.attestation.evidence import key_table_public
+
+        value = key_table_public(plan_path, name, value)
     if not isinstance(value, str) or not value:
         raise _err(plan_path, entry, "must be a public key file path or a pkcs11: URI")
     if value.startswith("pkcs11:"):
@@ -188,6 +197,34 @@ def load_plan(path: str | Path) -> Plan:
     return parse_plan(doc, p)
 
 
+def load_plan_names(path: str | Path) -> tuple[dict[str, str], list[str]]:
+    """keyid -> name from a plan's ``[keys]`` alone, for display (``--names``):
+    public key files are read, ``pkcs11:`` URIs are NOT resolved (no token
+    needs to be plugged in). Returns the names and the key names given by a
+    URI, whose keyid cannot be known without the token."""
+    p = Path(path)
+    data = read_bytes(p, "ceremony plan")
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PlanError("not UTF-8 text", source=str(p)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise PlanError(f"broken TOML: {e}", source=str(p)) from None
+    raw_keys = doc.get("keys")
+    if not isinstance(raw_keys, dict) or not raw_keys:
+        raise _err(p, "keys", "missing or empty: name each public key (alice = \"alice.pub.json\")")
+    names: dict[str, str] = {}
+    by_uri: list[str] = []
+    for kname, value in raw_keys.items():
+        public = value.get("public") if isinstance(value, dict) else value
+        if isinstance(public, str) and public.startswith("pkcs11:"):
+            by_uri.append(kname)
+            continue
+        nk = _load_key(p, kname, public)
+        names[nk.keyid] = kname
+    return names, by_uri
+
+
 def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
     _check_fields(p, "plan", doc, _PLAN_FIELDS)
     warnings: list[str] = []
@@ -204,8 +241,14 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
         raise _err(p, "keys", "missing or empty: name each public key (alice = \"alice.pub.json\")")
     keys: dict[str, NamedKey] = {}
     by_material: dict[bytes, str] = {}
+    attestations: dict[str, Any] = {}
     for kname, value in raw_keys.items():
         nk = _load_key(p, kname, value)
+        if isinstance(value, dict) and "attestation" in value:
+            from tuf_ceremony.attestation.evidence import plan_key_evidence
+            from tuf_ceremony.timeutil import utcnow
+
+            attestations[kname] = plan_key_evidence(p, kname, value, nk.key, utcnow())
         material = public_der(nk.key)
         if material in by_material:
             raise _err(
@@ -227,6 +270,10 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
         rkeys = _key_list(p, entry, table.get("keys"), keys)
         threshold = _threshold(p, entry, table.get("threshold"), len(rkeys), warnings)
         expires = _expires(p, entry, table.get("expires"), required=role in ("root", "targets"))
+        if "require_attestation" in table:
+            from tuf_ceremony.attestation.evidence import check_required
+
+            check_required(p, entry, table["require_attestation"], rkeys, attestations)
         roles[role] = RolePlan(role, rkeys, threshold, expires)
         if role == "targets":
             delegations = _delegations(p, table.get("delegations", []), keys, warnings)
@@ -238,7 +285,9 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
                         "cannot be combined with roles.targets.delegations",
                     )
                 succinct = _succinct(p, table["succinct_delegations"], keys, warnings)
-    return Plan(p, name, consistent, keys, roles, delegations, succinct, warnings)
+    target_files = parse_target_files(p, doc["targets"]) if "targets" in doc else None
+    return Plan(p, name, consistent, keys, roles, delegations, succinct, warnings,
+                target_files=target_files, attestations=attestations)
 
 
 def _delegations(

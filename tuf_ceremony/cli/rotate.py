@@ -28,8 +28,10 @@ _ROLES = ("root", "targets", "snapshot", "timestamp")
               help="New threshold of every --role, or of ROLE only. Repeatable.")
 @click.option("--expires", help="Expiry of the new root (and re-signed targets): a duration "
                                 "like 365d, a date or an RFC 3339 time. Default: 365d.")
-@click.option("--names", "names_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Plan or signing request that names the trusted keys (no token needed).")
+@click.option("--names", "names_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Plan, signing request or {keyid: name} JSON naming the trusted keys (no "
+                   "token needed). Repeatable.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Signing request file to write.")
 @click.option("--at", "at", metavar="TIME",
@@ -37,7 +39,8 @@ _ROLES = ("root", "targets", "snapshot", "timestamp")
                    "Default: now.")
 @force_option
 def rotate(trusted: Path, roles: tuple[str, ...], revoke: tuple[str, ...], add: tuple[str, ...],
-           thresholds: tuple[str, ...], expires: str | None, names_file: Path | None, out: Path,
+           thresholds: tuple[str, ...], expires: str | None, names_files: tuple[Path, ...],
+           out: Path,
            at: str | None, force: bool) -> None:
     """Prepare root N+1 with the keys of every --role revoked or added, for the
     urgent case: a lost or compromised key. With --role targets, or when a
@@ -62,11 +65,14 @@ def rotate(trusted: Path, roles: tuple[str, ...], revoke: tuple[str, ...], add: 
     except ValueError as e:
         raise InputError(f"--expires: {e}") from None
     state = load_trusted(trusted)
-    names = load_names(names_file) if names_file else {}
+    names: dict[str, str] = {}
+    notes: list[str] = []
+    for f in names_files:
+        names.update(load_names(f, notes))
     ordered = [r for r in _ROLES if r in roles]
     spec = RotationSpec(ordered, list(revoke), list(add), list(thresholds), exp)
     result = do_rotate(state, spec, now, names, f"rotate-{'-'.join(ordered)}")
-    for w in result.warnings:
+    for w in [*notes, *result.warnings]:
         warn(safe(w))
     request = result.request
     written = write_atomic(out, request.to_bytes(), force=force)
