@@ -337,6 +337,11 @@ def _key_lines(req: SigningRequest, keys: dict[str, Any], roles_of: dict[str, li
         lines.append(f"{indent}{key_name(req, kid)}: keyid {kid}")
         lines.append(f"{indent}  type {quote(key.keytype)}, scheme {quote(key.scheme)}, "
                      f"{where}")
+        from tuf_ceremony.attestation.evidence import hardware_line  # ATTEST: re-verified
+
+        hardware = hardware_line(req, kid)
+        if hardware is not None:
+            lines.append(f"{indent}  {hardware}")
         for k, v in sorted(key.keyval.items()):
             lines.append(f"{indent}  keyval {quote(k)} = {json_value(v)}")
         lines += _unrecognized(f"key {kid[:12]}", key.unrecognized_fields)

@@ -151,4 +151,7 @@ def prepare_from_plan(plan: Plan, now: datetime,
         trusted_root=trusted.root if trusted else None,
         trusted_targets=trusted.targets if trusted else None,
         online=online,
+        # hardware attestations from the plan, per keyid (sign re-verifies them)
+        attestations={plan.keys[n].keyid: ev.ders for n, ev in plan.attestations.items()
+                      if plan.keys[n].keyid in keys},
     )

@@ -143,6 +143,9 @@ class SigningRequest:
     online: dict[str, dict[str, str]] = field(default_factory=dict)
     source: str = "<request>"
     pinned: TrustAnchor | None = None  # set by anchor.pin_request
+    # keyid -> attestation certificates (DER); untrusted: sign re-verifies them
+    # (tuf_ceremony.attestation.evidence). Omitted from the document when empty.
+    attestations: dict[str, list[bytes]] = field(default_factory=dict)
 
     @property
     def anchor(self) -> TrustAnchor:
@@ -209,7 +212,15 @@ class SigningRequest:
             },
             "payloads": [p.to_dict() for p in self.payloads],
             "online": self.online,
+            **self._attestations_body(),
         }
+
+    def _attestations_body(self) -> dict[str, Any]:
+        if not self.attestations:
+            return {}
+        from tuf_ceremony.attestation.evidence import encode_request_field
+
+        return {"attestations": encode_request_field(self.attestations)}
 
     @cached_property
     def request_id(self) -> str:
@@ -261,7 +272,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
     )
     allowed = {
         "format", "format_version", "request_id", "created", "ceremony",
-        "keys", "trusted", "payloads", "online",
+        "keys", "trusted", "payloads", "online", "attestations",
     }
     unknown = sorted(set(doc) - allowed)
     _req(not unknown, source, f"unknown field {unknown[0] if unknown else ''!r}")
@@ -337,6 +348,10 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         online=online,
         source=source,
     )
+    if "attestations" in doc:
+        from tuf_ceremony.attestation.evidence import parse_request_field
+
+        req.attestations = parse_request_field(doc["attestations"], source, set(names_keys))
     _req(req.request_id == doc["request_id"], source,
          "request_id does not match the content (tampered or corrupted)")
     _check_consistency(req)

@@ -100,16 +100,13 @@ class Attestation:
             exp = "exportable" if self.hsm.exportable else "not exportable"
             gen = "generated on device" if self.hsm.generated else self.hsm.origin_text()
             return f"YubiHSM 2 {serial}, {gen}, {exp}"
-        parts = [f"YubiKey {serial}"]
-        if self.firmware:
-            parts.append(f"firmware {self.firmware}")
-        if self.slot:
-            parts.append(f"slot {self.slot}")
+        head = f"YubiKey {serial}" + (f" slot {self.slot}" if self.slot else "")
+        parts = [head, "generated on device"]
         if self.piv is not None and self.piv.pin_policy:
             parts.append(f"PIN {self.piv.pin_policy}")
         if self.piv is not None and self.piv.touch_policy:
             parts.append(f"touch {self.piv.touch_policy}")
-        return ", ".join(parts) + ", generated on device"
+        return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         claims = self.hsm or self.piv

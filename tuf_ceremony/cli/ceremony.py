@@ -87,6 +87,12 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
             for r in view.roles:
                 table.add_row(r.role, str(r.threshold), "\n".join(r.keys))
             con.print(table)
+        from rich.markup import escape
+
+        from tuf_ceremony.attestation.evidence import payload_hardware_lines  # ATTEST
+
+        for line in payload_hardware_lines(request, view.role):
+            con.print(f"  {escape(line)}", soft_wrap=True)
         for c in view.changes:
             con.print(f"  change: {c}")
         for a in view.actions:

@@ -151,3 +151,55 @@ def list_keys(module: str | None, as_json: bool) -> None:
         for k in t.keys:
             keys.add_row(k.label or "-", k.id or "-", k.keytype, k.uri)
         out.print(keys)
+
+
+# --- hardware attestation (ATTEST; logic in tuf_ceremony.attestation) -------
+
+from tuf_ceremony.cli.attestation import roots_options as _roots_options  # noqa: E402
+
+
+@key.command("verify-attestation")
+@click.argument("pubkey", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("attestation", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--at", "at", metavar="TIME",
+              help="Check certificate validity at this RFC 3339 time instead of now.")
+@_roots_options
+def verify_attestation_cmd(pubkey: Path, attestation: tuple[Path, ...], as_json: bool,
+                           at: str | None, roots: tuple[Path, ...],
+                           add_roots: tuple[Path, ...]) -> None:
+    """Verify offline that PUBKEY was generated inside genuine Yubico hardware.
+
+    ATTESTATION are the certificate files (PEM or DER, any order): the key's
+    attestation and the device certificate (YubiKey slot f9, YubiHSM 2 opaque
+    object 0), optionally a YubiHSM Sub-CA. The chain must end at a bundled
+    Yubico root (or one given with --roots / --add-roots), the attested key
+    must be exactly PUBKEY, and a YubiHSM key must have been generated on the
+    device and not be exportable. Exit 0 when attested, 1 when refused (the
+    reason is printed), 3 for unreadable files.
+    """
+    import json
+
+    from tuf_ceremony.attestation import read_sourced, verify_attestation
+    from tuf_ceremony.cli.attestation import attestation_lines, echo_lines, parse_at, store_from
+    from tuf_ceremony.errors import VerificationError
+    from tuf_ceremony.keys import load_public_key, public_der
+
+    when = parse_at(at)
+    pub = load_public_key(pubkey)
+    store = store_from(roots, add_roots)
+    certs = read_sourced(attestation)
+    try:
+        att = verify_attestation(public_der(pub), certs, store, when)
+    except VerificationError as e:
+        if as_json:
+            click.echo(json.dumps({"valid": False, "keyid": pub.keyid, "reason": str(e)},
+                                  indent=2))
+        raise
+    if as_json:
+        doc = att.to_dict()
+        doc["keyid"] = pub.keyid
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    echo_lines(attestation_lines(att, pub.keyid, when))
