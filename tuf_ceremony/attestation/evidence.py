@@ -316,10 +316,12 @@ def audit_keys(keys: dict[str, tuple[bytes | None, list[str]]], directory: Path,
     return AuditReport(str(directory), root_version, out, len(scan.certs), len(scan.skipped))
 
 
-def newest_root_keys(directory: Path) -> tuple[int, dict[str, tuple[bytes | None, list[str]]]]:
+def newest_root_keys(directory: Path) -> tuple[int, dict[str, tuple[bytes | None, list[str]]],
+                                                dict[str, str]]:
     """The root and targets keys (keyid -> (DER SPKI, roles)) of the newest
     root in a metadata directory, read with the verify engine's tolerant
-    loader (legacy key encodings included)."""
+    loader (legacy key encodings included), and the key owners some
+    repositories note in the key (``x-tuf-on-ci-keyowner``: display only)."""
     from tuf_ceremony.verify.chain import load_root
     from tuf_ceremony.verify.layout import index_directory
 
@@ -332,10 +334,15 @@ def newest_root_keys(directory: Path) -> tuple[int, dict[str, tuple[bytes | None
         raise FormatError("no N.root.json or root.json to take keys from", source=str(directory))
     root = load_root(directory / name, name)
     keys: dict[str, tuple[bytes | None, list[str]]] = {}
+    owners: dict[str, str] = {}
     for role in ("root", "targets"):
         keyids, _threshold = root.roles.get(role, ([], 0))
         for kid in keyids:
             entry = root.keys.get(kid)
             material = entry.der if entry is not None else None
             keys.setdefault(kid, (material, []))[1].append(role)
-    return root.version, keys
+            owner = entry.key.unrecognized_fields.get("x-tuf-on-ci-keyowner") \
+                if entry is not None and entry.key is not None else None
+            if isinstance(owner, str) and owner:
+                owners[kid] = owner
+    return root.version, keys, owners

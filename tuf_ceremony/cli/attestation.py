@@ -89,3 +89,41 @@ def attestation_lines(att: Any, keyid: str | None, at: datetime) -> list[str]:
 def echo_lines(lines: list[str]) -> None:
     for line in lines:
         click.echo(line)
+
+
+def audit_directory(directory: Path, attestations: Path, at: datetime,
+                    names: dict[str, str]) -> Any:
+    from tuf_ceremony.attestation.evidence import audit_keys, newest_root_keys
+
+    version, keys, owners = newest_root_keys(directory)
+    return audit_keys(keys, attestations, at, names={**owners, **names}, root_version=version)
+
+
+def render_audit(report: Any) -> None:
+    """The ``verify --attestations`` section: one row per root/targets key."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from tuf_ceremony.cli.common import console
+
+    con = console()
+    if not con.is_terminal:
+        con.width = max(con.width, 140)
+    attested = sum(1 for k in report.keys if k.attested)
+    t = Table(title=f"Hardware attestation (root version {report.root_version}: "
+                    f"{attested} of {len(report.keys)} keys attested)", title_justify="left")
+    t.add_column("key")
+    t.add_column("roles")
+    t.add_column("attested")
+    t.add_column("what the certificates assert, or why not", overflow="fold")
+    for k in report.keys:
+        label = f"{safe(k.name, 60)} ({k.keyid[:12]})" if k.name else k.keyid[:12]
+        t.add_row(
+            Text(label),
+            ", ".join(k.roles),
+            Text("yes", style="green") if k.attested else Text("NO", style="red"),
+            Text(safe(k.summary or "", 200) if k.attested else safe(k.reason or "", 300)),
+        )
+    con.print(t)
+    con.print(f"{report.certificates} certificate(s) read from {safe(report.directory)}"
+              f", {report.skipped} other file(s) ignored", markup=False, highlight=False)

@@ -32,6 +32,10 @@ _MAX_PROBLEM_ROWS = 100
 @click.option("--names", "names_files", type=_file, multiple=True, metavar="FILE",
               help="Ceremony plan (TOML), signing request (JSON) or {keyid: name} JSON giving "
                    "key names for display. Repeatable.")
+@click.option("--attestations", "attestations_dir", type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="Hardware attestation certificates (PEM/DER files, any layout): "
+                                  "report which root and targets keys of the newest root they "
+                                  "prove were generated on Yubico hardware.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, hidden=True,
               help="Processes for delegated roles (default: every CPU).")
 def verify(
@@ -42,6 +46,7 @@ def verify(
     strict: bool,
     warn_days: int,
     names_files: tuple[Path, ...],
+    attestations_dir: Path | None,
     workers: int | None,
 ) -> None:
     """Audit the metadata in DIRECTORY: the root chain (every version signed
@@ -71,10 +76,22 @@ def verify(
     gc.disable()
     try:
         report = _run(directory, when, trusted_root, strict, warn_days, names, workers)
+        hardware = None
+        if attestations_dir is not None:  # ATTEST: report section, logic in tuf_ceremony.attestation
+            from tuf_ceremony.cli.attestation import audit_directory
+
+            hardware = audit_directory(directory, attestations_dir, when, names)
         if as_json:
-            click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+            doc = report.to_dict()
+            if hardware is not None:
+                doc["attestations"] = hardware.to_dict()
+            click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         else:
             render(report)
+            if hardware is not None:
+                from tuf_ceremony.cli.attestation import render_audit
+
+                render_audit(hardware)
     finally:
         if gc_was_enabled:
             gc.enable()
