@@ -80,8 +80,9 @@ def test_full_ceremony_is_accepted_by_python_tuf_client(workdir: Path) -> None:
                 input=PASSPHRASES["alice"] + "\ny\n")
     assert r.exit_code == 0, r.output
     # what the keyholder is shown before signing
-    for needle in ("root version 1", "targets version 1", "expires", "2 of 3 needed",
-                   "alice (", "bob (", "carol (", "SHA-256 of the bytes signed", "read aloud",
+    for needle in ("root version 1", "targets version 1", "expires",
+                   "needs 2 of these 3 keys to sign: alice, bob, carol.",
+                   "(alice)", "(bob)", "(carol)", "SHA-256 of the bytes signed", "read aloud",
                    "It will sign"):
         assert needle in r.output, needle
     assert PASSPHRASES["alice"] not in r.output + (r.stderr or "")

@@ -484,3 +484,108 @@ def request_summary(req: SigningRequest) -> list[str]:
         else:
             lines += targets_summary(req, signed)
     return lines
+
+
+# --- The changes that matter, for the confirmation screen ------------------------------------
+
+
+def _role_order(names: Any) -> list[str]:
+    return sorted(names, key=lambda r: (TOP_LEVEL_ROLES.index(r) if r in TOP_LEVEL_ROLES
+                                        else len(TOP_LEVEL_ROLES), r))
+
+
+def unrecognized_count(signed: Any) -> int:
+    """How many fields python-tuf did not recognize anywhere in ``signed``
+    (targets' ``custom`` is a known field and not counted)."""
+    n = len(signed.unrecognized_fields)
+    if isinstance(signed, Root):
+        n += sum(len(k.unrecognized_fields) for k in signed.keys.values())
+        n += sum(len(r.unrecognized_fields) for r in signed.roles.values())
+    elif isinstance(signed, Targets):
+        n += sum(len([f for f in t.unrecognized_fields if f != "custom"])
+                 for t in signed.targets.values())
+        d = signed.delegations
+        if d is not None:
+            n += len(d.unrecognized_fields)
+            n += sum(len(k.unrecognized_fields) for k in d.keys.values())
+            n += sum(len(r.unrecognized_fields) for r in (d.roles or {}).values())
+            if d.succinct_roles is not None:
+                n += len(d.succinct_roles.unrecognized_fields)
+    return n
+
+
+def essential_changes(req: SigningRequest, payload: Payload) -> list[str]:
+    """The changes that matter in ``payload``, as short sentences: keys
+    added and removed, thresholds, online keys, first versions, content
+    counts, and a warning for unknown fields."""
+    signed = payload.metadata.signed
+    out: list[str] = []
+    if payload.role == "root":
+        if req.trusted_root is None:
+            out.append("This request has no trusted root: it is a first root.")
+            for rname in _role_order(signed.roles):
+                if rname == "root":
+                    continue
+                r = signed.roles[rname]
+                out.append(signer_sentence(rname, req, list(r.keyids), r.threshold))
+        else:
+            old: Root = req.trusted_root.signed
+            for rname in _role_order(set(old.roles) | set(signed.roles)):
+                o, n = old.roles.get(rname), signed.roles.get(rname)
+                if o is None or n is None:
+                    out.append(f"Role {quote(rname)} is {'added' if o is None else 'removed'}.")
+                    continue
+                removed = [k for k in o.keyids if k not in n.keyids]
+                added = [k for k in n.keyids if k not in o.keyids]
+                if removed:
+                    out.append(f"{rname}: key removed: "
+                               + ", ".join(_label(req, k) for k in removed))
+                if added:
+                    out.append(f"{rname}: key added: " + ", ".join(_label(req, k) for k in added))
+                if o.threshold != n.threshold:
+                    out.append(f"{rname}: now needs {n.threshold} signatures (was "
+                               f"{o.threshold}).")
+                if rname in ONLINE_ROLES and (added or removed):
+                    out.append(f"{rname}: ONLINE KEY CHANGED: the repository must re-sign "
+                               "at once (see the details).")
+            for k in sorted(set(old.keys) & set(signed.keys)):
+                if old.keys[k].to_dict() != signed.keys[k].to_dict():
+                    out.append(f"The key {_label(req, k)} itself is changed under the same "
+                               "keyid.")
+            if old.consistent_snapshot != signed.consistent_snapshot:
+                out.append(f"consistent_snapshot changes from {json_value(old.consistent_snapshot)}"
+                           f" to {json_value(signed.consistent_snapshot)}.")
+            if old.spec_version != signed.spec_version:
+                out.append(f"spec_version changes from {quote(old.spec_version)} to "
+                           f"{quote(signed.spec_version)}.")
+            if not out:
+                out.append("No key or threshold changes: a renewal with a new expiry.")
+    else:
+        targets: Targets = signed
+        d = targets.delegations
+        dsum = _delegation_summary(req, targets) if d is not None else "none"
+        if req.trusted_targets is None:
+            out.append(f"First targets version: {len(targets.targets)} target file(s); "
+                       f"delegations: {dsum}.")
+        else:
+            old_t: Targets = req.trusted_targets.signed
+            t_added = set(targets.targets) - set(old_t.targets)
+            t_removed = set(old_t.targets) - set(targets.targets)
+            t_changed = {p for p in set(targets.targets) & set(old_t.targets)
+                         if targets.targets[p] != old_t.targets[p]}
+            if t_added or t_removed or t_changed:
+                out.append(f"Target files: {len(t_added)} added, {len(t_removed)} removed, "
+                           f"{len(t_changed)} changed (each listed in the details).")
+            od = old_t.delegations.to_dict() if old_t.delegations else None
+            nd = d.to_dict() if d else None
+            if od != nd:
+                out.append(f"Delegations change; now: {dsum}.")
+            if old_t.unrecognized_fields != targets.unrecognized_fields:
+                out.append("Other fields change (see the details).")
+            if not out:
+                out.append("No content changes: a renewal with a new expiry.")
+    unknown = unrecognized_count(signed)
+    if unknown:
+        out.append(f"WARNING: {unknown} field(s) that tuf-ceremony does not know are signed "
+                   "too (each flagged in the details).")
+    return out

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from tuf_ceremony.errors import Aborted, AuthenticationError
+from tuf_ceremony.errors import Aborted, AuthenticationError, InputError
+
+T = TypeVar("T")
+
+#: How many times a passphrase (or PIN) is asked before giving up.
+SECRET_TRIES = 3
 
 force_option = click.option("--force", is_flag=True, help="Replace existing output files.")
 yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
@@ -41,6 +46,58 @@ def read_secret(name: str, *, confirm: bool = False) -> str:
 
 def secrets_handler() -> Callable[[str], str]:
     return lambda name: read_secret(name)
+
+
+def read_new_secret(name: str, min_length: int, tries: int = SECRET_TRIES) -> str:
+    """Ask for a new secret (e.g. the passphrase of a key being generated):
+    one that is too short is refused at once, before it is asked again to
+    confirm it. On a terminal the question is repeated up to ``tries`` times;
+    from stdin (not a terminal) one line is read and checked."""
+    if not stdin_is_tty():
+        line = read_secret(name)
+        if len(line) < min_length:
+            raise InputError(f"{name}: too short (at least {min_length} characters)")
+        return line
+    for _ in range(tries):
+        value: str = click.prompt(f"Enter {name}", hide_input=True, err=True)
+        if len(value) < min_length:
+            click.echo(f"Too short: the {name} needs at least {min_length} characters.",
+                       err=True)
+            continue
+        again: str = click.prompt(f"Repeat {name}", hide_input=True, err=True)
+        if again != value:
+            click.echo("The two entries differ.", err=True)
+            continue
+        return value
+    raise InputError(f"{name}: no acceptable entry after {tries} tries")
+
+
+def _retryable(error: AuthenticationError) -> bool:
+    """A wrong passphrase or PIN may be typed again; a locked PIN, a token
+    on its final try, or a closed stdin may not."""
+    text = str(error).lower()
+    if "locked" in text or "one try left" in text or "few tries left" in text:
+        return False
+    return "wrong passphrase" in text or "wrong pin" in text
+
+
+def with_retries(action: Callable[[], T], tries: int = SECRET_TRIES) -> T:
+    """Run ``action`` (which asks for a secret through the secrets handler)
+    again when the secret was wrong, up to ``tries`` times, without showing
+    anything else again. A token that reports few tries left, or a locked
+    PIN, is not tried again: the token's own counter decides."""
+    from tuf_ceremony.text import safe
+
+    for attempt in range(1, tries + 1):
+        try:
+            return action()
+        except AuthenticationError as e:
+            if attempt == tries or not _retryable(e):
+                raise
+            left = tries - attempt
+            click.echo(f"{safe(str(e), 300)}. Try again ({left} "
+                       f"{'try' if left == 1 else 'tries'} left).", err=True)
+    raise AssertionError("unreachable")
 
 
 def confirm(question: str, yes: bool) -> None:
