@@ -46,6 +46,21 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "verify",
         "Audit a root history or a whole TUF repository.",
     ),
+    "preflight": (
+        "tuf_ceremony.cli.evidence",
+        "preflight",
+        "Check the air gap, the clock, the tool and the PKCS#11 module.",
+    ),
+    "script": (
+        "tuf_ceremony.cli.evidence",
+        "script",
+        "Write the ceremony's printable run sheet from a plan.",
+    ),
+    "audit": (
+        "tuf_ceremony.cli.evidence",
+        "audit",
+        "Replay a published ceremony record: transcripts, request, bundles, metadata.",
+    ),
 }
 
 
@@ -60,7 +75,9 @@ class LazyGroup(click.Group):
         module = importlib.import_module(entry[0])
         cmd = getattr(module, entry[1])
         assert isinstance(cmd, click.Command)
-        return cmd
+        from tuf_ceremony.cli.evidence import with_transcript
+
+        return with_transcript(cmd)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run with error mapping: a CeremonyError is one line on stderr and
@@ -106,15 +123,17 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tuf-ceremony")
 @click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
+@click.option("--transcript", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Record the command in this JSON Lines transcript (as COMMAND --transcript).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, transcript: str | None) -> None:
     """Offline key ceremonies for TUF repositories (PEP 458, RSTUF, Sigstore).
 
     Exit codes: 0 success, 1 verification failed, 2 usage, 3 invalid input,
     4 signature refused, 5 authentication failed, 6 token error, 7 output
     exists, 8 aborted, 9 rotation refused, 70 internal error.
     """
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "transcript": transcript}
     ctx.call_on_close(_close_token_sessions)
 
 

@@ -1,0 +1,197 @@
+"""The tool's fingerprint: one SHA-256 over the installed tuf-ceremony and
+every distribution it requires.
+
+Witnesses compare it across the ceremony machines: machines installed from
+the same wheel folder show the same fingerprint, and a machine with one
+changed file shows another.
+
+What is hashed (format ``tuf-ceremony tool fingerprint v1``):
+
+* tuf-ceremony itself: every file of the imported ``tuf_ceremony`` package
+  directory (the code that actually runs, also for an editable install),
+  named ``tuf_ceremony/<path>``;
+* each distribution in the requirement closure of tuf-ceremony (its
+  ``Requires-Dist``, followed recursively; requirements behind an extra are
+  followed only for the extras asked for, requirements behind another
+  environment marker only when that distribution is installed): every file
+  its RECORD lists inside the installation directory.
+
+Left out, because they differ between identical installations: compiled
+bytecode (``*.pyc``, ``__pycache__``), files outside the installation
+directory (console scripts, whose first line names the interpreter), the
+installer's own records (``RECORD``, ``INSTALLER``, ``REQUESTED``,
+``direct_url.json``) and editable-install hooks (``__editable__*``).
+
+The digest is the SHA-256 of the text made of the line
+``tuf-ceremony tool fingerprint v1``, then for each distribution in the
+order of its normalized name the line ``distribution NAME VERSION`` and for
+each of its files in the order of the path the line ``SHA256 "PATH"`` (the
+path as a JSON string), every line ending with ``\\n``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata as metadata
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+FINGERPRINT_FORMAT = "tuf-ceremony tool fingerprint v1"
+ROOT_DISTRIBUTION = "tuf-ceremony"
+_SKIP_NAMES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
+_EXTRA_MARKER = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
+
+
+@dataclass(frozen=True)
+class DistributionFiles:
+    """One distribution and the (path, SHA-256) of each file hashed."""
+
+    name: str
+    version: str
+    files: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ToolFingerprint:
+    digest: str
+    distributions: tuple[DistributionFiles, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def file_count(self) -> int:
+        return sum(len(d.files) for d in self.distributions)
+
+    def summary(self) -> list[dict[str, object]]:
+        return [{"name": d.name, "version": d.version, "files": len(d.files)}
+                for d in self.distributions]
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _sha256_file(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _skipped(rel: str) -> bool:
+    parts = rel.split("/")
+    if rel.startswith("/") or ".." in parts:
+        return True
+    if "__pycache__" in parts or rel.endswith((".pyc", ".pyo")):
+        return True
+    name = parts[-1]
+    if name.startswith("__editable__"):
+        return True
+    in_metadata = len(parts) >= 2 and parts[-2].endswith((".dist-info", ".egg-info"))
+    return in_metadata and name in _SKIP_NAMES
+
+
+def _requirements(dist: metadata.Distribution, extras: frozenset[str]
+                  ) -> list[tuple[str, frozenset[str], bool]]:
+    """(name, extras, conditional) of each requirement that applies."""
+    out: list[tuple[str, frozenset[str], bool]] = []
+    for text in dist.requires or []:
+        req, _, marker = text.partition(";")
+        m = _REQUIREMENT.match(req)
+        if m is None:
+            continue
+        wanted = frozenset(e.strip() for e in (m.group(2) or "").split(",") if e.strip())
+        marker = marker.strip()
+        conditional = False
+        if marker:
+            needed = set(_EXTRA_MARKER.findall(marker))
+            if needed and not needed & extras:
+                continue
+            # other markers (python_version, platform): followed when installed
+            conditional = bool(_EXTRA_MARKER.sub("", marker).strip(" ()andor\t"))
+        out.append((normalize(m.group(1)), wanted, conditional))
+    return out
+
+
+def _package_files(package_dir: Path, prefix: str) -> tuple[tuple[str, str], ...]:
+    files: list[tuple[str, str]] = []
+    for p in package_dir.rglob("*"):
+        if not p.is_file():
+            continue
+        rel = f"{prefix}/{p.relative_to(package_dir).as_posix()}"
+        if _skipped(rel):
+            continue
+        files.append((rel, _sha256_file(p)))
+    return tuple(sorted(files))
+
+
+def _record_files(dist: metadata.Distribution, name: str,
+                  problems: list[str]) -> tuple[tuple[str, str], ...]:
+    listed = dist.files
+    if listed is None:
+        problems.append(f"{name}: the installation lists no files (no RECORD)")
+        return ()
+    files: dict[str, str] = {}
+    for entry in listed:
+        rel = entry.as_posix()
+        if _skipped(rel):
+            continue
+        path = Path(str(dist.locate_file(entry)))
+        if not path.is_file():
+            problems.append(f"{name}: installed file {rel} is missing")
+            continue
+        files[rel] = _sha256_file(path)
+    return tuple(sorted(files.items()))
+
+
+def compute_fingerprint(package_dir: Path | None = None) -> ToolFingerprint:
+    """The fingerprint of the running installation (see the module text)."""
+    if package_dir is None:
+        import tuf_ceremony
+
+        package_dir = Path(tuf_ceremony.__file__).resolve().parent
+    problems: list[str] = []
+    dists: dict[str, DistributionFiles] = {}
+    try:
+        root = metadata.distribution(ROOT_DISTRIBUTION)
+        root_version = root.version
+        queue = _requirements(root, frozenset())
+    except metadata.PackageNotFoundError:
+        problems.append(f"{ROOT_DISTRIBUTION} is not installed: its requirements are unknown")
+        root_version = "unknown"
+        queue = []
+    dists[ROOT_DISTRIBUTION] = DistributionFiles(
+        ROOT_DISTRIBUTION, root_version, _package_files(package_dir, package_dir.name))
+    done: dict[str, frozenset[str]] = {}
+    while queue:
+        name, extras, conditional = queue.pop(0)
+        seen = done.get(name)
+        if seen is not None and extras <= seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            if not conditional:
+                problems.append(f"required distribution {name} is not installed")
+            continue
+        new_extras = extras if seen is None else extras - seen
+        done[name] = extras | (seen or frozenset())
+        queue.extend(_requirements(dist, new_extras) if seen is not None
+                     else _requirements(dist, extras))
+        if seen is None:
+            dists[name] = DistributionFiles(name, dist.version,
+                                            _record_files(dist, name, problems))
+    ordered = tuple(dists[n] for n in sorted(dists))
+    h = hashlib.sha256(f"{FINGERPRINT_FORMAT}\n".encode())
+    for d in ordered:
+        h.update(f"distribution {d.name} {d.version}\n".encode())
+        for path, digest in d.files:
+            h.update(f"{digest} {json.dumps(path)}\n".encode())
+    return ToolFingerprint(h.hexdigest(), ordered, tuple(problems))
+
+
+@functools.cache
+def tool_fingerprint() -> ToolFingerprint:
+    """:func:`compute_fingerprint` once per process."""
+    return compute_fingerprint()
