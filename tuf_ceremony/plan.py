@@ -20,6 +20,7 @@ from tuf_ceremony.errors import CeremonyError, InputError, PlanError
 from tuf_ceremony.files import read_bytes
 from tuf_ceremony.keys import NamedKey, load_public_key, public_der
 from tuf_ceremony.timeutil import parse_expiry
+from tuf_ceremony.wellformed import unsafe_name_reason
 
 # python-tuf's TOP_LEVEL_ROLE_NAMES, in the order plans and screens show them.
 TOP_LEVEL_ROLES: tuple[str, ...] = tuple(
@@ -160,6 +161,21 @@ def _expires(path: Path, entry: str, value: Any, required: bool) -> str | None:
     return value
 
 
+def check_uri_chooses_no_module(uri: str, where: str = "") -> None:
+    """A plan, a request or ``rotate --add`` never chooses the PKCS#11 module
+    to load (it is code that runs): ``module-path`` / ``module-name`` are
+    refused there. Modules come from the operator's ``--key`` URI, ``--module``,
+    ``$TUF_CEREMONY_PKCS11_MODULE`` or the known system locations."""
+    from tuf_ceremony.signers.pkcs11.uri import parse_uri
+
+    parsed = parse_uri(uri)
+    if parsed.module_path is not None or parsed.module_name is not None:
+        raise InputError(
+            f"{where}a key URI here must not choose the PKCS#11 module (module-path or "
+            "module-name): modules come only from the operator (--key, --module, "
+            "$TUF_CEREMONY_PKCS11_MODULE or the system locations)")
+
+
 def _load_key(plan_path: Path, name: str, value: Any) -> NamedKey:
     entry = f"keys.{name}"
     if isinstance(value, dict):  # { public = "...", attestation = [...] }
@@ -172,6 +188,7 @@ def _load_key(plan_path: Path, name: str, value: Any) -> NamedKey:
         from tuf_ceremony.signers import public_key_from_uri
 
         try:
+            check_uri_chooses_no_module(value)
             key = public_key_from_uri(value)
         except CeremonyError as e:
             raise _err(plan_path, entry, str(e)) from None
@@ -232,6 +249,8 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
     name = ceremony.get("name", p.stem)
     if not isinstance(name, str):
         raise _err(p, "ceremony.name", "must be a string")
+    if not name or len(name) > 200:
+        raise _err(p, "ceremony.name", "must be 1 to 200 characters")
     consistent = ceremony.get("consistent_snapshot", True)
     if not isinstance(consistent, bool):
         raise _err(p, "ceremony.consistent_snapshot", "must be true or false")
@@ -286,6 +305,14 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
                     )
                 succinct = _succinct(p, table["succinct_delegations"], keys, warnings)
     target_files = parse_target_files(p, doc["targets"]) if "targets" in doc else None
+    from tuf_ceremony.clients import role_key_warnings
+
+    role_keys = {f"roles.{r}": [(n, keys[n].key) for n in rp.keys] for r, rp in roles.items()}
+    role_keys.update({f"delegation {d.name}": [(n, keys[n].key) for n in d.keys]
+                      for d in delegations})
+    if succinct is not None:
+        role_keys["succinct delegations"] = [(n, keys[n].key) for n in succinct.keys]
+    warnings += role_key_warnings(str(p), role_keys)
     return Plan(p, name, consistent, keys, roles, delegations, succinct, warnings,
                 target_files=target_files, attestations=attestations)
 
@@ -305,6 +332,9 @@ def _delegations(
             raise _err(p, f"{entry}.name", "missing")
         if dname in TOP_LEVEL_ROLES or dname in names:
             raise _err(p, f"{entry}.name", f"{dname!r} is a top-level role or used twice")
+        unsafe = unsafe_name_reason(dname)
+        if unsafe:
+            raise _err(p, f"{entry}.name", f"not a safe file name: {unsafe}")
         names.add(dname)
         dkeys = _key_list(p, entry, t.get("keys"), keys)
         thr = _threshold(p, entry, t.get("threshold"), len(dkeys), warnings)
@@ -344,4 +374,8 @@ def _succinct(
     prefix = t.get("name_prefix", "bin")
     if not isinstance(prefix, str) or not prefix:
         raise _err(p, f"{entry}.name_prefix", "must be a non-empty string")
+    longest = f"{prefix}-{'f' * len(f'{2 ** bits - 1:x}')}"
+    unsafe = unsafe_name_reason(prefix) or unsafe_name_reason(longest)
+    if unsafe:
+        raise _err(p, f"{entry}.name_prefix", f"not a safe file name: {unsafe}")
     return SuccinctPlan(skeys, thr, bits, prefix)

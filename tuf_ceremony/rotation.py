@@ -26,6 +26,7 @@ from pathlib import Path
 from securesystemslib.signer import Key
 from tuf.api.metadata import Metadata, Root, Targets
 
+from tuf_ceremony.clients import is_p384, p384_warning
 from tuf_ceremony.errors import InputError, RotationError
 from tuf_ceremony.keys import keyid_of, load_public_key, public_der
 from tuf_ceremony.plan import TOP_LEVEL_ROLES
@@ -121,8 +122,10 @@ def _unique_label(label: str, keyid: str, names: dict[str, str]) -> str:
 
 def _load_added(ref: str) -> tuple[Key, str]:
     if ref.startswith("pkcs11:"):
+        from tuf_ceremony.plan import check_uri_chooses_no_module
         from tuf_ceremony.signers import public_key_from_uri
 
+        check_uri_chooses_no_module(ref, "--add: ")  # the URI becomes the key's name
         return public_key_from_uri(ref), ref
     return load_public_key(ref), Path(ref).name.split(".")[0] or "new-key"
 
@@ -244,6 +247,8 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         scope, value = scoped("--add", ref, roles)
         key, label = _load_added(value)
         material = public_der(key)
+        if is_p384(key):
+            warnings.append(p384_warning(f"--add {value}"))
         for existing in new.keys.values():
             if _material(existing) == material:
                 key = existing  # the same key already in root: keep its keyid

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tuf_ceremony.cli.common import force_option, read_secret
+from tuf_ceremony.cli.common import force_option, read_new_secret, read_secret
 from tuf_ceremony.keytypes import KEY_TYPES
 
 
@@ -33,10 +33,11 @@ def _close_token_sessions() -> None:
 @click.option("--private-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Software key: encrypted PKCS#8 PEM file to write (mode 0600).")
 @click.option("--uri", help="Hardware key: PKCS#11 URI of the key to create on a token.")
-@click.option("--public-out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="TUF key JSON file to write.")
+@click.option("--public-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="TUF key JSON file to write (software key default: beside the private "
+                   "key, alice.pem -> alice.pub.json, where `sign` finds it).")
 @force_option
-def generate(keytype: str, private_out: Path | None, uri: str | None, public_out: Path,
+def generate(keytype: str, private_out: Path | None, uri: str | None, public_out: Path | None,
              force: bool) -> None:
     """Generate a key pair and write its public key as TUF key JSON.
 
@@ -48,7 +49,17 @@ def generate(keytype: str, private_out: Path | None, uri: str | None, public_out
 
     if (private_out is None) == (uri is None):
         raise click.UsageError("give exactly one of --private-out FILE or --uri URI")
+    if public_out is None:
+        if private_out is None:
+            raise click.UsageError("--public-out FILE is needed with --uri")
+        from tuf_ceremony.signers.software import public_key_path
+
+        public_out = public_key_path(private_out)
     check_writable(public_out, force)
+    if keytype == "ecdsa-p384":
+        from tuf_ceremony.clients import p384_warning
+
+        click.echo(f"warning: {p384_warning('the new key')}", err=True)
     if uri is not None:
         from tuf_ceremony.signers.pkcs11 import generate_key, key_uri_for
 
@@ -60,9 +71,15 @@ def generate(keytype: str, private_out: Path | None, uri: str | None, public_out
     check_writable(private_out, force)
     if private_out.resolve() == public_out.resolve():
         raise click.UsageError("--private-out and --public-out must be different files")
-    from tuf_ceremony.signers.software import encrypted_pem, generate_private_key, public_key_of
+    from tuf_ceremony.signers.software import (
+        MIN_PASSPHRASE,
+        encrypted_pem,
+        generate_private_key,
+        public_key_of,
+    )
+    from tuf_ceremony.text import safe
 
-    passphrase = read_secret(f"passphrase for {private_out.name}", confirm=True)
+    passphrase = read_new_secret(f"passphrase for {safe(private_out.name, 80)}", MIN_PASSPHRASE)
     private_key = generate_private_key(keytype)
     pem = encrypted_pem(private_key, passphrase)
     pub = public_key_of(private_key)
