@@ -54,8 +54,10 @@ def test_v1_v2_v3_chain_reaches_python_tuf_client(workdir: Path, v1: Path) -> No
     r = run_cli("sign", req2, "--key", workdir / "alice.pem", "--out", workdir / "a2.json",
                 "--yes", input="alice-passphrase\n")
     assert r.exit_code == 0, r.stderr
-    assert "old root (v1): 2 of 3 needed (" in r.output
-    assert "new root (v2): 2 of 3 needed (" in r.output
+    assert "The old root (version 1) needs 2 of these 3 keys to sign: alice, bob, carol." \
+        in r.output
+    assert "The new root (version 2) needs 2 of these 3 keys to sign: alice, bob, dave." \
+        in r.output
     assert "root: key added dave" in r.output
     # alice is in both sets: one signature per payload, counted for both
     bundle = json.loads((workdir / "a2.json").read_text())

@@ -14,6 +14,7 @@ from tuf_ceremony.cli.common import (
     force_option,
     secrets_handler,
     warn,
+    with_retries,
     yes_option,
 )
 
@@ -35,7 +36,8 @@ def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: 
     """Turn a reviewed ceremony PLAN into a signing request."""
     from tuf_ceremony.files import check_writable, write_atomic
     from tuf_ceremony.plan import load_plan
-    from tuf_ceremony.prepare import prepare_from_plan
+    from tuf_ceremony.anchor import check_request_against_directory
+    from tuf_ceremony.prepare import check_new_request, prepare_from_plan
     from tuf_ceremony.trusted import load_trusted
 
     check_writable(out, force)
@@ -45,6 +47,9 @@ def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: 
         warn(w)
     state = load_trusted(trusted) if trusted is not None else None
     request = prepare_from_plan(p, now, state)
+    request = check_new_request(request, now, str(plan))
+    if trusted is not None:
+        check_request_against_directory(request, trusted)
     write_atomic(out, request.to_bytes(), force=force)
     render_request_summary(request)
     click.echo(f"signing request written: {out}")
@@ -106,13 +111,20 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
 @click.option("--key", "key_spec", required=True,
               help="Private key file (encrypted PKCS#8 PEM) or pkcs11: URI.")
 @click.option("--out", required=True, type=_file, help="Signature bundle file to write.")
+@click.option("--trusted", "trusted", type=_path, metavar="DIR|FILE",
+              help="Your own copy of the published trusted root (a root history directory "
+                   "or one root file): the request's trusted root must equal it, or follow "
+                   "it by one checked version.")
+@click.option("--rehearsal", is_flag=True,
+              help="This is a rehearsal: accept an unencrypted private key file.")
 @click.option("--name", "signer_name", help="Your name in the bundle (default: the key's "
                                             "name in the request).")
 @yes_option
 @force_option
-def sign(request_file: Path, key_spec: str, out: Path, signer_name: str | None, yes: bool,
-         force: bool) -> None:
+def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, rehearsal: bool,
+         signer_name: str | None, yes: bool, force: bool) -> None:
     """Show what REQUEST asks to sign, confirm, sign and write a bundle."""
+    from tuf_ceremony.cli.screens import Terminal, after_signing, confirm_signing, show_review
     from tuf_ceremony.files import check_writable, removal_note, write_atomic
     from tuf_ceremony.request import load_request
     from tuf_ceremony.signers import open_key_source
@@ -121,27 +133,46 @@ def sign(request_file: Path, key_spec: str, out: Path, signer_name: str | None, 
 
     check_writable(out, force)
     request = load_request(request_file)
+    _check_key_file(key_spec, rehearsal)
+    if trusted is not None:
+        from tuf_ceremony.anchor import pin_request
+
+        pin_request(request, trusted)
     source = open_key_source(key_spec, secrets_handler(),
                              notify=lambda msg: click.echo(msg, err=True))
     public = source.known_public_key()
     slots = require_slots(request, public, key_spec) if public is not None else None
-    render_request_summary(request, {s.role for s in slots} if slots is not None else None)
+    # display and confirmation flow: tuf_ceremony/cli/screens.py
+    term = Terminal.detect(yes)
+    show_review(request, slots, signer_name, term)
     if slots is None:
         click.echo("\nThe key is identified once it is unlocked.", err=True)
-        public = source.unlock()
-        slots = require_slots(request, public, key_spec)
+    public = with_retries(source.unlock)  # a software key's passphrase, asked again if wrong
+    slots = require_slots(request, public, key_spec)
     name = signer_name or request.name_of(slots[0].keyid) or slots[0].keyid[:12]
-    click.echo("")
-    click.echo(f"This key is {name} (keyid {slots[0].keyid}). It will sign:")
-    for s in slots:
-        click.echo(f"  {s.role} version {s.version} as keyid {s.keyid}")
-    confirm("Sign these payloads?", yes)
-    bundle = sign_slots(request, slots, source.signer_for, name, fmt_time(utcnow()))
+    confirm_signing(request, slots, name, term, lambda q: confirm(q, yes))
+    bundle = with_retries(lambda: sign_slots(request, slots, source.signer_for, name,
+                                             fmt_time(utcnow())))
     _bind_review(request, bundle)
     written = write_atomic(out, bundle.to_bytes(), force=force)
     click.echo(f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), "
                "each verified against the public key)")
     click.echo(removal_note([written]))
+    for line in after_signing(out.name):
+        click.echo(line)
+
+
+def _check_key_file(key_spec: str, rehearsal: bool) -> None:
+    """An unencrypted private key file signs only in a rehearsal (issue 9)."""
+    from tuf_ceremony.errors import InputError
+    from tuf_ceremony.keys import private_key_file_unencrypted
+
+    if key_spec[:7].lower() == "pkcs11:" or rehearsal:
+        return
+    if private_key_file_unencrypted(key_spec):
+        raise InputError(
+            "is an unencrypted private key: a ceremony key is on a token or encrypted; "
+            "give --rehearsal if this is a rehearsal", source=key_spec)
 
 
 def _bind_review(request: Any, bundle: Any) -> None:

@@ -50,8 +50,31 @@ def encrypted_pem(private_key: Any, passphrase: str) -> bytes:
     return data
 
 
+def public_key_path(private_path: Path) -> Path:
+    """Where ``key generate`` writes the public key of a software key by
+    default: ``alice.pem`` -> ``alice.pub.json`` (``alice.pem.pub.json`` for
+    a file name without the ``.pem`` suffix)."""
+    if private_path.suffix == ".pem":
+        return private_path.with_suffix(".pub.json")
+    return private_path.with_name(private_path.name + ".pub.json")
+
+
+def _beside(private_path: Path) -> Path | None:
+    for candidate in (public_key_path(private_path),
+                      private_path.with_name(private_path.name + ".pub.json")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 class SoftwareKeySource:
-    """A private key file; the passphrase is asked only when needed."""
+    """A private key file; the passphrase is asked only when needed.
+
+    When the public key file that ``key generate`` wrote sits beside it
+    (:func:`public_key_path`), its roles can be shown before the passphrase
+    is asked. That file is untrusted: once the key is unlocked, the private
+    key must match it, or nothing is signed.
+    """
 
     def __init__(self, path: Path, secrets: SecretsHandler) -> None:
         self.path = path
@@ -62,8 +85,16 @@ class SoftwareKeySource:
             raise InputError("not a PEM private key (PKCS#8)", source=self.label)
         self._encrypted = b"ENCRYPTED PRIVATE KEY" in self._data
         self._private: Any = None
+        self._claimed: Key | None = None
+        self._claimed_path: Path | None = None
         if not self._encrypted:
             self._private = self._load(None)
+        else:
+            self._claimed_path = _beside(path)
+            if self._claimed_path is not None:
+                from tuf_ceremony.keys import load_public_key
+
+                self._claimed = load_public_key(self._claimed_path)
 
     def _load(self, password: bytes | None) -> Any:
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -78,13 +109,28 @@ class SoftwareKeySource:
             raise InputError("not a usable PEM private key", source=self.label) from None
 
     def known_public_key(self) -> Key | None:
-        """The public key, if it can be had without the passphrase."""
-        return public_key_of(self._private) if self._private is not None else None
+        """The public key, if it can be had without the passphrase: from an
+        unencrypted key, or (untrusted until :meth:`unlock`) from the public
+        key file beside an encrypted one."""
+        if self._private is not None:
+            return public_key_of(self._private)
+        return self._claimed
 
     def unlock(self) -> Key:
         if self._private is None:
-            secret = self._secrets(f"passphrase for {self.path.name}")
-            self._private = self._load(secret.encode())
+            from tuf_ceremony.text import safe
+
+            secret = self._secrets(f"passphrase for {safe(self.path.name, 80)}")
+            private = self._load(secret.encode())
+            if self._claimed is not None:
+                from tuf_ceremony.keys import public_der
+
+                if public_der(public_key_of(private)) != public_der(self._claimed):
+                    raise InputError(
+                        f"the private key does not match the public key file beside it "
+                        f"({safe(self._claimed_path, 120)}); nothing was signed",
+                        source=self.label)
+            self._private = private
         return public_key_of(self._private)
 
     def signer_for(self, key: Key) -> Signer:
