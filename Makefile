@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint bench softhsm fat clean
+.PHONY: test demo lint bench softhsm fat rstuf clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,23 @@ fat:
 	  fi; \
 	fi
 
+# RSTUF's own CLI (PyPI: repository-service-tuf) in a venv of its own: it pins
+# its own tuf/securesystemslib; tests/test_rstuf*.py run it to read our payloads.
+RSTUF_VENV ?= .venv-rstuf
+RSTUF_VERSION ?= 1.0.0b1
+
+$(RSTUF_VENV)/.installed:
+	$(PYTHON) -m venv $(RSTUF_VENV)
+	$(RSTUF_VENV)/bin/pip install --quiet 'repository-service-tuf==$(RSTUF_VERSION)'
+	touch $@
+
+rstuf: $(RSTUF_VENV)/.installed
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check tuf_ceremony tests benchmarks
 	$(BIN)/mypy
 
-test: $(BIN)/.installed softhsm fat lint
+test: $(BIN)/.installed softhsm fat rstuf lint
 	$(BIN)/pytest -n 2 -q
 
 demo: $(BIN)/.installed
@@ -53,4 +65,4 @@ bench: $(BIN)/.installed softhsm
 	$(BIN)/python benchmarks/bench_verify.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(RSTUF_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -14,6 +14,7 @@ from tuf.api.metadata import (
     Targets,
 )
 
+from tuf_ceremony.content import hash_target_files
 from tuf_ceremony.errors import RotationError
 from tuf_ceremony.keys import keyid_of, public_der
 from tuf_ceremony.plan import ONLINE_ROLES, TOP_LEVEL_ROLES, Plan
@@ -132,11 +133,17 @@ def prepare_from_plan(plan: Plan, now: datetime,
     trusted_targets = trusted.targets.signed if trusted and trusted.targets else None
     targets_version = trusted_targets.version + 1 if trusted_targets else 1
     targets = build_targets(plan, targets_version, now, trusted_targets)
+    if plan.target_files is not None:
+        targets.targets = hash_target_files(plan.target_files, str(plan.path))
     if trusted_root is not None:
         available = {public_der(nk.key) for nk in plan.keys.values()}
         check_root_rotation(trusted_root, root, available, str(plan.path))
     plan_keys = {nk.keyid: nk.key for nk in plan.keys.values()}
     names, keys = request_names(plan_keys, plan.key_names(), trusted_root)
+    # names only for keys that appear in what is signed or trusted (issue 9)
+    used = _keyids_in(root, targets, trusted)
+    names = {k: v for k, v in names.items() if k in used}
+    keys = {k: v for k, v in keys.items() if k in used}
     online = {r: {"expires": plan.roles[r].expires or ""} for r in ONLINE_ROLES
               if plan.roles[r].expires}
     return SigningRequest(
@@ -155,3 +162,35 @@ def prepare_from_plan(plan: Plan, now: datetime,
         attestations={plan.keys[n].keyid: ev.ders for n, ev in plan.attestations.items()
                       if plan.keys[n].keyid in keys},
     )
+
+
+def _keyids_in(root: Root, targets: Targets, trusted: TrustedState | None) -> set[str]:
+    used = set(root.keys)
+    if targets.delegations is not None:
+        used |= set(targets.delegations.keys)
+    if trusted is not None:
+        used |= set(trusted.root.signed.keys)
+        t = trusted.targets.signed if trusted.targets else None
+        if t is not None and t.delegations is not None:
+            used |= set(t.delegations.keys)
+    return used
+
+
+def check_new_request(request: SigningRequest, now: datetime, source: str) -> SigningRequest:
+    """Every rule a loaded request obeys, applied to a request ``prepare`` or
+    ``rotate`` built, before it is written: the document is serialized and
+    parsed back exactly as ``sign`` will read it (errors name ``source``, the
+    plan or trusted directory). Payloads must not have expired already."""
+    import json
+
+    from tuf_ceremony.errors import InputError
+    from tuf_ceremony.request import parse_request
+
+    for p in request.payloads:
+        expires = p.metadata.signed.expires
+        if expires <= now:
+            raise InputError(
+                f"{p.role} version {p.version} would expire at {fmt_time(expires)}, which is "
+                f"not after the preparation time {fmt_time(now)}: give a later expiry",
+                source=source)
+    return parse_request(json.loads(request.to_bytes()), source)

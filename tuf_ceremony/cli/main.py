@@ -46,6 +46,22 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "verify",
         "Audit a root history or a whole TUF repository.",
     ),
+    "publish": (
+        "tuf_ceremony.cli.handoff",
+        "publish",
+        "Write the static repository layout with target files.",
+    ),
+    "export": (
+        "tuf_ceremony.cli.handoff",
+        "export",
+        "Write RSTUF API payloads from a ceremony.",
+    ),
+    "import": (
+        "tuf_ceremony.cli.handoff",
+        "import_",
+        "Turn RSTUF's pending root into a signing request.",
+    ),
+    "targets": ("tuf_ceremony.cli.handoff", "targets", "Hash a plan's target files (pins)."),
     "preflight": (
         "tuf_ceremony.cli.evidence",
         "preflight",
@@ -101,11 +117,15 @@ class LazyGroup(click.Group):
         except Exception as e:
             from tuf_ceremony.errors import CeremonyError
 
-            if debug:
-                raise
             if isinstance(e, CeremonyError):
+                if debug:  # the traceback, and still the documented exit code
+                    import traceback
+
+                    traceback.print_exc()
                 click.echo(f"tuf-ceremony: error: {_one_line(str(e))}", err=True)
                 sys.exit(e.exit_code)
+            if debug:
+                raise
             click.echo(
                 f"tuf-ceremony: internal error: {type(e).__name__}: {_one_line(str(e))} "
                 "(run with --debug for a traceback)",

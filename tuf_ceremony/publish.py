@@ -1,0 +1,148 @@
+"""The static repository layout: metadata and target files as a plain web
+server (or python-tuf's client) reads them.
+
+``publish METADATA_DIR --out SITE`` writes::
+
+    SITE/metadata/1.root.json ... N.root.json   the whole root history
+    SITE/metadata/M.targets.json                the newest targets
+    SITE/metadata/root.json, targets.json       unversioned copies (--unversioned, and
+                                                targets.json always without consistent snapshots)
+    SITE/targets/<dir>/<sha256>.<name>          each target file, under each of its
+    SITE/targets/<dir>/<sha512>.<name>          hashes (consistent snapshots), or at
+                                                SITE/targets/<path> without them
+
+The root history and the targets are verified first (each root by its
+predecessor's and its own threshold, targets by the newest root), and every
+target file's length and hashes are checked against the signed targets
+metadata before anything is written. The metadata directory, the target
+paths inside it and the content files are untrusted input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuf.api.metadata import TargetFile
+
+from tuf_ceremony.content import hash_file, target_path_problem
+from tuf_ceremony.errors import InputError, VerificationError
+from tuf_ceremony.files import read_bytes, write_files_atomic
+from tuf_ceremony.text import safe
+from tuf_ceremony.trusted import load_trusted
+
+_VERSIONED_ROOT = re.compile(r"^([1-9][0-9]{0,9})\.root\.json$")
+_HEX = re.compile(r"^[0-9a-f]{32,128}$")
+
+
+@dataclass
+class Published:
+    metadata: list[Path]
+    targets: list[Path]
+
+
+def target_names(tf: TargetFile, consistent: bool) -> list[str]:
+    """The paths under ``targets/`` where a client looks for ``tf``."""
+    problem = target_path_problem(tf.path)
+    if problem is not None:
+        raise VerificationError(f"target path {safe(tf.path)!r} {problem}")
+    if not consistent:
+        return [tf.path]
+    dirname, sep, basename = tf.path.rpartition("/")
+    names = []
+    for alg, value in tf.hashes.items():
+        if not _HEX.match(value):
+            raise VerificationError(f"target {safe(tf.path)!r}: {safe(alg)} hash is not "
+                                    "lowercase hex")
+        names.append(f"{dirname}{sep}{value}.{basename}")
+    return names
+
+
+def _check_content(tf: TargetFile, source: Path) -> bytes:
+    digest = hash_file(source, f"content of target {safe(tf.path)}")
+    if digest.length != tf.length:
+        raise VerificationError(
+            f"is {digest.length} bytes, the signed targets say {tf.length} for "
+            f"{safe(tf.path)!r}", source=str(source))
+    known = [alg for alg in tf.hashes if alg in digest.hashes]
+    if not known:
+        raise VerificationError(
+            f"target {safe(tf.path)!r} has no sha256 or sha512 hash to check it against",
+            source=str(source))
+    for alg in known:
+        if digest.hashes[alg] != tf.hashes[alg]:
+            raise VerificationError(
+                f"{alg} differs from the signed targets for {safe(tf.path)!r} "
+                "(changed since signing?)", source=str(source))
+    data = read_bytes(source, "target file")
+    # the file must not change between hashing and reading
+    import hashlib
+
+    if len(data) != tf.length or hashlib.sha256(data).hexdigest() != digest.hashes["sha256"]:
+        raise VerificationError("changed while it was read", source=str(source))
+    return data
+
+
+def publish(metadata_dir: Path, out: Path, source_of: Callable[[str], Path | None],
+            *, unversioned: bool = False, force: bool = False) -> Published:
+    """Write the static layout of ``metadata_dir`` into ``out``, all or nothing."""
+    state = load_trusted(metadata_dir)
+    if state.targets is None or state.targets_path is None:
+        raise InputError("holds no N.targets.json file", source=str(metadata_dir))
+    root = state.root.signed
+    consistent = bool(root.consistent_snapshot)
+    meta_out = out / "metadata"
+    targets_out = out / "targets"
+    files: dict[Path, bytes] = {}
+    for p in sorted(metadata_dir.iterdir()):
+        if _VERSIONED_ROOT.match(p.name):
+            files[meta_out / p.name] = read_bytes(p, "root metadata")
+    targets_bytes = read_bytes(state.targets_path, "targets metadata")
+    files[meta_out / state.targets_path.name] = targets_bytes
+    if unversioned:
+        files[meta_out / "root.json"] = read_bytes(state.root_path, "root metadata")
+    if unversioned or not consistent:
+        files[meta_out / "targets.json"] = targets_bytes
+    target_files: list[Path] = []
+    for path, tf in sorted(state.targets.signed.targets.items()):
+        names = target_names(tf, consistent)
+        source = source_of(path)
+        if source is None:
+            raise InputError(f"no content file for target {safe(path)!r} (give it in the "
+                             "plan or under --files)", source=str(state.targets_path))
+        data = _check_content(tf, source)
+        for name in names:
+            dest = targets_out / name
+            if dest in files:
+                raise VerificationError(f"two targets publish to {safe(name)!r}",
+                                        source=str(state.targets_path))
+            files[dest] = data
+            target_files.append(dest)
+    for dest in files:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    write_files_atomic(files, force=force)
+    return Published(sorted(p for p in files if p.parent == meta_out), target_files)
+
+
+def sources_from_plan(plan_path: Path) -> Callable[[str], Path | None]:
+    """Content files named by a plan's ``[[targets.files]]``."""
+    from tuf_ceremony.plan import load_plan
+
+    plan = load_plan(plan_path)
+    table = {f.path: f.source for f in plan.target_files or []}
+    return table.get
+
+
+def sources_from_dir(directory: Path) -> Callable[[str], Path | None]:
+    """Content files at their target paths under ``directory``."""
+    if not directory.is_dir():
+        raise InputError("target files directory not found", source=str(directory))
+
+    def find(path: str) -> Path | None:
+        # the path was validated by target_names() before this is called
+        p = directory / path
+        return p if p.exists() else None
+
+    return find
