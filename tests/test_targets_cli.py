@@ -154,7 +154,11 @@ def test_plan_targets_prepare_publish_and_ngclient_downloads(workdir: Path) -> N
     ]))
     _, shown2 = _ceremony(workdir, plan2, meta, trusted=meta, name="request2.json")
     out2 = shown2.output  # type: ignore[attr-defined]
-    for needle in ("new.txt", "old.txt", "trusted_root.json"):
+    # every target added, removed or changed, with its length, hashes and custom
+    for needle in ("new.txt", "old.txt", "trusted_root.json", "added in v2",
+                   hashlib.sha256(b"going away\n").hexdigest(),
+                   hashlib.sha512(b'{"sigstore": "root v2"}\n').hexdigest(),
+                   hashlib.sha256(content).hexdigest(), "length 4"):
         assert needle in out2, needle
     site2 = workdir / "site2"
     r = run_cli("publish", meta, "--plan", plan2, "--out", site2, "--unversioned")
@@ -270,7 +274,7 @@ def test_missing_or_changed_file_is_an_error_naming_it(workdir: Path) -> None:
     ('[[targets.files]]\npath = "a"\nsource = "a.txt"\ncustom = { x = 1.5 }\n',
      "targets.files[0].custom.x: float values cannot be signed"),
     ('[[targets.files]]\npath = "a"\nsource = "a.txt"\n[[targets.files]]\npath = "a"\n'
-     'source = "a.txt"\n', "targets.files[1].path: 'a' is also targets.files[0]"),
+     'source = "a.txt"\n', 'targets.files[1].path: "a" is also targets.files[0]'),
     ('[[targets.files]]\npath = "a"\n', "targets.files[0].source: must be the local file"),
 ])
 def test_bad_targets_tables(workdir: Path, extra: str, message: str) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from tuf.api.metadata import TargetFile, Targets
 
 from tuf_ceremony.errors import InputError, PlanError
-from tuf_ceremony.text import is_plain, safe
+from tuf_ceremony.text import is_plain, safe, safe_quoted
 
 _FILE_FIELDS = {"path", "source", "sha256", "custom"}
 _TARGETS_FIELDS = {"files"}
@@ -80,7 +80,7 @@ def target_path_problem(path: object) -> str | None:
 def check_target_path(path: object, source: str, entry: str) -> str:
     problem = target_path_problem(path)
     if problem is not None:
-        raise PlanError(f"{entry}: target path {safe(path)!r} {problem}", source=source)
+        raise PlanError(f"{entry}: target path {safe_quoted(path)} {problem}", source=source)
     assert isinstance(path, str)
     return path
 
@@ -129,7 +129,7 @@ def parse_target_files(plan_path: Path, table: Any) -> list[TargetFilePlan]:
                             f"(allowed: {', '.join(sorted(_FILE_FIELDS))})", source=src)
         path = check_target_path(raw.get("path"), src, f"{entry}.path")
         if path in seen:
-            raise PlanError(f"{entry}.path: {safe(path)!r} is also {seen[path]}", source=src)
+            raise PlanError(f"{entry}.path: {safe_quoted(path)} is also {seen[path]}", source=src)
         seen[path] = entry
         source = raw.get("source")
         if not isinstance(source, str) or not source or "\x00" in source:

@@ -30,7 +30,7 @@ from tuf.api.metadata import TargetFile
 from tuf_ceremony.content import hash_file, target_path_problem
 from tuf_ceremony.errors import InputError, VerificationError
 from tuf_ceremony.files import read_bytes, write_files_atomic
-from tuf_ceremony.text import safe
+from tuf_ceremony.text import safe, safe_quoted
 from tuf_ceremony.trusted import load_trusted
 
 _VERSIONED_ROOT = re.compile(r"^([1-9][0-9]{0,9})\.root\.json$")
@@ -47,14 +47,14 @@ def target_names(tf: TargetFile, consistent: bool) -> list[str]:
     """The paths under ``targets/`` where a client looks for ``tf``."""
     problem = target_path_problem(tf.path)
     if problem is not None:
-        raise VerificationError(f"target path {safe(tf.path)!r} {problem}")
+        raise VerificationError(f"target path {safe_quoted(tf.path)} {problem}")
     if not consistent:
         return [tf.path]
     dirname, sep, basename = tf.path.rpartition("/")
     names = []
     for alg, value in tf.hashes.items():
         if not _HEX.match(value):
-            raise VerificationError(f"target {safe(tf.path)!r}: {safe(alg)} hash is not "
+            raise VerificationError(f"target {safe_quoted(tf.path)}: {safe(alg)} hash is not "
                                     "lowercase hex")
         names.append(f"{dirname}{sep}{value}.{basename}")
     return names
@@ -65,16 +65,16 @@ def _check_content(tf: TargetFile, source: Path) -> bytes:
     if digest.length != tf.length:
         raise VerificationError(
             f"is {digest.length} bytes, the signed targets say {tf.length} for "
-            f"{safe(tf.path)!r}", source=str(source))
+            f"{safe_quoted(tf.path)}", source=str(source))
     known = [alg for alg in tf.hashes if alg in digest.hashes]
     if not known:
         raise VerificationError(
-            f"target {safe(tf.path)!r} has no sha256 or sha512 hash to check it against",
+            f"target {safe_quoted(tf.path)} has no sha256 or sha512 hash to check it against",
             source=str(source))
     for alg in known:
         if digest.hashes[alg] != tf.hashes[alg]:
             raise VerificationError(
-                f"{alg} differs from the signed targets for {safe(tf.path)!r} "
+                f"{alg} differs from the signed targets for {safe_quoted(tf.path)} "
                 "(changed since signing?)", source=str(source))
     data = read_bytes(source, "target file")
     # the file must not change between hashing and reading
@@ -110,13 +110,13 @@ def publish(metadata_dir: Path, out: Path, source_of: Callable[[str], Path | Non
         names = target_names(tf, consistent)
         source = source_of(path)
         if source is None:
-            raise InputError(f"no content file for target {safe(path)!r} (give it in the "
+            raise InputError(f"no content file for target {safe_quoted(path)} (give it in the "
                              "plan or under --files)", source=str(state.targets_path))
         data = _check_content(tf, source)
         for name in names:
             dest = targets_out / name
             if dest in files:
-                raise VerificationError(f"two targets publish to {safe(name)!r}",
+                raise VerificationError(f"two targets publish to {safe_quoted(name)}",
                                         source=str(state.targets_path))
             files[dest] = data
             target_files.append(dest)

@@ -37,7 +37,7 @@ from securesystemslib.signer import Key, Signature
 from tuf.api.metadata import Metadata, Root
 
 from tuf_ceremony.errors import FormatError, InputError, VerificationError
-from tuf_ceremony.text import safe
+from tuf_ceremony.text import safe, safe_quoted
 
 KEY_NAME_FIELD = "x-rstuf-key-name"
 ONLINE_KEY_URI_FIELD = "x-rstuf-online-key-uri"
@@ -298,7 +298,7 @@ def parse_pending(doc: Any, source: str) -> Pending:
             "a pending root (RSTUF signs its other roles online)", source=source)
     unknown = sorted(set(metadata) - {"root", "trusted_root", "trusted_targets"})
     if unknown:
-        raise FormatError(f"unknown entry {safe(unknown[0], 40)!r} in data.metadata",
+        raise FormatError(f"unknown entry {safe_quoted(unknown[0], 40)} in data.metadata",
                           source=source)
     root = _md(copy.deepcopy(metadata["root"]), source, "data.metadata.root")
     trusted = None

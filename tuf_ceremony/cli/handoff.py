@@ -307,7 +307,7 @@ def import_rstuf_signature(sign_file: Path, request_file: Path, out: Path, force
     from tuf_ceremony.files import check_writable, load_json, write_atomic
     from tuf_ceremony.request import load_request
     from tuf_ceremony.signing import authorized_keys
-    from tuf_ceremony.text import safe
+    from tuf_ceremony.text import safe, safe_quoted
     from tuf_ceremony.timeutil import fmt_time, utcnow
 
     check_writable(out, force)
@@ -323,7 +323,7 @@ def import_rstuf_signature(sign_file: Path, request_file: Path, out: Path, force
     request = load_request(request_file)
     payload = request.payload(role) if isinstance(role, str) else None
     if payload is None:
-        raise SignatureRefused(f"signs {safe(role)!r}, which the request does not", source=src)
+        raise SignatureRefused(f"signs {safe_quoted(role)}, which the request does not", source=src)
     kid, sig = sig_obj["keyid"], sig_obj["sig"]
     key = authorized_keys(request, role).get(kid)
     if key is None:
