@@ -8,11 +8,39 @@
 # path), software keys otherwise. Demo secrets are fed on stdin, one line
 # each, the way tuf-ceremony reads them when stdin is not a terminal; they
 # never appear on a command line.
+#
+# Clean-up: the demo works in a temporary directory and removes it when it
+# ends (tokens, keys, requests, bundles, repository). DEMO_KEEP=1 keeps it;
+# DEMO_DIR=DIR works in DIR instead and leaves it. After a failure the files
+# are kept for inspection. The last line says which happened, and where.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-work="${DEMO_DIR:-$(mktemp -d -t tuf-ceremony-demo.XXXXXX)}"
+if [ -n "${DEMO_DIR:-}" ]; then
+  work="$DEMO_DIR"; own_dir=
+  mkdir -p "$work"
+else
+  work="$(mktemp -d -t tuf-ceremony-demo.XXXXXX)"; own_dir=1
+fi
+finish() {
+  status=$?
+  cd /
+  if [ "$status" -ne 0 ]; then
+    echo "demo FAILED (exit $status): its files are left in $work for inspection; remove them with: rm -rf '$work'" >&2
+  elif [ -n "$own_dir" ] && [ -z "${DEMO_KEEP:-}" ]; then
+    rm -rf "$work"
+    echo "demo: removed its temporary directory $work (DEMO_KEEP=1 keeps it)"
+  else
+    echo "demo: its files are left in $work (remove them with: rm -rf '$work')"
+  fi
+}
+trap finish EXIT
 cd "$work"
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# bold headings on a terminal only: no raw escape codes in a pipe or a log
+if [ -t 1 ]; then
+  step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n== %s\n' "$*"; }
+fi
 
 mode=software
 if [ -z "${DEMO_SOFTWARE_KEYS:-}" ] && python3 "$here/softhsm_setup.py" --check >/dev/null 2>&1; then
@@ -68,5 +96,5 @@ step "8. the repository signs snapshot and timestamp online; python-tuf's client
 echo "demo-passphrase-online" | python3 "$here/client_check.py" repository online.pem online.pub.json
 
 step "Done"
-echo "artifacts in: $work"
-ls -l "$work" "$work/repository"
+echo "the signed repository:"
+ls -l "$work/repository"
