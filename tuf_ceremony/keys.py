@@ -168,3 +168,21 @@ class NamedKey:
     @property
     def keyid(self) -> str:
         return str(self.key.keyid)
+
+
+def private_key_file_unencrypted(path: str | Path) -> bool:
+    """Whether ``path`` is a PEM private key that opens without a passphrase
+    (``sign`` refuses one outside a rehearsal: a key worth a ceremony is on a
+    token, or at least encrypted). False for anything else; never echoes."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    data = read_bytes(path, "private key file", MAX_KEY_BYTES)
+    if b"PRIVATE KEY-----" not in data:
+        return False
+    try:
+        load_pem_private_key(data, None)
+    except (TypeError, ValueError):
+        return False  # encrypted (TypeError), or not loadable: the signer says which
+    except Exception:  # noqa: BLE001 - cryptography raises UnsupportedAlgorithm too
+        return False
+    return True

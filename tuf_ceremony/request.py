@@ -359,6 +359,41 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
     return req
 
 
+def bind_names(names: dict[str, str], keys: dict[str, Key]) -> dict[str, str]:
+    """Names a request can carry (see :func:`_check_names`): one name per
+    public key, one public key per name. A name several keys share becomes
+    ``name-<keyid prefix>`` for each of them (no key keeps the bare name: it
+    would be ambiguous); a key known under several keyids keeps the name of
+    its first keyid. Keyids without a key are dropped."""
+    by_material: dict[bytes, str] = {}
+    chosen: dict[str, str] = {}
+    for kid in sorted(names):
+        if kid not in keys:
+            continue
+        material = key_material(keys[kid])
+        if material is None:
+            continue
+        chosen[kid] = by_material.setdefault(material, names[kid])
+    holders: dict[str, set[bytes]] = {}
+    for kid, name in chosen.items():
+        material = key_material(keys[kid])
+        assert material is not None
+        holders.setdefault(name, set()).add(material)
+    first_kid: dict[bytes, str] = {}
+    for kid in sorted(chosen):
+        material = key_material(keys[kid])
+        assert material is not None
+        first_kid.setdefault(material, kid)
+    out: dict[str, str] = {}
+    for kid, name in chosen.items():
+        if len(holders[name]) > 1:
+            material = key_material(keys[kid])
+            assert material is not None
+            name = f"{name}-{first_kid[material][:8]}"
+        out[kid] = name
+    return out
+
+
 def _check_names(req: SigningRequest) -> None:
     """Names are bound to key material: every named key is a key of a payload
     or of the trusted metadata (the same key dict under that keyid), one name

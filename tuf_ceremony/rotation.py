@@ -31,7 +31,7 @@ from tuf_ceremony.errors import InputError, RotationError
 from tuf_ceremony.keys import keyid_of, load_public_key, public_der
 from tuf_ceremony.plan import TOP_LEVEL_ROLES
 from tuf_ceremony.prepare import check_root_rotation
-from tuf_ceremony.request import Payload, SigningRequest
+from tuf_ceremony.request import Payload, SigningRequest, bind_names
 from tuf_ceremony.timeutil import fmt_time
 from tuf_ceremony.trusted import TrustedState
 
@@ -317,7 +317,7 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         ceremony=ceremony,
         created=fmt_time(now),
         payloads=payloads,
-        key_names=names,
+        key_names=bind_names(names, key_objects),  # one name per public key (issue 9)
         names_keys=key_objects,
         trusted_root=old_md,
         trusted_targets=trusted_targets,

@@ -34,9 +34,9 @@ _file = click.Path(dir_okay=False, path_type=Path)
 @force_option
 def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: bool) -> None:
     """Turn a reviewed ceremony PLAN into a signing request."""
+    from tuf_ceremony.anchor import check_request_against_directory
     from tuf_ceremony.files import check_writable, write_atomic
     from tuf_ceremony.plan import load_plan
-    from tuf_ceremony.anchor import check_request_against_directory
     from tuf_ceremony.prepare import check_new_request, prepare_from_plan
     from tuf_ceremony.trusted import load_trusted
 

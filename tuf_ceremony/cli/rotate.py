@@ -74,7 +74,11 @@ def rotate(trusted: Path, roles: tuple[str, ...], revoke: tuple[str, ...], add: 
     result = do_rotate(state, spec, now, names, f"rotate-{'-'.join(ordered)}")
     for w in [*notes, *result.warnings]:
         warn(safe(w))
-    request = result.request
+    from tuf_ceremony.anchor import check_request_against_directory
+    from tuf_ceremony.prepare import check_new_request
+
+    request = check_new_request(result.request, now, str(trusted))  # issue 9 rules
+    check_request_against_directory(request, trusted)
     written = write_atomic(out, request.to_bytes(), force=force)
     render_request_summary(request)
     for note in result.notes:
