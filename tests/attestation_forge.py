@@ -145,10 +145,11 @@ class ForgedHsm:
 def forged_hsm(origin: bytes = bytes.fromhex("03020001"),
                capabilities: bytes = bytes.fromhex("0309000000000000000080"),
                not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC),
-               names_of_yubico: bool = True) -> ForgedHsm:
+               names_of_yubico: bool = True, public: object = None) -> ForgedHsm:
     """A YubiHSM attestation chain copying Yubico's names and the real PSF
     extensions, under a self-made root; ``origin`` and ``capabilities``
-    replace the key attestation's .4.3 and .4.5 values."""
+    replace the key attestation's .4.3 and .4.5 values; ``public`` is the
+    attested key (default: a new one, ``leaf_key``)."""
     real_leaf = load(PSF / "0013200460" / "0013200460_root_attestation.der")
     real_device = load(PSF / "0013200460" / "0013200460_cert.der")
     kw = {"not_after": not_after}
@@ -159,7 +160,7 @@ def forged_hsm(origin: bytes = bytes.fromhex("03020001"),
                         extensions=copied_extensions(real_device, {}), not_after=not_after)
     device = Issuer(device_cert, dkey)
     leaf_key = new_key()
-    leaf = issue(real_leaf.subject, leaf_key.public_key(), device, dkey, ca=None,
+    leaf = issue(real_leaf.subject, public or leaf_key.public_key(), device, dkey, ca=None,
                  extensions=copied_extensions(real_leaf, {ORIGIN: origin,
                                                           CAPABILITIES: capabilities}),
                  not_after=not_after)
