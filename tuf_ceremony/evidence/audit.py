@@ -165,8 +165,12 @@ class _Audit:
 
         return load_json(self.dir / rel, "record file")
 
-    def find(self, digest: str, where: str | None = None) -> str | None:
-        for rel in self.by_sha.get(digest, []):
+    def find(self, digest: str, where: str | None = None, prefer: str | None = None) -> str | None:
+        """A record file with this SHA-256 (``prefer``: that name if it has it)."""
+        candidates = self.by_sha.get(digest, [])
+        if prefer is not None and prefer in candidates:
+            return prefer
+        for rel in candidates:
             if where is None or rel.startswith(where):
                 return rel
         return None
@@ -360,7 +364,7 @@ class _Audit:
                 self.add("review", FAIL, s.file, s.local, "records no review digest")
             elif shown != expected:
                 self.add("review", FAIL, s.file, s.local,
-                         f"review digest {safe(shown, 16)} does not match the review this tool "
+                         f"review digest {safe(str(shown)[:16])} does not match the review this tool "
                          f"renders from {req_file} ({expected[:16]})")
             else:
                 self.add("review", PASS, s.file, s.local,
@@ -452,7 +456,7 @@ class _Audit:
             for kid, sig in md.signatures.items():
                 if (payload.role, kid, sig.signature) not in in_bundles:
                     self.add("signatures", FAIL, rel, None,
-                             f"the signature by keyid {safe(kid, 16)} does not come from any "
+                             f"the signature by keyid {safe(kid[:16])} does not come from any "
                              "recorded bundle for this request")
                     foreign = True
                     continue
@@ -463,7 +467,7 @@ class _Audit:
                     key.verify_signature(sig, md.signed_bytes)
                 except Exception:  # noqa: BLE001 - any failure: the signature does not count
                     self.add("signatures", FAIL, rel, None,
-                             f"the signature by keyid {safe(kid, 16)} does not verify")
+                             f"the signature by keyid {safe(kid[:16])} does not verify")
                     continue
                 verified.add(kid)
             met_all = True
@@ -519,7 +523,8 @@ class _Audit:
                 continue
             step = before[-1]
             outs = step.entry.digests("outputs", "out")
-            found = self.find(outs[0]) if outs else None
+            own = machine.removesuffix(".jsonl") + ".preflight.json"
+            found = self.find(outs[0], prefer=own) if outs else None
             if found is None:
                 self.add("preflight", FAIL, machine, step.local,
                          "its result (--out) is not in the record")
