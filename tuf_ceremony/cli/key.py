@@ -220,3 +220,66 @@ def verify_attestation_cmd(pubkey: Path, attestation: tuple[Path, ...], as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     echo_lines(attestation_lines(att, pub.keyid, when))
+
+
+@key.command("attest")
+@click.argument("uri")
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write key-attestation.pem, device-certificate.pem and "
+                   "public-key.pem into (made if missing).")
+@click.option("--at", "at", metavar="TIME",
+              help="Check certificate validity at this RFC 3339 time instead of now.")
+@_roots_options
+@force_option
+def attest_cmd(uri: str, out_dir: Path, at: str | None, roots: tuple[Path, ...],
+               add_roots: tuple[Path, ...], force: bool) -> None:
+    """Fetch a token key's attestation through PKCS#11 and write it to --out.
+
+    URI is the key's PKCS#11 URI (see `tuf-ceremony key list`). YubiKey PIV
+    (ykcs11) shows the slot attestation and the slot f9 certificate; a
+    YubiHSM 2 shows X.509 opaque objects. The files are verified (as
+    `key verify-attestation` does) before anything is written. When the
+    module shows no attestation, the ykman / yubihsm-shell commands that make
+    the same files are printed (exit 6). No PIN is needed.
+    """
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        PublicFormat,
+        load_der_public_key,
+    )
+
+    from tuf_ceremony.attestation import SourcedCert, verify_attestation
+    from tuf_ceremony.cli.attestation import attestation_lines, echo_lines, parse_at, store_from
+    from tuf_ceremony.files import write_files_atomic
+    from tuf_ceremony.signers.pkcs11_attest import NoAttestationObjects, fetch_attestation
+
+    when = parse_at(at)
+    store = store_from(roots, add_roots)
+    try:
+        fetched = fetch_attestation(uri, str(out_dir))
+    except NoAttestationObjects as e:
+        for line in e.commands:
+            click.echo(line, err=True)
+        raise
+    files = {
+        out_dir / "key-attestation.pem": fetched.attestation.cert.public_bytes(Encoding.PEM),
+        out_dir / "device-certificate.pem": fetched.device.cert.public_bytes(Encoding.PEM),
+        out_dir / "public-key.pem": load_der_public_key(fetched.public_der).public_bytes(
+            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo),
+    }
+    certs = [SourcedCert(fetched.attestation.cert, str(out_dir / "key-attestation.pem")),
+             SourcedCert(fetched.device.cert, str(out_dir / "device-certificate.pem"))]
+    att = verify_attestation(fetched.public_der, certs, store, when)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_files_atomic(files, force=force)
+    from tuf_ceremony.text import safe
+
+    click.echo(f"read from {safe(fetched.where)}")
+    echo_lines(attestation_lines(att, None, when))
+    for path in files:
+        click.echo(f"written: {safe(str(path))}")
+    click.echo("in the ceremony plan:")
+    click.echo(f'  NAME = {{ public = "{safe(str(out_dir / "public-key.pem"))}", attestation = '
+               f'["{safe(str(out_dir / "key-attestation.pem"))}", '
+               f'"{safe(str(out_dir / "device-certificate.pem"))}"] }}')
