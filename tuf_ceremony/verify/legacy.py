@@ -2,11 +2,14 @@
 
 Older TUF implementations (go-tuf before 2023, the Sigstore root up to v4)
 wrote ECDSA keys as hex-encoded uncompressed EC points with keytype
-``ecdsa-sha2-nistp256`` and a ``keyid_hash_algorithms`` field. securesystemslib
-only reads PEM for ECDSA now. :class:`VerifyingKey` is a securesystemslib
-``SSlibKey`` (same schemes, same verification code) whose public key object is
-decoded once -- from PEM or, for the legacy encoding, from the EC point -- and
-cached, so one key verifies thousands of signatures cheaply.
+``ecdsa-sha2-nistp256`` and a ``keyid_hash_algorithms`` field; securesystemslib
+reads only PEM for ECDSA now. :class:`KeyEntry` decodes such a point with
+cryptography and verifies its signatures with cryptography directly (ECDSA
+over the scheme's hash, DER signatures, the scheme's curve -- what
+securesystemslib does for PEM keys). Ed25519 keys (every hashed bin's) are
+decoded once with cryptography too and verified directly, exactly as
+securesystemslib's ``SSlibKey`` does for that scheme; every other key
+verifies through securesystemslib's public ``Key.verify_signature``.
 
 Expiry dates are parsed leniently here too: old metadata carries fractional
 seconds and UTC offsets that python-tuf (which wants ``YYYY-MM-DDTHH:MM:SSZ``)
@@ -18,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +30,11 @@ from securesystemslib.signer import Key, Signature, SSlibKey
 from tuf_ceremony.keys import keyid_of, public_der
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_EC_HASHES = {
+    "ecdsa-sha2-nistp256": "SHA256",
+    "ecdsa-sha2-nistp384": "SHA384",
+    "ecdsa-sha2-nistp521": "SHA512",
+}
 
 
 def is_legacy_encoding(key_dict: dict[str, Any]) -> bool:
@@ -41,58 +49,10 @@ def is_legacy_encoding(key_dict: dict[str, Any]) -> bool:
     return isinstance(public, str) and bool(_HEX.match(public))
 
 
-class VerifyingKey(SSlibKey):
-    """An SSlibKey that decodes its public key once and reads legacy hex EC
-    points. Verification itself is securesystemslib's (``SSlibKey._verify``)."""
-
-    _cached: Any = None
-
-    def _crypto_key(self) -> Any:
-        if self._cached is None:
-            public = self.keyval["public"]
-            if self.keytype.startswith("ecdsa") and _HEX.match(public):
-                from tuf_ceremony.keytypes import decode_ec_point, ec_curve_for_scheme
-
-                self._cached = decode_ec_point(ec_curve_for_scheme(self.scheme), bytes.fromhex(public))
-            else:
-                self._cached = super()._crypto_key()
-        return self._cached
-
-    def verify_fast(self, keyid: str, sig_hex: str, data: bytes) -> bool:
-        """Whether ``sig_hex`` is a valid signature over ``data``.
-
-        Ed25519 goes straight to the cached cryptography key (exactly what
-        ``SSlibKey._verify`` does for that scheme); every other scheme goes
-        through securesystemslib."""
-        if self.scheme == "ed25519" and self.keytype == "ed25519":
-            from cryptography.exceptions import InvalidSignature
-
-            try:
-                self._crypto_key().verify(bytes.fromhex(sig_hex), data)
-            except (InvalidSignature, ValueError, TypeError):
-                return False
-            return True
-        try:
-            self.verify_signature(Signature(keyid, sig_hex), data)
-        except Exception:  # noqa: BLE001 - any failure means "does not verify"
-            return False
-        return True
-
-    def verify_signature(self, signature: Signature, data: bytes) -> None:
-        if self.keytype != self.scheme:
-            super().verify_signature(signature, data)
-            return
-        # keytype == scheme ("ecdsa-sha2-nistp256") is deprecated; the
-        # report says so once, securesystemslib need not warn per signature.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            super().verify_signature(signature, data)
-
-
 @dataclass
 class KeyEntry:
-    """A key of a metadata file: the verifying key (None when it cannot be
-    decoded), its key material for comparisons, and anomalies."""
+    """A key of a metadata file: the securesystemslib key (None when it
+    cannot be used), its key material for comparisons, and anomalies."""
 
     keyid: str
     key: Key | None
@@ -100,10 +60,61 @@ class KeyEntry:
     legacy: bool
     computed_keyid: str | None
     error: str | None = None
+    # a cryptography public key verified directly (Ed25519, legacy ECDSA)
+    direct: Any = field(default=None, repr=False, compare=False)
 
     @property
     def keyid_matches(self) -> bool:
         return self.computed_keyid is None or self.computed_keyid == self.keyid
+
+    def verifies(self, sig_hex: str, data: bytes) -> bool:
+        """Whether ``sig_hex`` is a valid signature by this key over ``data``."""
+        if self.key is None:
+            return False
+        if self.direct is not None:
+            return _verify_direct(self.direct, self.key.scheme, sig_hex, data)
+        try:
+            with warnings.catch_warnings():
+                # keytype == scheme ("ecdsa-sha2-nistp256") is deprecated: the
+                # report says so once, not securesystemslib per signature
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.key.verify_signature(Signature(self.keyid, sig_hex), data)
+        except Exception:  # noqa: BLE001 - any failure means "does not verify"
+            return False
+        return True
+
+
+def _verify_direct(public: Any, scheme: str, sig_hex: str, data: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    try:
+        sig = bytes.fromhex(sig_hex)
+        if scheme == "ed25519":
+            public.verify(sig, data)
+        else:
+            public.verify(sig, data, ec.ECDSA(getattr(hashes, _EC_HASHES[scheme])()))
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def _direct_key(key: Key, legacy: bool) -> Any:
+    """The cryptography key to verify ``key``'s signatures with directly, or
+    None (securesystemslib verifies). Raises ValueError when undecodable."""
+    public = key.keyval.get("public")
+    if not isinstance(public, str):
+        return None
+    if legacy and key.scheme in _EC_HASHES:
+        from tuf_ceremony.keytypes import decode_ec_point, ec_curve_for_scheme
+
+        return decode_ec_point(ec_curve_for_scheme(key.scheme), bytes.fromhex(public))
+    if key.keytype == "ed25519" and key.scheme == "ed25519" and not public.lstrip().startswith("-----"):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+    return None
 
 
 def load_key_entry(keyid: str, key_dict: Any) -> KeyEntry:
@@ -117,24 +128,17 @@ def load_key_entry(keyid: str, key_dict: Any) -> KeyEntry:
         computed = None
     legacy = is_legacy_encoding(key_dict)
     try:
-        from securesystemslib.signer import KEY_FOR_TYPE_AND_SCHEME
-
-        cls = KEY_FOR_TYPE_AND_SCHEME.get(
-            (str(key_dict.get("keytype")), str(key_dict.get("scheme")))
-        )
-        if cls is SSlibKey:
-            key: Key = VerifyingKey.from_dict(keyid, dict(key_dict))
-        else:
-            key = Key.from_dict(keyid, dict(key_dict))
+        key = Key.from_dict(keyid, dict(key_dict))
     except (KeyError, TypeError, ValueError) as e:
         return KeyEntry(keyid, None, None, legacy, computed, f"unsupported key ({e})")
     try:
         der: bytes | None = public_der(key)
+        direct = _direct_key(key, legacy)
     except Exception:  # noqa: BLE001 - any decoding failure means "unusable"
-        der = None
+        der = direct = None
     if der is None and isinstance(key, SSlibKey):
         return KeyEntry(keyid, None, None, legacy, computed, "public key cannot be decoded")
-    return KeyEntry(keyid, key, der, legacy, computed)
+    return KeyEntry(keyid, key, der, legacy, computed, direct=direct)
 
 
 _STRICT_EXPIRES = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

@@ -256,33 +256,15 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
     rr.present = True
     rr.file = name
 
-    if job.expected_length is not None and len(raw) != job.expected_length:
+    if not _meta_matches(job, raw):
         rr.ok = False
-        problem(
-            "error",
-            "meta-length-mismatch",
-            f"is {len(raw)} bytes but {job.expect_source} says {job.expected_length}",
-            name,
-        )
-    for alg, expected in (job.expected_hashes or {}).items():
-        try:
-            actual = hashlib.new(alg, raw).hexdigest()
-        except (ValueError, TypeError):
-            problem("warning", "unknown-hash", f"{job.expect_source} uses unknown hash {alg}", name)
-            continue
-        if actual != expected:
-            rr.ok = False
-            problem(
-                "error",
-                "meta-hash-mismatch",
-                f"{alg} is {actual} but {job.expect_source} says {expected}",
-                name,
-            )
+        for code, msg in _meta_mismatches(job, raw):
+            problem("error", code, msg, name)
 
     try:
         doc = load_doc(raw, name, job.expected_type)
         if job.expected_type == "targets":
-            rr.targets = check_targets_fields(doc.signed, name)
+            rr.targets = check_targets_fields(doc.signed, name, doc.records)
             deleg = doc.signed.get("delegations")
             if deleg is not None:
                 if not job.keep_doc:  # else the caller parses it all with python-tuf
@@ -378,20 +360,70 @@ def check_role(job: RoleJob, ctx: Context) -> RoleOutcome:
     return out
 
 
+def _meta_matches(job: RoleJob, raw: bytes) -> bool:
+    """Length and hashes of a file against what snapshot (or timestamp)
+    lists, by python-tuf's ``MetaFile.verify_length_and_hashes``."""
+    if job.expected_length is None and not job.expected_hashes:
+        return True
+    from tuf.api.exceptions import LengthOrHashMismatchError
+    from tuf.api.metadata import MetaFile
+
+    meta = MetaFile(job.expected_version or 1, job.expected_length, job.expected_hashes)
+    try:
+        meta.verify_length_and_hashes(raw)
+    except LengthOrHashMismatchError:
+        return False
+    return True
+
+
+def _meta_mismatches(job: RoleJob, raw: bytes) -> list[tuple[str, str]]:
+    """What exactly failed in :func:`_meta_matches`: each failing entry, for
+    the report (python-tuf stops at the first)."""
+    from tuf.api.exceptions import LengthOrHashMismatchError
+    from tuf.api.metadata import MetaFile
+
+    out: list[tuple[str, str]] = []
+    if job.expected_length is not None and len(raw) != job.expected_length:
+        out.append((
+            "meta-length-mismatch",
+            f"is {len(raw)} bytes but {job.expect_source} says {job.expected_length}",
+        ))
+    for alg, expected in (job.expected_hashes or {}).items():
+        try:
+            MetaFile(1, hashes={alg: expected}).verify_length_and_hashes(raw)
+        except LengthOrHashMismatchError:
+            try:
+                actual = hashlib.new(alg, raw).hexdigest()
+            except (ValueError, TypeError):
+                out.append((
+                    "meta-hash-mismatch",
+                    f"{job.expect_source} uses hash algorithm {alg!r}, which python-tuf does "
+                    "not support (clients refuse the file)",
+                ))
+                continue
+            out.append((
+                "meta-hash-mismatch", f"{alg} is {actual} but {job.expect_source} says {expected}"
+            ))
+    return out
+
+
 def _targets_outside(job: RoleJob, targets: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """Targets ``job.role`` may not hold (python-tuf's rules; decided in bulk
+    by :mod:`tuf_ceremony.verify.ranges`, path by path only on a miss)."""
     from tuf.api.metadata import SuccinctRoles
 
+    from tuf_ceremony.verify.ranges import all_delegated, all_in_bin
+
     d = job.delegation
-    out: list[tuple[str, str | None]] = []
     if isinstance(d, SuccinctRoles):
-        for path in targets:
-            owner = d.get_role_for_target(path)
-            if owner != job.role:
-                out.append((path, owner))
-    else:
-        delegated = d.is_delegated_path
-        out = [(path, None) for path in targets if not delegated(path)]
-    return out
+        if all_in_bin(d, job.role, targets):
+            return []
+        owners = ((path, d.get_role_for_target(path)) for path in targets)
+        return [(path, owner) for path, owner in owners if owner != job.role]
+    if all_delegated(d, targets):
+        return []
+    delegated = d.is_delegated_path
+    return [(path, None) for path in targets if not delegated(path)]
 
 
 def _metafiles(doc: MetaDoc, required: set[str] | None = None) -> dict[str, Any]:

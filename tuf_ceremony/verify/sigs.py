@@ -1,43 +1,19 @@
-"""Canonical payloads, signature verification and threshold counting.
+"""Signature verification and threshold counting for the report.
 
-Thresholds are counted the way python-tuf counts them (a valid signature by
-an authorized key whose keyid the delegator lists), and stricter: a public
-key counts once however many keyids it is listed under, and two signatures
-by one key are reported.
+Thresholds are decided by :func:`tuf_ceremony.policy.evaluate_threshold`, the
+one threshold policy (valid signatures by distinct public keys, compared by
+DER material, never by keyid); this module verifies the signatures it is
+given and turns the result into the report's ``ThresholdCheck`` and findings.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from tuf_ceremony.verify.legacy import KeyEntry, VerifyingKey
+from tuf_ceremony.policy import evaluate_threshold
+from tuf_ceremony.verify.legacy import KeyEntry
 from tuf_ceremony.verify.report import KeyRef, Severity, ThresholdCheck
-
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_signed(signed: Any) -> bytes:
-    """OLPC canonical JSON of ``signed``, byte for byte what securesystemslib's
-    ``encode_canonical`` (and so python-tuf's CanonicalJSONSerializer) gives.
-
-    ``signed`` must come from :func:`tuf_ceremony.verify.doc.parse_metadata_json`,
-    which refuses floats and NaN (canonical JSON has no such numbers). For such
-    input ``json.dumps`` with sorted keys and no whitespace differs from
-    canonical JSON only in string escaping: canonical JSON escapes just ``\\``
-    and ``"``, JSON also control characters. Whenever the fast output holds a
-    backslash at all, securesystemslib's encoder is used instead.
-    """
-    text = _ENCODER.encode(signed)
-    if "\\" in text:
-        from securesystemslib.formats import encode_canonical
-
-        out = encode_canonical(signed)
-        assert isinstance(out, str)
-        text = out
-    return text.encode("utf-8")
 
 
 @dataclass
@@ -64,7 +40,7 @@ class SignatureSet:
             entry = keys.get(keyid)
             if entry is None or entry.key is None:
                 continue
-            out.results[keyid] = _verify_one(entry, keyid, sig, payload)
+            out.results[keyid] = _verify_one(entry, sig, payload)
         return out
 
     def add_keys(self, payload: bytes, keys: Mapping[str, KeyEntry]) -> None:
@@ -75,7 +51,7 @@ class SignatureSet:
             entry = keys.get(keyid)
             if entry is None or entry.key is None:
                 continue
-            self.results[keyid] = _verify_one(entry, keyid, sig, payload)
+            self.results[keyid] = _verify_one(entry, sig, payload)
 
     def keyids(self) -> list[str]:
         out: list[str] = []
@@ -85,18 +61,8 @@ class SignatureSet:
         return out
 
 
-def _verify_one(entry: KeyEntry, keyid: str, sig: str, payload: bytes) -> bool:
-    key = entry.key
-    if isinstance(key, VerifyingKey):
-        return key.verify_fast(keyid, sig, payload)
-    from securesystemslib.signer import Signature
-
-    assert key is not None
-    try:
-        key.verify_signature(Signature(keyid, sig), payload)
-    except Exception:  # noqa: BLE001 - any failure is "does not verify"
-        return False
-    return True
+def _verify_one(entry: KeyEntry, sig: str, payload: bytes) -> bool:
+    return entry.verifies(sig, payload)
 
 
 Finding = tuple[Severity, str, str]
@@ -136,6 +102,14 @@ def signature_findings(
     return out
 
 
+def _material(keyid: str, entry: KeyEntry | None) -> bytes | None:
+    """What ``evaluate_threshold`` compares: the DER public key; a usable key
+    with no DER form (e.g. a Sigstore identity) stands for itself by keyid."""
+    if entry is None or entry.key is None:
+        return None
+    return entry.der if entry.der is not None else b"keyid:" + keyid.encode()
+
+
 def threshold_check(
     role: str,
     keyids: Sequence[str],
@@ -144,66 +118,44 @@ def threshold_check(
     sigset: SignatureSet,
     names: Mapping[str, str],
 ) -> tuple[ThresholdCheck, list[Finding]]:
-    """Count valid signatures by distinct public keys authorized for ``role``."""
-    if len(keyids) == 1:  # the usual online-key delegation (hashed bins): no groups
-        k = keyids[0]
-        entry = keys.get(k)
-        if entry is not None and entry.key is not None:
-            ref = KeyRef(k, names.get(k))
-            if sigset.results.get(k) is True:
-                return ThresholdCheck(role, threshold, 1, [ref], [], authorized=1), []
-            return ThresholdCheck(role, threshold, 0, [], [ref], authorized=1), []
-    findings: list[Finding] = []
-    unique: list[str] = []
-    for k in keyids:
-        if k in unique:
-            findings.append(
-                ("error", "duplicate-keyid", f"role {role} lists keyid {k} more than once")
-            )
-        else:
-            unique.append(k)
-    groups: dict[bytes | str, list[str]] = {}
-    for k in unique:
+    """Count valid signatures by distinct public keys authorized for ``role``
+    (:func:`~tuf_ceremony.policy.evaluate_threshold`), with findings about
+    the role's key list."""
+    material = {k: _material(k, keys.get(k)) for k in keyids}
+    verified = {k for k, ok in sigset.results.items() if ok}
+    result = evaluate_threshold(role, keyids, threshold, material, verified)
+    check = ThresholdCheck(
+        role,
+        threshold,
+        len(result.signed),
+        [KeyRef(k, names.get(k)) for k in result.signed],
+        [KeyRef(k, names.get(k)) for k in result.unsigned],
+        authorized=result.distinct_keys,
+    )
+    if not (result.repeated_keyids or result.unusable or result.duplicate_keys):
+        return check, []  # the usual case (one online key per bin): no findings
+    findings: list[Finding] = [
+        ("error", "duplicate-keyid", f"role {role} lists keyid {k} more than once")
+        for k in result.repeated_keyids
+    ]
+    for k in result.unusable:
         entry = keys.get(k)
         if entry is None:
-            findings.append(
-                ("warning", "missing-key", f"role {role} lists keyid {k}, which has no key")
-            )
-            continue
-        if entry.key is None:
-            findings.append(
-                ("warning", "unusable-key", f"key {k} of role {role}: {entry.error}")
-            )
-            continue
-        material: bytes | str = entry.der if entry.der is not None else k
-        groups.setdefault(material, []).append(k)
-    valid = 0
-    signers: list[KeyRef] = []
-    missing: list[KeyRef] = []
-    for group in groups.values():
-        if len(group) > 1:
-            findings.append(
-                (
-                    "error",
-                    "duplicate-key",
-                    f"role {role} lists the same public key under keyids {', '.join(group)} "
-                    "(it would count more than once toward the threshold)",
-                )
-            )
-        good = [k for k in group if sigset.results.get(k) is True]
-        if len(good) > 1:
-            findings.append(
-                (
-                    "error",
-                    "duplicate-signature",
-                    f"one key signed {role} more than once (keyids {', '.join(good)}); "
-                    "counted once",
-                )
-            )
-        if good:
-            valid += 1
-            signers.append(KeyRef(good[0], names.get(good[0])))
+            findings.append(("warning", "missing-key", f"role {role} lists keyid {k}, which has no key"))
         else:
-            missing.append(KeyRef(group[0], names.get(group[0])))
-    check = ThresholdCheck(role, threshold, valid, signers, missing, authorized=len(groups))
+            findings.append(("warning", "unusable-key", f"key {k} of role {role}: {entry.error}"))
+    for group in result.duplicate_keys:
+        findings.append((
+            "error",
+            "duplicate-key",
+            f"role {role} lists the same public key under keyids {', '.join(group)} "
+            "(it would count more than once toward the threshold)",
+        ))
+        good = [k for k in group if k in verified]
+        if len(good) > 1:
+            findings.append((
+                "error",
+                "duplicate-signature",
+                f"one key signed {role} more than once (keyids {', '.join(good)}); counted once",
+            ))
     return check, findings
