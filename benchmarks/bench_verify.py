@@ -174,7 +174,7 @@ def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
     for _ in range(repeat):
         loops.append(measure([sys.executable, str(loop_script), str(d)]))
         verifies.append(measure([str(TUF_CEREMONY), "verify", str(d), "--at", "2027-01-01T00:00:00Z"]))
-    _, floor_rss, _, floor_out = measure([sys.executable, str(floor_script), str(d)])
+    _, _, _, floor_out = measure([sys.executable, str(floor_script), str(d)])
     floor = json.loads(floor_out.strip().splitlines()[-1])
     parts = floor["parts"]
     orjson_cpu = sum(parts[k] for k in ("read", "parse_orjson", "canonical_orjson", "sha256_paths", "ed25519"))
