@@ -373,3 +373,50 @@ def test_pending_root_round_trip_with_rstuf_cli(workdir: Path, rstuf_cli: Path) 
                         ("/api/v1/metadata/", json.loads(update.read_text()))]
     assert carol_doc["role"] == "root" and set(carol_doc["signature"]) == {"keyid", "sig"}
     assert json.loads(update.read_text()) == {"metadata": {"root": v2.to_dict()}}
+
+
+def test_bootstrap_settings_from_the_plan(workdir: Path, rstuf_cli: Path) -> None:
+    """Expirations and custom delegations (or hash bins) come from the plan the
+    root was prepared from; RSTUF's CLI posts the payload unchanged."""
+    meta = bootstrap_ceremony(workdir)
+    plan = workdir / "rstuf-bootstrap.toml"
+    text = plan.read_text().replace('expires = "1d"', 'expires = "7d"')
+    plan.write_text(text + "\n".join([
+        "[[roles.targets.delegations]]", 'name = "dev"', 'keys = ["online"]', "threshold = 1",
+        'paths = ["dev/*"]', "terminating = true",
+        "[[roles.targets.delegations]]", 'name = "releases"', 'keys = ["alice", "bob"]',
+        "threshold = 2", 'paths = ["releases/*", "stable/*"]']) + "\n")
+    out = workdir / "bootstrap.json"
+    r = run_cli("export", "rstuf", "bootstrap", meta, "--plan", plan, "--delegation-days", "30",
+                "--out", out)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "2 custom delegation(s)" in r.output
+    roles = json.loads(out.read_text())["settings"]["roles"]
+    assert "bins" not in roles
+    assert roles["snapshot"] == {"expiration": 7} and roles["timestamp"] == {"expiration": 7}
+    assert roles["targets"] == {"expiration": 365}
+    dele = roles["delegations"]
+    assert [d["name"] for d in dele["roles"]] == ["dev", "releases"]
+    rel = dele["roles"][1]
+    assert rel["threshold"] == 2 and rel["paths"] == ["releases/*", "stable/*"]
+    assert rel["x-rstuf-expire-policy"] == 30 and rel["terminating"] is False
+    assert set(rel["keyids"]) <= set(dele["keys"])
+    with fake_rstuf_api() as (url, received):
+        p = rstuf(rstuf_cli, workdir, "admin", "--api-server", url, "send", "bootstrap", out)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert received == [("/api/v1/bootstrap/", json.loads(out.read_text()))]
+
+    # TAP 15 succinct bins in the plan: RSTUF's hash bins, as many
+    plan.write_text(text + "[roles.targets.succinct_delegations]\nkeys = [\"online\"]\n"
+                           "threshold = 1\nbit_length = 5\n")
+    r = run_cli("export", "rstuf", "bootstrap", meta, "--plan", plan, "--out", out, "--force")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert json.loads(out.read_text())["settings"]["roles"]["bins"] == {
+        "expiration": 1, "number_of_delegated_bins": 32}
+
+    # what RSTUF cannot express is refused, naming the plan entry
+    plan.write_text(text + "[[roles.targets.delegations]]\nname = \"dev\"\nkeys = [\"online\"]\n"
+                           "threshold = 1\npath_hash_prefixes = [\"00\"]\n")
+    r = run_cli("export", "rstuf", "bootstrap", meta, "--plan", plan, "--out", workdir / "x.json")
+    assert r.exit_code == 3 and "not path_hash_prefixes" in r.stderr
+    assert not (workdir / "x.json").exists()

@@ -29,6 +29,7 @@ which changes the signed bytes: every signature over them stops verifying.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -183,9 +184,11 @@ def check_payload_root(root_md: Metadata[Root], source: str, *,
 
 
 def bootstrap_payload(root_md: Metadata[Root], source: str, *, now: datetime,
-                      days: dict[str, int], bins: int, timeout: int = 300
+                      days: dict[str, int], bins: int, timeout: int = 300,
+                      delegations: dict[str, Any] | None = None
                       ) -> tuple[dict[str, Any], list[str]]:
-    """The ``POST /api/v1/bootstrap`` body and warnings."""
+    """The ``POST /api/v1/bootstrap`` body and warnings: hash bins, or the
+    custom ``delegations`` (a TUF delegations object) instead."""
     warnings: list[str] = []
     if root_md.signed.version != 1:
         raise InputError(f"is root version {root_md.signed.version}: RSTUF bootstraps from "
@@ -201,7 +204,7 @@ def bootstrap_payload(root_md: Metadata[Root], source: str, *, now: datetime,
     if not met:
         warnings.append(f"{source}: root's threshold is not met: RSTUF keeps it pending "
                         "signatures (GET /api/v1/metadata/sign)")
-    if bins < 2 or bins > 16384 or bins & (bins - 1):
+    if delegations is None and (bins < 2 or bins > 16384 or bins & (bins - 1)):
         raise InputError(f"--bins {bins}: RSTUF takes a power of two from 2 to 16384")
     root_days = days.get("root")
     if root_days is None:
@@ -209,11 +212,14 @@ def bootstrap_payload(root_md: Metadata[Root], source: str, *, now: datetime,
     roles: dict[str, Any] = {"root": {"expiration": root_days}}
     for role in ("targets", "snapshot", "timestamp"):
         roles[role] = {"expiration": days.get(role, DEFAULT_DAYS[role])}
-    roles["bins"] = {"expiration": days.get("bins", DEFAULT_DAYS["bins"]),
-                     "number_of_delegated_bins": bins}
+    if delegations is None:
+        roles["bins"] = {"expiration": days.get("bins", DEFAULT_DAYS["bins"]),
+                         "number_of_delegated_bins": bins}
     for role, v in roles.items():
         if v["expiration"] < 1:
             raise InputError(f"{role} expiration must be at least 1 day")
+    if delegations is not None:
+        roles["delegations"] = delegations
     return ({"settings": {"roles": roles}, "metadata": {"root": root_md.to_dict()},
              "timeout": timeout}, warnings)
 
@@ -443,3 +449,69 @@ def request_from_pending(pending: Pending, source: str, *, created: str,
         online={},
     )
     return request, warnings
+
+
+def _days(value: str, now: datetime, entry: str, source: str) -> int:
+    from tuf_ceremony.timeutil import parse_expiry
+
+    try:
+        when = parse_expiry(value, now)
+    except ValueError as e:
+        raise InputError(f"{entry}: {e}", source=source) from None
+    days = math.ceil((when - now).total_seconds() / 86400)
+    if days < 1:
+        raise InputError(f"{entry}: {value} is less than a day away: RSTUF counts whole days",
+                         source=source)
+    return days
+
+
+_RSTUF_ROLE_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+
+
+def settings_from_plan(plan: Any, root: Root, now: datetime, delegation_days: int
+                       ) -> tuple[dict[str, int], int | None, dict[str, Any] | None]:
+    """Expiration days of targets, snapshot and timestamp, and bins or custom
+    delegations, as a ceremony plan describes them.
+
+    The root must be the plan's (same online key): RSTUF builds targets and
+    its delegations itself, from these settings.
+    """
+    source = str(plan.path)
+    planned = {plan.keys[n].key.keyid for n in plan.roles["timestamp"].keys}
+    if planned != set(root.roles["timestamp"].keyids):
+        raise InputError("the plan's online (timestamp) key is not the root's: give the plan "
+                         "the root was prepared from", source=source)
+    days: dict[str, int] = {}
+    for role in ("targets", "snapshot", "timestamp"):
+        value = plan.roles[role].expires
+        if value is None:
+            raise InputError(f"roles.{role}.expires: RSTUF needs an expiration for {role}",
+                             source=source)
+        days[role] = _days(value, now, f"roles.{role}.expires", source)
+    if plan.succinct is not None:
+        return days, 2 ** plan.succinct.bit_length, None
+    if not plan.delegations:
+        return days, None, None
+    keys: dict[str, Any] = {}
+    roles: list[dict[str, Any]] = []
+    for d in plan.delegations:
+        entry = f"roles.targets.delegations ({safe(d.name, 60)})"
+        if not _RSTUF_ROLE_NAME.match(d.name):
+            raise InputError(f"{entry}: RSTUF allows only a-z, A-Z, 0-9, - and _ in "
+                             "delegated role names", source=source)
+        if not d.paths or any(not p for p in d.paths):
+            raise InputError(f"{entry}: RSTUF delegates by non-empty paths only "
+                             "(not path_hash_prefixes)", source=source)
+        keyids = []
+        for name in d.keys:
+            key = plan.keys[name].key
+            keys[key.keyid] = key.to_dict()
+            keyids.append(key.keyid)
+        roles.append({"name": d.name, "terminating": d.terminating, "keyids": keyids,
+                      "threshold": d.threshold, "paths": list(d.paths),
+                      "x-rstuf-expire-policy": delegation_days})
+    delegations = {"keys": keys, "roles": roles}
+    losses = model_losses({"signed": {"keys": keys}})
+    if losses.any:
+        raise InputError(f"delegation keys: RSTUF's model {losses.summary()}", source=source)
+    return days, None, delegations

@@ -130,31 +130,47 @@ def export_rstuf() -> None:
 @click.option("--bins-days", type=int, default=1, show_default=True)
 @click.option("--timeout", type=int, default=300, show_default=True,
               help="Seconds RSTUF waits for the bootstrap task.")
+@click.option("--plan", "plan_path", type=_file,
+              help="Take the targets, snapshot and timestamp expirations, and the hash bins "
+                   "(succinct_delegations) or custom delegations, from the ceremony plan.")
+@click.option("--delegation-days", type=int, default=1, show_default=True,
+              help="Expiration policy of custom delegated roles (with --plan).")
 @force_option
 def export_bootstrap(root_path: Path, out: Path, bins: int, root_days: int | None,
                      targets_days: int, snapshot_days: int, timestamp_days: int, bins_days: int,
-                     timeout: int, force: bool) -> None:
+                     timeout: int, plan_path: Path | None, delegation_days: int,
+                     force: bool) -> None:
     """POST /api/v1/bootstrap payload from a merged root version 1 (ROOT: the
     file, or merge's output directory)."""
     from tuf_ceremony.files import check_writable
-    from tuf_ceremony.rstuf import bootstrap_payload
+    from tuf_ceremony.rstuf import bootstrap_payload, settings_from_plan
     from tuf_ceremony.timeutil import utcnow
 
     check_writable(out, force)
     md, source = _newest_root(root_path)
+    now = utcnow()
     days = {"targets": targets_days, "snapshot": snapshot_days, "timestamp": timestamp_days,
             "bins": bins_days}
+    delegations = None
+    if plan_path is not None:
+        from tuf_ceremony.plan import load_plan
+
+        plan_days, plan_bins, delegations = settings_from_plan(
+            load_plan(plan_path), md.signed, now, delegation_days)
+        days.update(plan_days)
+        bins = plan_bins or bins
     if root_days is not None:
         days["root"] = root_days
-    payload, warnings = bootstrap_payload(md, source, now=utcnow(), days=days, bins=bins,
-                                          timeout=timeout)
+    payload, warnings = bootstrap_payload(md, source, now=now, days=days, bins=bins,
+                                          timeout=timeout, delegations=delegations)
     for w in warnings:
         warn(w)
     _write_json(out, payload, force)
     roles = payload["settings"]["roles"]
+    what = (f"{roles['bins']['number_of_delegated_bins']} bins" if "bins" in roles
+            else f"{len(roles['delegations']['roles'])} custom delegation(s)")
     click.echo(f"bootstrap payload written: {out} (root v{md.signed.version}, "
-               f"{len(md.signatures)} signature(s), {roles['bins']['number_of_delegated_bins']} "
-               "bins)")
+               f"{len(md.signatures)} signature(s), {what})")
 
 
 @export_rstuf.command("update")
