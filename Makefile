@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint bench softhsm fat rstuf clean
+.PHONY: test demo lint bench softhsm fat rstuf clean wheelhouse wheelhouse-requirements offline-install
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,52 @@ demo: $(BIN)/.installed
 bench: $(BIN)/.installed softhsm
 	$(BIN)/python benchmarks/bench_pkcs11_sign.py
 	$(BIN)/python benchmarks/bench_verify.py
+
+# --- Air-gapped set-up -------------------------------------------------------
+# On a connected machine with the same Python version and architecture as the
+# air-gapped laptop:  make wheelhouse WHEELS=/media/usb/wheels
+# builds the project's wheel, downloads every dependency as a wheel, and writes
+# WHEELS/requirements.txt pinning each one (name==version) with its SHA-256.
+# WHEEL_TARGET passes pip's platform options for another target, e.g.
+#   WHEEL_TARGET="--python-version 3.11 --platform manylinux2014_x86_64"
+# On the air-gapped laptop (Python >= 3.11 with its venv module):
+#   make offline-install WHEELS=/media/usb/wheels   then   .venv/bin/tuf-ceremony
+# installs from the folder alone (--no-index) and refuses any wheel whose hash
+# differs from requirements.txt (--require-hashes).
+PIP ?= $(BIN)/pip
+WHEELS ?=
+WHEEL_TARGET ?=
+
+wheelhouse:
+	@test -n "$(WHEELS)" || { echo "usage: make wheelhouse WHEELS=DIR (a new or empty folder)" >&2; exit 2; }
+	@if [ -d "$(WHEELS)" ] && [ -n "$$(ls -A "$(WHEELS)")" ]; then \
+	  echo "$(WHEELS) is not empty: give a new or empty folder" >&2; exit 1; fi
+	@$(MAKE) --no-print-directory $(BIN)/.installed
+	mkdir -p "$(WHEELS)"
+	$(PIP) wheel --quiet --no-deps --wheel-dir "$(WHEELS)" .
+	$(PIP) download --quiet --dest "$(WHEELS)" --only-binary=:all: $(WHEEL_TARGET) "$(WHEELS)"/tuf_ceremony-*.whl
+	@$(MAKE) --no-print-directory wheelhouse-requirements WHEELS="$(WHEELS)" PIP="$(PIP)"
+
+wheelhouse-requirements:
+	@test -n "$(WHEELS)" || { echo "usage: make wheelhouse-requirements WHEELS=DIR" >&2; exit 2; }
+	@pip="$(abspath $(PIP))"; [ -x "$$pip" ] || pip="$(PIP)"; \
+	cd "$(WHEELS)" && for w in *.whl; do \
+	  n="$${w%%-*}"; rest="$${w#*-}"; v="$${rest%%-*}"; \
+	  h="$$($$pip hash --algorithm sha256 "$$w" | sed -n 's/^--hash=//p')"; \
+	  [ -n "$$h" ] || { echo "cannot hash $$w" >&2; exit 1; }; \
+	  echo "$$n==$$v --hash=$$h"; \
+	done | awk '{ if ($$1 in h) h[$$1] = h[$$1] " " $$2; else { h[$$1] = $$2; o[++n] = $$1 } } \
+	  END { for (i = 1; i <= n; i++) print o[i], h[o[i]] }' > requirements.txt.tmp && \
+	mv requirements.txt.tmp requirements.txt && \
+	echo "$(WHEELS): $$(ls *.whl | wc -l) wheels, $$(du -sk . | cut -f1) KiB; requirements.txt pins each with its SHA-256"
+
+offline-install:
+	@test -n "$(WHEELS)" || { echo "usage: make offline-install WHEELS=DIR" >&2; exit 2; }
+	@test -f "$(WHEELS)/requirements.txt" || { echo "$(WHEELS)/requirements.txt is missing: make it with make wheelhouse" >&2; exit 1; }
+	$(PYTHON) -m venv "$(VENV)"
+	"$(VENV)/bin/pip" --isolated install --quiet --no-index --disable-pip-version-check --find-links "$(WHEELS)" \
+	  --only-binary=:all: --require-hashes -r "$(WHEELS)/requirements.txt"
+	@echo "installed offline into $(VENV): run $(VENV)/bin/tuf-ceremony --help (or: . $(VENV)/bin/activate)"
 
 clean:
 	rm -rf $(VENV) $(RSTUF_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
