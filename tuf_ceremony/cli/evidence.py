@@ -333,10 +333,11 @@ def render_preflight(result: Any) -> None:
     con.print(f"  {result.time.strftime('%Y-%m-%d %H:%M:%S')} UTC")
     con.print(f"  {escape(time_in_words(result.time))}")
     con.print()
-    marks = {"pass": "[green]PASS[/green]", "fail": "[bold red]FAIL[/bold red]",
-             "accepted": "[bold yellow]ACCEPTED[/bold yellow]", "info": "INFO"}
+    styles = {"pass": "green", "fail": "bold red", "accepted": "bold yellow", "info": "default"}
     for c in result.checks:
-        con.print(f"{marks[c.status]:<10} {c.name:<8} {escape(safe(c.summary, 300))}")
+        label = f"{c.status.upper():<9}"
+        con.print(f"[{styles[c.status]}]{label}[/{styles[c.status]}]{c.name:<8} "
+                  f"{escape(safe(c.summary, 300))}")
         if c.status in ("fail", "accepted"):
             for d in c.details[:12]:
                 con.print(f"           {escape(safe(d))}")

@@ -51,7 +51,6 @@ class Keyholder:
 @dataclass
 class RunSheet:
     ceremony: str
-    description: str | None
     plan_file: str
     keyholders: list[Keyholder]
     steps: list[Step]
@@ -153,13 +152,7 @@ def build_run_sheet(plan: Plan, plan_file: str = "plan.toml") -> RunSheet:
          "Write the last record hash words of every transcript below, then run audit.",
          "Hand repository/ to the repository operator."],
         ["Last record hash words of each transcript", "Audit result", "Handed to"])
-    description = plan_description(plan)
-    return RunSheet(safe(plan.name), description, plan_file, holders, steps)
-
-
-def plan_description(plan: Plan) -> str | None:
-    desc = getattr(plan, "description", None)
-    return safe(desc) if isinstance(desc, str) and desc else None
+    return RunSheet(safe(plan.name), plan_file, holders, steps)
 
 
 # -- Markdown ------------------------------------------------------------------
@@ -183,8 +176,6 @@ _BLANK = "_" * 40
 
 def render_markdown(sheet: RunSheet) -> str:
     out: list[str] = [f"# Ceremony run sheet: {md_text(sheet.ceremony)}", ""]
-    if sheet.description:
-        out += [md_text(sheet.description), ""]
     out += [f"Plan: {md_text(sheet.plan_file)}. Machines: the coordinator's and one per "
             "keyholder, each with its own transcript.", "", "## Keyholders", "",
             "| Keyholder | Signs | Key brought | Keyid |", "|---|---|---|---|"]
@@ -234,8 +225,6 @@ def render_html(sheet: RunSheet) -> str:
         f"<style>{_CSS}</style>", "</head>", "<body>",
         f"<h1>Ceremony run sheet: {_h(sheet.ceremony)}</h1>",
     ]
-    if sheet.description:
-        out.append(f"<p>{_h(sheet.description)}</p>")
     out += [f"<p>Plan: {_h(sheet.plan_file)}. Machines: the coordinator's and one per "
             "keyholder, each with its own transcript.</p>",
             "<h2>Keyholders</h2>", "<table>",
