@@ -145,6 +145,19 @@ def _payload_version(request: SigningRequest, role: str) -> int | None:
     return p.version if p is not None else None
 
 
+def _differs(path: Path, request: SigningRequest, role: str) -> bool:
+    """Whether ``path`` (the file the request's ``role`` payload would
+    replace) is readable TUF metadata with other content. A file that is not
+    metadata at all is no history: ``--force`` may replace it."""
+    p = request.payload(role)
+    assert p is not None
+    try:
+        md = load_metadata(path, role)
+    except InputError:
+        return False
+    return bool(md.signed_bytes != p.signed_bytes)
+
+
 def _versions(vs: Any) -> str:
     return ", ".join(str(v) for v in sorted(vs))
 
@@ -168,7 +181,7 @@ def check_request_against_directory(request: SigningRequest, directory: str | Pa
     targets_v = _payload_version(request, "targets")
     tr = request.trusted_root
     if tr is None:
-        other = [v for v in roots if v != root_v]
+        other = [v for v in roots if v != root_v or _differs(roots[v], request, "root")]
         if other:
             raise VerificationError(
                 f"holds root version(s) {_versions(other)}, but the request has no trusted root "
@@ -192,7 +205,8 @@ def check_request_against_directory(request: SigningRequest, directory: str | Pa
     tt = request.trusted_targets
     if tt is None:
         if targets_v is not None:
-            other = [v for v in targets if v != targets_v]
+            other = [v for v in targets
+                     if v != targets_v or _differs(targets[v], request, "targets")]
             if other:
                 raise VerificationError(
                     f"holds targets version(s) {_versions(other)}, but the request has no "
