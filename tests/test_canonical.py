@@ -81,7 +81,7 @@ def verdict(fn: Any, raw: bytes) -> tuple[str, Any]:
         return "error", str(e)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(values)
 @example({"b": 1, "a": {"\U0001f600": 1, "\uffff": 2, "\ue000": 3, "z": [True, None]}})
 @example({"k": "\ud800"})
@@ -102,7 +102,7 @@ def _raw_forms(value: Any, data: st.DataObject) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(values, st.data())
 def test_loads_equals_strict_parser(value: Any, data: st.DataObject) -> None:
     raw = _raw_forms(value, data)
@@ -121,7 +121,7 @@ def _mutate(raw: bytes, data: st.DataObject) -> bytes:
     return raw[:cut] + insert + raw[cut:]
 
 
-@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(plain_values, st.data())
 def test_mutated_input_same_verdict(value: Any, data: st.DataObject) -> None:
     raw = _raw_forms({"signed": value, "signatures": []}, data)
@@ -150,7 +150,7 @@ def _signed_verdict(fn: Any, raw: bytes) -> tuple[str, Any]:
     return "ok", (typed(data), payload)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(plain_values, st.data())
 def test_load_signed_payload_equals_encode_canonical(value: Any, data: st.DataObject) -> None:
     raw = _raw_forms({"signatures": [{"keyid": "k", "sig": "s"}], "signed": {"v": value}}, data)

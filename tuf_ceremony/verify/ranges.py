@@ -13,6 +13,7 @@ the answers against python-tuf on random and hostile paths.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from hashlib import sha256
 from operator import itemgetter, methodcaller
@@ -20,6 +21,7 @@ from operator import itemgetter, methodcaller
 from tuf.api.metadata import DelegatedRole, SuccinctRoles
 
 _hexdigest = methodcaller("hexdigest")
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
 _digest = methodcaller("digest")
 
 
@@ -29,7 +31,7 @@ def _digests(paths: Collection[str]) -> map[bytes]:
 
 def all_delegated(role: DelegatedRole, paths: Collection[str]) -> bool | None:
     """Whether ``role.is_delegated_path(p)`` holds for every ``p``; None for
-    roles delegated by path patterns (not hash prefixes) or prefixes of
+    roles delegated by path patterns (not hash prefixes) or by prefixes of
     several lengths."""
     prefixes = role.path_hash_prefixes
     if prefixes is None:
@@ -39,9 +41,30 @@ def all_delegated(role: DelegatedRole, paths: Collection[str]) -> bool | None:
     lengths = {len(p) for p in prefixes}
     if len(lengths) != 1:
         return None
-    cut = itemgetter(slice(0, lengths.pop()))
-    hexes = map(_hexdigest, map(sha256, map(str.encode, paths)))
-    return set(map(cut, hexes)) <= set(prefixes)
+    size = lengths.pop()
+    if size == 0:
+        return True  # "" starts every digest
+    # a hex digest starts with a prefix only when the prefix is lowercase
+    # hex and no longer than the digest
+    usable = {p for p in prefixes if _LOWER_HEX.fullmatch(p)} if size <= 64 else set()
+    if not usable:
+        return False
+    if size % 2:
+        cut = itemgetter(slice(0, size))
+        return set(map(cut, map(_hexdigest, map(sha256, map(str.encode, paths))))) <= usable
+    numbers = sorted(int(p, 16) for p in usable)
+    digests = list(_digests(paths))
+    nbytes = size // 2
+    low = numbers[0].to_bytes(nbytes, "big")
+    if min(digests) < low:
+        return False
+    top = numbers[-1] + 1
+    if top < 1 << (8 * nbytes) and max(digests) >= top.to_bytes(nbytes, "big"):
+        return False
+    if top - numbers[0] == len(numbers):  # one contiguous range (PEP 458's bins)
+        return True
+    cut = itemgetter(slice(0, nbytes))
+    return set(map(cut, digests)) <= {n.to_bytes(nbytes, "big") for n in numbers}
 
 
 def all_in_bin(succinct: SuccinctRoles, role: str, paths: Collection[str]) -> bool | None:
