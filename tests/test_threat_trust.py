@@ -483,3 +483,41 @@ def test_sign_makes_one_signature_per_payload_for_a_key_in_both_roots(
     bundle = read(workdir / "alice.bundle.json")
     roles = [s["role"] for s in bundle["signatures"]]
     assert roles == ["root", "targets"]  # alice is in old and new root: one root signature
+
+
+def test_key_under_another_keyid_in_the_old_root_signs_once_per_threshold(
+        workdir: Path) -> None:
+    """The published root knows alice's key with a custom field (another
+    keyid); root v2 lists it plainly. A client checks the old root's
+    threshold by the old keyids, so alice signs v2 once under each keyid,
+    and each threshold counts her once. python-tuf's client accepts v2."""
+    from tests.fixtures_core import ngclient_refresh, publish_online
+
+    custom = {**key_json(workdir, "alice"), "x-owner": "alice@example.org"}
+    (workdir / "alice.pub.json").write_text(json.dumps(custom))
+    plan1 = write_plan(workdir / "plan1.toml")
+    req1 = workdir / "r1.json"
+    assert run_cli("prepare", plan1, "--out", req1).exit_code == 0
+    bundles = [sign_as(workdir, req1, n, workdir / f"{n}1.json") for n in ("alice", "bob")]
+    repo = workdir / "repo"
+    assert run_cli("merge", req1, *bundles, "--out", repo).exit_code == 0
+    plain = {k: v for k, v in custom.items() if k != "x-owner"}
+    (workdir / "alice.pub.json").write_text(json.dumps(plain))
+    req2 = workdir / "r2.json"
+    r = run_cli("prepare", plan1, "--trusted", repo, "--out", req2)
+    assert r.exit_code == 0, r.stderr
+    a2 = sign_as(workdir, req2, "alice", workdir / "a2.json")
+    sigs = read(a2)["signatures"]
+    root_sigs = [s["keyid"] for s in sigs if s["role"] == "root"]
+    assert sorted(root_sigs) == sorted([keyid_of(custom), keyid_of(plain)])
+    assert [s["role"] for s in sigs].count("targets") == 1
+    b2 = sign_as(workdir, req2, "bob", workdir / "b2.json")
+    r = run_cli("status", req2, a2, b2, "--json")
+    assert r.exit_code == 0, r.output
+    roles = json.loads(r.output)["roles"]
+    for t in roles[0]["thresholds"]:
+        assert len(t["signed"]) == 2, t  # alice once, bob once: old root and new root
+    assert run_cli("merge", req2, a2, b2, "--out", repo).exit_code == 0
+    publish_online(repo, software_signer(workdir, "online"))
+    ngclient_refresh(repo, (repo / "1.root.json").read_bytes(), workdir / "client")
+    assert read(workdir / "client" / "root.json")["signed"]["version"] == 2
