@@ -192,3 +192,53 @@ def test_export_sign_takes_one_root_signature(workdir: Path) -> None:
     other.write_text(json.dumps(data))
     r = run_cli("export", "rstuf", "sign", req, other, "--out", workdir / "s2.json")
     assert r.exit_code == 4 and "was made for another signing request" in r.stderr
+
+
+def test_update_refuses_role_fields_rstuf_drops_and_bootstrap_warns(workdir: Path) -> None:
+    """A root N+1 whose role carries a custom field (signed by a threshold of
+    both roots) would reach RSTUF without it: refused. The same kind of field
+    on a key in a bootstrap root only warns (API 1.0.1 keeps it)."""
+    import shutil
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from securesystemslib.signer import CryptoSigner
+    from tuf.api.metadata import Metadata
+
+    from tests.fixtures_core import PASSPHRASES
+    from tuf_ceremony.keys import load_public_key
+
+    meta = bootstrap_ceremony(workdir)
+    v1 = Metadata.from_file(str(meta / "1.root.json"))
+    v2 = Metadata.from_dict(v1.to_dict())
+    v2.signatures.clear()
+    v2.signed.version = 2
+    v2.signed.roles["root"].unrecognized_fields["x-acme-note"] = "reviewed"
+    for name in ("alice", "bob"):
+        private = load_pem_private_key((workdir / f"{name}.pem").read_bytes(),
+                                       PASSPHRASES[name].encode())
+        named = load_public_key(workdir / f"{name}.rstuf.pub.json")
+        v2.sign(CryptoSigner(private, named), append=True)
+    repo = workdir / "repo"
+    shutil.copytree(meta, repo)
+    v2.to_file(str(repo / "2.root.json"))
+    out = workdir / "update.json"
+    r = run_cli("export", "rstuf", "update", repo, "--trusted", meta, "--out", out)
+    _refused(r, 3, str(repo / "2.root.json"), "roles.root.x-acme-note")
+    assert not out.exists()
+
+    # a key field RSTUF's model drops, in a bootstrap root
+    doc = json.loads((workdir / "bob.rstuf.pub.json").read_text())
+    doc["x-acme-badge"] = "hsm-7"
+    (workdir / "bob.rstuf.pub.json").write_text(json.dumps(doc))
+    plan = rstuf_plan(workdir, "badge", ["alice", "bob"], 2)
+    req = workdir / "req-badge.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    bundles = [sign_as(workdir, req, n, workdir / f"{n}.badge.json")
+               for n in ("alice", "bob", "online")]
+    assert run_cli("merge", req, *bundles, "--out", workdir / "badge").exit_code == 0
+    out = workdir / "bootstrap.json"
+    r = run_cli("export", "rstuf", "bootstrap", workdir / "badge", "--out", out)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "before 1.0.1" in r.stderr and "x-acme-badge" in r.stderr
+    assert json.loads(out.read_text())["metadata"]["root"] == json.loads(
+        (workdir / "badge" / "1.root.json").read_text())
