@@ -321,3 +321,19 @@ def test_audit_of_something_that_is_not_a_record(tmp_path: Path) -> None:
     r = run_cli("audit", tmp_path)
     assert r.exit_code == 1
     assert "no transcript (*.jsonl) in the record" in r.output
+
+
+def test_tool_changed_after_the_preflight_is_reported(record: Path) -> None:
+    def swap_tool(docs: list[dict[str, object]]) -> None:
+        docs[1]["tool"]["fingerprint"] = "ee" * 32  # type: ignore[index]
+
+    rechain(record / "bob.jsonl", swap_tool)
+    code, report, _ = audit(record)
+    assert code == 1
+    f = failures(report)
+    assert [(x["check"], x["file"], x["step"]) for x in f] == [
+        ("preflight", "bob.jsonl", "record 2 (line 2, sign)")]
+    assert "ran another tool installation than the one the pre-flight fingerprinted" in \
+        f[0]["message"]
+    warn = [x for x in report["findings"] if x["check"] == "tool"]  # type: ignore[union-attr]
+    assert warn[0]["status"] == "warn"  # type: ignore[index]

@@ -273,7 +273,7 @@ class _Audit:
     def replay(self, req_file: str, step: _Step, request: Any) -> None:
         from tuf_ceremony.plan import load_plan
         from tuf_ceremony.prepare import prepare_from_plan
-        from tuf_ceremony.timeutil import parse_time
+        from tuf_ceremony.timeutil import parse_at
         from tuf_ceremony.trusted import load_trusted
 
         args = step.entry.doc.get("arguments", {})
@@ -297,7 +297,7 @@ class _Audit:
                         return
                     state = load_trusted(trusted_dir)
                 plan = load_plan(self.dir / plan_file)
-                replayed = prepare_from_plan(plan, parse_time(at), state)
+                replayed = prepare_from_plan(plan, parse_at(at), state)
             except (CeremonyError, ValueError) as e:
                 self.add("replay", FAIL, plan_file, step.name, f"prepare cannot be replayed: {e}")
                 return
@@ -554,9 +554,17 @@ class _Audit:
             if fp != step.entry.doc.get("tool", {}).get("fingerprint"):
                 self.add("preflight", FAIL, rel, step.name,
                          "its tool fingerprint differs from the transcript's")
-            if not failed:
+            later = [s for s in self.steps if s.file == machine and s.entry.seq > step.entry.seq
+                     and _fingerprint(s.entry) != _fingerprint(step.entry)]
+            for s in later:
+                self.add("preflight", FAIL, machine, s.local,
+                         "ran another tool installation than the one the pre-flight "
+                         f"fingerprinted ({safe(str(_fingerprint(s.entry))[:16])}, pre-flight "
+                         f"{safe(str(_fingerprint(step.entry))[:16])})")
+            if not failed and not later:
                 self.add("preflight", PASS, rel, step.name,
-                         f"pre-flight of {machine} before signing: no unaccepted failure")
+                         f"pre-flight of {machine} before signing: no unaccepted failure, and "
+                         "the same tool ran every later step")
 
     def check_tools(self) -> None:
         prints: dict[str, set[str]] = {}
@@ -573,6 +581,11 @@ class _Audit:
         elif prints:
             fp = next(iter(prints))
             self.add("tool", PASS, ".", None, f"every record names the tool fingerprint {fp[:16]}")
+
+
+def _fingerprint(entry: Entry) -> object:
+    tool = entry.doc.get("tool")
+    return tool.get("fingerprint") if isinstance(tool, dict) else None
 
 
 def _threshold_sets(request: Any, role: str) -> list[tuple[str, list[str], int, dict[str, Any]]]:
