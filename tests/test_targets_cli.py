@@ -311,3 +311,35 @@ def test_publish_refuses_content_that_differs_from_the_signed_targets(workdir: P
         not any((workdir / "site" / "targets").iterdir())
     r = run_cli("publish", meta, "--out", workdir / "site")
     assert r.exit_code == 3 and "exactly one of --plan or --files" in r.stderr
+
+
+@pytest.mark.parametrize("path, hashes, needle", [
+    ("../escape.txt", None, "has a '..' segment"),
+    ("a.txt", {"md5": "0" * 32}, "hash algorithm(s) publish cannot check (md5"),
+    ("a.txt", {"sha256": "../../x"}, "not lowercase hex"),
+])
+def test_publish_refuses_hostile_signed_targets(workdir: Path, path: str,
+                                                hashes: dict[str, str] | None,
+                                                needle: str) -> None:
+    """The metadata directory is untrusted: even validly signed targets whose
+    paths or hashes would escape targets/ or go unchecked are refused."""
+    from tuf.api.metadata import Metadata, TargetFile
+
+    (workdir / "a.txt").write_bytes(b"x\n")
+    plan = write_plan(workdir / "plan.toml", extra=files_table([
+        {"path": "a.txt", "source": "a.txt"}]))
+    meta = workdir / "meta"
+    _ceremony(workdir, plan, meta)
+    md = Metadata.from_file(str(meta / "1.targets.json"))
+    md.signatures.clear()
+    good = md.signed.targets.pop("a.txt")
+    md.signed.targets[path] = TargetFile(good.length, hashes or good.hashes, path)
+    for name in ("alice", "bob"):
+        md.sign(software_signer(workdir, name), append=True)
+    md.to_file(str(meta / "1.targets.json"))
+    r = run_cli("publish", meta, "--files", workdir, "--out", workdir / "site")
+    assert r.exit_code == 1, r.output + r.stderr
+    assert needle in r.stderr
+    assert not (workdir / "site" / "targets").exists() or not any(
+        (workdir / "site" / "targets").rglob("*"))
+    assert not (workdir / "escape.txt").exists()

@@ -66,11 +66,13 @@ def _check_content(tf: TargetFile, source: Path) -> bytes:
         raise VerificationError(
             f"is {digest.length} bytes, the signed targets say {tf.length} for "
             f"{safe_quoted(tf.path)}", source=str(source))
-    known = [alg for alg in tf.hashes if alg in digest.hashes]
-    if not known:
+    unknown = sorted(alg for alg in tf.hashes if alg not in digest.hashes)
+    if unknown or not tf.hashes:
         raise VerificationError(
-            f"target {safe_quoted(tf.path)} has no sha256 or sha512 hash to check it against",
-            source=str(source))
+            f"target {safe_quoted(tf.path)} has hash algorithm(s) publish cannot check "
+            f"({', '.join(safe(a, 20) for a in unknown) or 'none'}; it checks sha256 and "
+            "sha512)", source=str(source))
+    known = list(tf.hashes)
     for alg in known:
         if digest.hashes[alg] != tf.hashes[alg]:
             raise VerificationError(

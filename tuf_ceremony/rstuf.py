@@ -311,19 +311,23 @@ def parse_pending(doc: Any, source: str) -> Pending:
     if metadata.get("trusted_root") is not None:
         trusted = _md(copy.deepcopy(metadata["trusted_root"]), source,
                       "data.metadata.trusted_root")
-    _check_existing_signatures(root, source)
+    _check_existing_signatures(root, trusted, source)
     return Pending(root, trusted)
 
 
-def _check_existing_signatures(root_md: Metadata[Root], source: str) -> None:
+def _check_existing_signatures(root_md: Metadata[Root], trusted: Metadata[Root] | None,
+                               source: str) -> None:
     """Signatures RSTUF already holds must verify over the bytes it sent:
     when one does not, RSTUF's answer is not what it stores (its model drops
     custom fields of keys and roles), and a signature made now would not
     count there either."""
     for kid, sig in root_md.signatures.items():
         key = root_md.signed.keys.get(kid)
+        if key is None and trusted is not None:
+            key = trusted.signed.keys.get(kid)  # a key of the trusted root only
         if key is None:
-            continue  # a signature by a key of the trusted root only
+            raise VerificationError(f"the pending root holds a signature by {kid[:12]}, a key "
+                                    "of neither root", source=source)
         try:
             key.verify_signature(Signature(kid, sig.signature), root_md.signed_bytes)
         except Exception:  # noqa: BLE001 - any failure: it does not verify
