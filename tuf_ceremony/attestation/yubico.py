@@ -148,9 +148,14 @@ def der_utf8(data: bytes, what: str) -> str:
 
 
 def yubico_extensions(cert: x509.Certificate) -> dict[str, bytes]:
-    """Raw extnValue contents of every extension under Yubico's arc."""
+    """Raw extnValue contents of every extension under Yubico's arc (none
+    when the certificate's extensions do not parse: then it attests nothing)."""
     out: dict[str, bytes] = {}
-    for ext in cert.extensions:
+    try:
+        extensions = list(cert.extensions)
+    except Exception:  # noqa: BLE001 - duplicate or malformed extensions
+        return out
+    for ext in extensions:
         oid = ext.oid.dotted_string
         if oid.startswith(YUBICO_ARC + ".") and isinstance(ext.value, x509.UnrecognizedExtension):
             out[oid] = ext.value.value
