@@ -242,3 +242,31 @@ def test_update_refuses_role_fields_rstuf_drops_and_bootstrap_warns(workdir: Pat
     assert "before 1.0.1" in r.stderr and "x-acme-badge" in r.stderr
     assert json.loads(out.read_text())["metadata"]["root"] == json.loads(
         (workdir / "badge" / "1.root.json").read_text())
+
+
+def test_import_shows_hostile_key_names_literally(workdir: Path) -> None:
+    """Key names come from RSTUF's answer: escape sequences, newlines, bidi
+    controls and markup are shown, never obeyed."""
+    from tuf_ceremony.keys import keyid_of
+
+    _, req2, _ = _v2_pending(workdir)
+    signed = json.loads(req2.read_text())["trusted"]["root"]["signed"]
+    renamed: dict[str, str] = {}
+    keys: dict[str, Any] = {}
+    for kid, key in signed["keys"].items():
+        key = dict(key, **{"x-rstuf-key-name": key["x-rstuf-key-name"]
+                           + "\x1b[2J\n[bold]evil[/bold]\u202e"})
+        renamed[kid] = keyid_of(key)
+        keys[renamed[kid]] = key
+    signed["keys"] = keys
+    for role in signed["roles"].values():
+        role["keyids"] = [renamed[k] for k in role["keyids"]]
+    pending = workdir / "hostile.json"
+    pending.write_text(json.dumps({"data": {"metadata": {
+        "root": {"signed": signed, "signatures": []}}}}))
+    r = run_cli("import", "rstuf", pending, "--out", workdir / "req.json")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "FIRST ROOT" in r.output
+    assert "alice\\x1b[2J\\x0a[bold]evil[/bold]\\u202e" in r.output
+    for bad in ("\x1b", "\u202e", "\nevil"):
+        assert bad not in r.output + r.stderr

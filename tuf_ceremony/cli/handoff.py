@@ -284,11 +284,13 @@ def import_rstuf(pending_file: Path, out: Path, trusted: Path | None, ceremony: 
                  force: bool) -> None:
     """Turn RSTUF's GET /api/v1/metadata/sign answer (PENDING) into a signing
     request, checked like any other request."""
-    from tuf_ceremony.cli.ceremony import render_request_summary
+    from tuf_ceremony.describe import essential_changes, signer_sentences
     from tuf_ceremony.files import check_writable, load_json, parse_json, write_atomic
     from tuf_ceremony.request import parse_request
     from tuf_ceremony.rstuf import load_pinned_root, parse_pending, request_from_pending
+    from tuf_ceremony.text import safe
     from tuf_ceremony.timeutil import fmt_time, utcnow
+    from tuf_ceremony.words import digest_words, group_hex
 
     check_writable(out, force)
     source = str(pending_file)
@@ -302,7 +304,23 @@ def import_rstuf(pending_file: Path, out: Path, trusted: Path | None, ceremony: 
     for w in warnings:
         warn(w)
     write_atomic(out, data, force=force)
-    render_request_summary(checked)
+    # plain lines, every untrusted string made safe (no rich markup to interpret)
+    tr = checked.trusted_root
+    if tr is None:
+        click.echo("FIRST ROOT: RSTUF's pending root is version 1 (a bootstrap); there is no "
+                   "trusted root to compare it with.")
+    elif pinned is not None:
+        click.echo(f"Trusted root version {tr.signed.version}: equal to your pinned copy "
+                   f"{safe(pinned[1])}.")
+    else:
+        click.echo(f"Trusted root version {tr.signed.version}: NOT PINNED (taken from RSTUF's "
+                   "answer; see the warning above).")
+    for p in checked.payloads:
+        click.echo(f"{p.role} version {p.version}, expires {fmt_time(p.metadata.signed.expires)}")
+        for line in essential_changes(checked, p) + signer_sentences(checked, p):
+            click.echo(f"  {line}")
+        click.echo(f"  SHA-256 of the bytes to sign: {group_hex(p.digest)}")
+        click.echo(f"  words: {' '.join(digest_words(p.digest))}")
     already = len(pending.root.signatures)
     click.echo(f"signing request written: {out} (RSTUF already holds {already} signature(s))")
     click.echo(f"request id: {checked.request_id}")
