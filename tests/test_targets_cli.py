@@ -343,3 +343,25 @@ def test_publish_refuses_hostile_signed_targets(workdir: Path, path: str,
     assert not (workdir / "site" / "targets").exists() or not any(
         (workdir / "site" / "targets").rglob("*"))
     assert not (workdir / "escape.txt").exists()
+
+
+def test_empty_targets_table_removes_every_file_and_no_table_keeps_them(workdir: Path) -> None:
+    (workdir / "a.txt").write_bytes(b"a\n")
+    plan = write_plan(workdir / "plan.toml", extra=files_table([
+        {"path": "a.txt", "source": "a.txt"}]))
+    meta = workdir / "meta"
+    _ceremony(workdir, plan, meta)
+    keep = write_plan(workdir / "keep.toml")
+    req = workdir / "keep.json"
+    assert run_cli("prepare", keep, "--trusted", meta, "--out", req).exit_code == 0
+    payload = next(p for p in json.loads(req.read_text())["payloads"] if p["role"] == "targets")
+    assert set(payload["signed"]["targets"]) == {"a.txt"}
+    empty = write_plan(workdir / "empty.toml", extra="[targets]\nfiles = []\n")
+    req = workdir / "empty.json"
+    assert run_cli("prepare", empty, "--trusted", meta, "--out", req).exit_code == 0
+    payload = next(p for p in json.loads(req.read_text())["payloads"] if p["role"] == "targets")
+    assert payload["signed"]["targets"] == {}
+    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", workdir / "x.json",
+                "--yes", input=PASSPHRASES["alice"] + "\n")
+    assert r.exit_code == 0, r.output
+    assert "a.txt" in r.output  # the removal is shown
