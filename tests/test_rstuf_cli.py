@@ -420,3 +420,46 @@ def test_bootstrap_settings_from_the_plan(workdir: Path, rstuf_cli: Path) -> Non
     r = run_cli("export", "rstuf", "bootstrap", meta, "--plan", plan, "--out", workdir / "x.json")
     assert r.exit_code == 3 and "not path_hash_prefixes" in r.stderr
     assert not (workdir / "x.json").exists()
+
+
+def test_partly_signed_update_and_bootstrap_for_rstuf_to_hold_pending(workdir: Path,
+                                                                      rstuf_cli: Path) -> None:
+    """RSTUF keeps a root below its thresholds pending signatures: export it
+    from the request and the bundles collected so far."""
+    meta = bootstrap_ceremony(workdir)
+    # v2 drops bob and adds carol: bob's signature counts for the old root only
+    plan = rstuf_plan(workdir, "v2", ["alice", "carol"], 2,
+                      extra_keys='bob = "bob.rstuf.pub.json"')
+    req2 = workdir / "req2.json"
+    r = run_cli("prepare", plan, "--trusted", meta, "--out", req2)
+    assert r.exit_code == 0, r.output + r.stderr
+    alice = sign_as(workdir, req2, "alice", workdir / "alice.b2.json")
+    bob = sign_as(workdir, req2, "bob", workdir / "bob.b2.json")
+    out = workdir / "update.json"
+    r = run_cli("export", "rstuf", "update", "--request", req2, "--bundle", alice, "--bundle",
+                bob, "--out", out)
+    assert r.exit_code == 1 and "is not by a root key" in r.stderr and "--trusted" in r.stderr
+    assert not out.exists()
+    r = run_cli("export", "rstuf", "update", "--request", req2, "--bundle", alice, "--bundle",
+                bob, "--trusted", meta, "--out", out)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "threshold is not met: RSTUF keeps this root pending" in r.stderr
+    payload = json.loads(out.read_text())
+    assert len(payload["metadata"]["root"]["signatures"]) == 2
+    assert payload["metadata"]["root"]["signed"]["version"] == 2
+    with fake_rstuf_api() as (url, received):
+        p = rstuf(rstuf_cli, workdir, "admin", "--api-server", url, "send", "update", out)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert received == [("/api/v1/metadata/", payload)]
+
+    # a first root with one of its two signatures
+    req1 = workdir / "req1.json"
+    boot = workdir / "bootstrap.json"
+    r = run_cli("export", "rstuf", "bootstrap", "--request", req1, "--bundle",
+                workdir / "alice.b1.json", "--out", boot)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "RSTUF keeps it pending signatures" in r.stderr
+    assert len(json.loads(boot.read_text())["metadata"]["root"]["signatures"]) == 1
+    r = run_cli("export", "rstuf", "bootstrap", meta, "--request", req1, "--out", boot,
+                "--force")
+    assert r.exit_code == 3 and "give a merged ROOT" in r.stderr

@@ -144,14 +144,19 @@ def online_key(root: Root, source: str) -> Key:
     return key
 
 
-def _signature_check(root_md: Metadata[Root], source: str) -> int:
-    """Every signature must verify (RSTUF refuses the bootstrap otherwise);
-    returns how many do."""
+def _signature_check(root_md: Metadata[Root], source: str,
+                     trusted: Metadata[Root] | None = None) -> int:
+    """Every signature must verify (RSTUF refuses the bootstrap otherwise),
+    by a root key of this root or of the trusted one; returns how many."""
     root = root_md.signed
     for kid, sig in root_md.signatures.items():
-        key = root.keys.get(kid)
-        if key is None or kid not in root.roles["root"].keyids:
-            raise VerificationError(f"signature by {kid[:12]} is not by a root key",
+        key = root.keys.get(kid) if kid in root.roles["root"].keyids else None
+        if key is None and trusted is not None and kid in trusted.signed.roles["root"].keyids:
+            key = trusted.signed.keys.get(kid)
+        if key is None:
+            raise VerificationError(f"signature by {kid[:12]} is not by a root key"
+                                    + ("" if trusted else " (of this root; give --trusted for "
+                                       "signatures by keys of the previous root only)"),
                                     source=source)
         try:
             key.verify_signature(sig, root_md.signed_bytes)
@@ -162,13 +167,14 @@ def _signature_check(root_md: Metadata[Root], source: str) -> int:
 
 
 def check_payload_root(root_md: Metadata[Root], source: str, *,
-                       allow_losses: bool) -> tuple[Losses, bool]:
+                       allow_losses: bool, trusted: Metadata[Root] | None = None
+                       ) -> tuple[Losses, bool]:
     """Checks common to bootstrap and update; returns RSTUF's losses and
     whether the root's own threshold is met (by distinct keys)."""
     from tuf_ceremony.policy import check_delegate
 
     online_key(root_md.signed, source)
-    _signature_check(root_md, source)
+    _signature_check(root_md, source, trusted)
     losses = model_losses(root_md.to_dict())
     if losses.rejected:
         raise FormatError(f"RSTUF's API would refuse this root: {losses.summary()}",
@@ -231,7 +237,7 @@ def update_payload(root_md: Metadata[Root], source: str,
     warnings: list[str] = []
     if root_md.signed.version < 2:
         raise InputError("is root version 1: use 'export rstuf bootstrap'", source=source)
-    _, met = check_payload_root(root_md, source, allow_losses=False)
+    _, met = check_payload_root(root_md, source, allow_losses=False, trusted=trusted)
     if trusted is not None:
         from tuf_ceremony.policy import check_delegate
 

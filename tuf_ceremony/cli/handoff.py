@@ -104,6 +104,32 @@ def targets_hash(plan_path: Path) -> None:
         click.echo(f'  sha256 = "{d.hashes["sha256"]}"')
 
 
+def _partial_options(f: Any) -> Any:
+    f = click.option("--bundle", "bundles", multiple=True, type=_file,
+                     help="With --request: a signature bundle (repeat).")(f)
+    return click.option("--request", "request_file", type=_file,
+                        help="Export the request's root with the signatures of --bundle "
+                             "instead of a merged ROOT (RSTUF holds it pending the rest).")(f)
+
+
+def _root_to_export(root_path: Path | None, request_file: Path | None,
+                    bundles: tuple[Path, ...]) -> tuple[Any, str]:
+    from tuf_ceremony.errors import InputError
+    from tuf_ceremony.merge import signed_metadata
+
+    if (root_path is None) == (request_file is None):
+        raise InputError("give a merged ROOT (file or directory) or --request with --bundle")
+    if root_path is not None:
+        if bundles:
+            raise InputError("--bundle goes with --request, not with a merged ROOT")
+        return _newest_root(root_path)
+    assert request_file is not None
+    request, col = _collect(request_file, bundles)
+    if request.payload("root") is None:
+        raise InputError("has no root payload", source=str(request_file))
+    return signed_metadata(col)["root"], str(request_file)
+
+
 # --- export rstuf --------------------------------------------------------------------------
 
 
@@ -118,7 +144,8 @@ def export_rstuf() -> None:
 
 
 @export_rstuf.command("bootstrap")
-@click.argument("root_path", metavar="ROOT", type=_path)
+@click.argument("root_path", metavar="[ROOT]", required=False, type=_path)
+@_partial_options
 @click.option("--out", required=True, type=_file, help="Bootstrap payload file to write.")
 @click.option("--bins", default=256, show_default=True,
               help="Number of hash bins RSTUF delegates to (a power of two, 2 to 16384).")
@@ -136,7 +163,8 @@ def export_rstuf() -> None:
 @click.option("--delegation-days", type=int, default=1, show_default=True,
               help="Expiration policy of custom delegated roles (with --plan).")
 @force_option
-def export_bootstrap(root_path: Path, out: Path, bins: int, root_days: int | None,
+def export_bootstrap(root_path: Path | None, request_file: Path | None,
+                     bundles: tuple[Path, ...], out: Path, bins: int, root_days: int | None,
                      targets_days: int, snapshot_days: int, timestamp_days: int, bins_days: int,
                      timeout: int, plan_path: Path | None, delegation_days: int,
                      force: bool) -> None:
@@ -147,7 +175,7 @@ def export_bootstrap(root_path: Path, out: Path, bins: int, root_days: int | Non
     from tuf_ceremony.timeutil import utcnow
 
     check_writable(out, force)
-    md, source = _newest_root(root_path)
+    md, source = _root_to_export(root_path, request_file, bundles)
     now = utcnow()
     days = {"targets": targets_days, "snapshot": snapshot_days, "timestamp": timestamp_days,
             "bins": bins_days}
@@ -174,19 +202,21 @@ def export_bootstrap(root_path: Path, out: Path, bins: int, root_days: int | Non
 
 
 @export_rstuf.command("update")
-@click.argument("root_path", metavar="ROOT", type=_path)
+@click.argument("root_path", metavar="[ROOT]", required=False, type=_path)
+@_partial_options
 @click.option("--out", required=True, type=_file, help="Metadata update payload to write.")
 @click.option("--trusted", type=_path, help="Trusted root (history directory or file): "
                                             "the new root must follow it.")
 @force_option
-def export_update(root_path: Path, out: Path, trusted: Path | None, force: bool) -> None:
+def export_update(root_path: Path | None, request_file: Path | None, bundles: tuple[Path, ...],
+                  out: Path, trusted: Path | None, force: bool) -> None:
     """POST /api/v1/metadata/ payload for a merged root N+1; refused when
     RSTUF's update path would drop any of its fields."""
     from tuf_ceremony.files import check_writable
     from tuf_ceremony.rstuf import load_pinned_root, update_payload
 
     check_writable(out, force)
-    md, source = _newest_root(root_path)
+    md, source = _root_to_export(root_path, request_file, bundles)
     pinned = load_pinned_root(trusted)[0] if trusted is not None else None
     payload, warnings = update_payload(md, source, pinned)
     for w in warnings:
