@@ -521,3 +521,20 @@ def test_key_under_another_keyid_in_the_old_root_signs_once_per_threshold(
     publish_online(repo, software_signer(workdir, "online"))
     ngclient_refresh(repo, (repo / "1.root.json").read_bytes(), workdir / "client")
     assert read(workdir / "client" / "root.json")["signed"]["version"] == 2
+
+
+def test_legacy_keyids_in_the_trusted_root_are_reported(workdir: Path, renewal: Path) -> None:
+    """Sigstore's root v11 lists a key under a legacy keyid: allowed in the
+    trusted section (compared by key material), and sign says so."""
+    data = Path(__file__).parent / "data" / "sigstore-root-history"
+    legacy = json.loads((data / "11.root.json").read_text())
+    doc = read(renewal)
+    doc["trusted"] = {"root": legacy, "targets": None}
+    root = payload(doc, "root")["signed"]
+    root["version"] = 12
+    payload(doc, "targets")["signed"]["version"] = 1
+    forged = write_forged(workdir / "legacy.json", doc)
+    r = sign_cli(workdir, forged, "alice", workdir / "a.json")
+    assert r.exit_code == 0, r.stderr
+    assert "1 key(s) under legacy keyids" in r.stderr
+    assert [s["role"] for s in read(workdir / "a.json")["signatures"]] == ["root", "targets"]

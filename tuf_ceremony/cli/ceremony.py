@@ -138,6 +138,10 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
         from tuf_ceremony.anchor import pin_request
 
         pin_request(request, trusted)
+    legacy = request.legacy_trusted_keyids
+    if legacy:
+        warn(f"the trusted metadata lists {len(legacy)} key(s) under legacy keyids (not the "
+             "SHA-256 of the key): they are matched and counted by key material")
     source = open_key_source(key_spec, secrets_handler(),
                              notify=lambda msg: click.echo(msg, err=True))
     public = source.known_public_key()
