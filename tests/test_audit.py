@@ -337,3 +337,20 @@ def test_tool_changed_after_the_preflight_is_reported(record: Path) -> None:
         f[0]["message"]
     warn = [x for x in report["findings"] if x["check"] == "tool"]  # type: ignore[union-attr]
     assert warn[0]["status"] == "warn"  # type: ignore[index]
+
+
+def test_bundle_without_review_digest_stays_readable_and_is_reported(
+        record: Path, tmp_path: Path) -> None:
+    # a bundle made before the review digest existed: merge still takes it
+    old = json.loads((record / "alice.bundle.json").read_text())
+    del old["review_digest"]
+    legacy = tmp_path / "legacy.bundle.json"
+    legacy.write_text(json.dumps(old, indent=2))
+    r = run_cli("merge", record / "request.json", legacy, record / "bob.bundle.json",
+                "--out", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    shutil.copy2(legacy, record / "alice.bundle.json")
+    code, report, _ = audit(record)
+    assert code == 1
+    assert ("review", "alice.bundle.json", "carries no review digest") in {
+        (f["check"], f["file"], f["message"]) for f in failures(report)}
