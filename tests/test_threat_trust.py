@@ -24,7 +24,15 @@ from click.testing import Result
 from securesystemslib.signer import CryptoSigner, SSlibKey
 from tuf.api.metadata import Metadata
 
-from tests.fixtures_core import PASSPHRASES, run_cli, sign_as, software_signer, write_plan
+from tests.fixtures_core import (
+    PASSPHRASES,
+    ngclient_refresh,
+    publish_online,
+    run_cli,
+    sign_as,
+    software_signer,
+    write_plan,
+)
 from tuf_ceremony.keys import canonical_bytes, keyid_of
 from tuf_ceremony.policy import check_delegate
 
@@ -171,9 +179,17 @@ def test_attack_forged_trusted_root_hides_a_new_root_key(workdir: Path, repo: Pa
     doc["keys"][dave_kid] = {"name": "dave", "key": dave}
     forged = write_forged(workdir / "forged.json", doc)
 
-    # before: python-tuf accepts what alice and bob would have signed
+    # before: python-tuf accepts what alice and bob would have signed, and its
+    # client, bootstrapped with the published root, updates to it
     merged = tuf_sign(root2, software_signer(workdir, "alice"), software_signer(workdir, "bob"))
     python_tuf_accepts_root(real_root(repo), merged)
+    mirror = workdir / "mirror"
+    shutil.copytree(repo, mirror)
+    (mirror / "2.root.json").write_bytes(merged.to_bytes())
+    publish_online(mirror, software_signer(workdir, "online"))
+    ngclient_refresh(mirror, (repo / "1.root.json").read_bytes(), workdir / "client")
+    client_root = read(workdir / "client" / "root.json")["signed"]
+    assert dave_kid in client_root["roles"]["root"]["keyids"]
 
     # now: a keyholder who pins their own copy is refused, by directory or file
     for pin in (repo, repo / "1.root.json"):
@@ -491,8 +507,6 @@ def test_key_under_another_keyid_in_the_old_root_signs_once_per_threshold(
     keyid); root v2 lists it plainly. A client checks the old root's
     threshold by the old keyids, so alice signs v2 once under each keyid,
     and each threshold counts her once. python-tuf's client accepts v2."""
-    from tests.fixtures_core import ngclient_refresh, publish_online
-
     custom = {**key_json(workdir, "alice"), "x-owner": "alice@example.org"}
     (workdir / "alice.pub.json").write_text(json.dumps(custom))
     plan1 = write_plan(workdir / "plan1.toml")

@@ -85,21 +85,26 @@ def check_key(keyid: str, key: Any, source: str, entry: str) -> None:
         raise _fail(source, entry, f"key {keyid[:16]}: key material cannot be decoded")
 
 
-def check_keys(keys: Mapping[str, Any], source: str, entry: str) -> None:
+def check_keys(keys: Mapping[str, Any], source: str, entry: str) -> dict[str, bytes]:
+    """Check every key; return keyid -> key material."""
+    out: dict[str, bytes] = {}
     for kid, key in keys.items():
         check_key(kid, key, source, entry)
+        material = key_material(key)
+        assert material is not None
+        out[kid] = material
+    return out
 
 
-def check_role_keys(keys: Mapping[str, Any], keyids: Sequence[str], threshold: int,
+def check_role_keys(materials: Mapping[str, bytes], keyids: Sequence[str], threshold: int,
                     source: str, entry: str) -> None:
     """Listed keys exist, once, are distinct public keys, and ``threshold``
-    can be met."""
+    can be met. ``materials``: keyid -> key material, from :func:`check_keys`."""
     seen: dict[bytes, str] = {}
     for kid in keyids:
-        if kid not in keys:
+        if kid not in materials:
             raise _fail(source, entry, f"keyid {kid[:16]} has no key")
-        material = key_material(keys[kid])
-        assert material is not None  # check_keys ran first
+        material = materials[kid]
         if material in seen:
             raise _fail(source, entry, f"keyids {seen[material][:16]} and {kid[:16]} are the "
                                        "same public key (one key would count twice)")
@@ -114,9 +119,9 @@ def check_role_keys(keys: Mapping[str, Any], keyids: Sequence[str], threshold: i
 
 def check_root(root: Root, source: str, entry: str) -> None:
     check_version(root.version, source, entry)
-    check_keys(root.keys, source, f"{entry}.keys")
+    materials = check_keys(root.keys, source, f"{entry}.keys")
     for name, role in root.roles.items():
-        check_role_keys(root.keys, role.keyids, role.threshold, source,
+        check_role_keys(materials, role.keyids, role.threshold, source,
                         f"{entry}.roles.{name}")
 
 
@@ -125,7 +130,7 @@ def check_targets(targets: Targets, source: str, entry: str) -> None:
     d = targets.delegations
     if d is None:
         return
-    check_keys(d.keys, source, f"{entry}.delegations.keys")
+    materials = check_keys(d.keys, source, f"{entry}.delegations.keys")
     if d.succinct_roles is not None:
         s = d.succinct_roles
         longest = f"{s.name_prefix}-{'f' * len(f'{s.number_of_bins - 1:x}')}"
@@ -133,14 +138,14 @@ def check_targets(targets: Targets, source: str, entry: str) -> None:
         if reason:
             raise _fail(source, f"{entry}.delegations.succinct_roles.name_prefix",
                         f"not a safe file name: {reason}")
-        check_role_keys(d.keys, s.keyids, s.threshold, source,
+        check_role_keys(materials, s.keyids, s.threshold, source,
                         f"{entry}.delegations.succinct_roles")
     for name, role in (d.roles or {}).items():
         reason = unsafe_name_reason(name)
         if reason:
             raise _fail(source, f"{entry}.delegations.roles",
                         f"role name is not a safe file name: {reason}")
-        check_role_keys(d.keys, role.keyids, role.threshold, source,
+        check_role_keys(materials, role.keyids, role.threshold, source,
                         f"{entry}.delegations.roles.{name}")
 
 
