@@ -44,7 +44,8 @@ def test_markdown_run_sheet_lists_every_step(workdir: Path) -> None:
     step8 = text.split("## Step 8.")[1].split("## Step 9.")[0]
     assert "- Performed by: carol" in step8
     assert "- Witnessed by: the coordinator, alice, bob" in step8
-    for line in ("Time started (UTC)", "Review digest words", "Signature of the performer",
+    for line in ("Time started (UTC)", "Review digest words (after signing; the same for every "
+                 "keyholder)", "Last record hash words", "Signature of the performer",
                  "Signature of a witness"):
         assert f"{line}: ________" in step8
     assert "Tool fingerprint words: ____" in text

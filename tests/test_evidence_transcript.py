@@ -63,9 +63,9 @@ def test_records_are_chained_with_digests_of_inputs_and_outputs(workdir: Path) -
     assert r.exit_code == 0, r.output
     assert "transcript: record 1 appended" in r.stderr
     bundle = workdir / "alice.bundle.json"
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", bundle, "--yes",
-                "--transcript", t, input=PASSPHRASES["alice"] + "\n")
-    assert r.exit_code == 0, r.output
+    r_sign = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", bundle, "--yes",
+                     "--transcript", t, input=PASSPHRASES["alice"] + "\n")
+    assert r_sign.exit_code == 0, r_sign.output
     # a failing command is recorded too, with its exit code and one-line result
     r = run_cli("merge", req, bundle, "--out", workdir / "repo", "--transcript", t)
     assert r.exit_code == 1
@@ -83,6 +83,7 @@ def test_records_are_chained_with_digests_of_inputs_and_outputs(workdir: Path) -
     assert json.loads(req.read_text())["created"] == first["time"]
     assert len(first["tool"]["fingerprint"]) == 64
     assert second["review_digest"] == json.loads(bundle.read_text())["review_digest"]
+    assert f"transcript: review digest {second['review_digest'][:4]} " in r_sign.stderr
     assert second["inputs"][0]["sha256"] == sha(req)
     assert second["outputs"][0]["sha256"] == sha(bundle)
     assert PASSPHRASES["alice"] not in t.read_text()

@@ -223,6 +223,11 @@ def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
                               source=None) from None
     click.echo(f"transcript: record {seq} appended to {transcript.path}; record hash "
                f"{group_hex(digest[:16])} ({' '.join(digest_words(digest, 4))})", err=True)
+    if "review_digest" in record:
+        review = record["review_digest"]
+        click.echo(f"transcript: review digest {group_hex(review[:16])} "
+                   f"({' '.join(digest_words(review, 4))}): the same for every keyholder of "
+                   "this request", err=True)
 
 
 # -- preflight -----------------------------------------------------------------

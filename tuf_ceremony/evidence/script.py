@@ -132,8 +132,8 @@ def build_run_sheet(plan: Plan, plan_file: str = "plan.toml") -> RunSheet:
              "Check the digest words on the screen against step "
              f"{len(holders) + 2} before confirming.",
              "Copy the bundle back to the coordinator's stick."],
-            ["Digest words on the screen match", "Review digest words",
-             "Bundle written (file name)"])
+            ["Digest words on the screen match", "Review digest words (after signing; the "
+             "same for every keyholder)", "Last record hash words", "Bundle written (file name)"])
     bundles = " ".join(f"{h.slug}.bundle.json" for h in holders)
     add("Merge the bundles", COORDINATOR, "the coordinator", everyone,
         f"tuf-ceremony merge request.json {bundles} --out repository "
