@@ -200,3 +200,30 @@ def test_cli_on_this_machine_reports_the_network_and_fails(tmp_path: Path) -> No
     assert json.loads(r.stdout)["checks"][3]["status"] == "fail"
     r = run_cli("preflight", "--expect-time", "tea time")
     assert r.exit_code == 3 and "--expect-time" in r.stderr
+
+
+def test_fingerprint_reads_record_files_and_leaves_out_machine_specific_ones(
+        tmp_path: Path) -> None:
+    import importlib.metadata as md
+
+    from tuf_ceremony.evidence.fingerprint import _record_files
+
+    site = tmp_path / "site-packages"
+    info = site / "foo-1.0.dist-info"
+    (site / "foo" / "__pycache__").mkdir(parents=True)
+    info.mkdir()
+    (site / "foo" / "__init__.py").write_text("x = 1\n")
+    (site / "foo" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"pyc")
+    (site / "foo-startup.pth").write_text("import foo\n")
+    (info / "METADATA").write_text("Name: foo\nVersion: 1.0\n")
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "RECORD").write_text("\n".join([
+        "foo/__init__.py,,", "foo/__pycache__/__init__.cpython-311.pyc,,",
+        "foo-startup.pth,,", "foo-1.0.dist-info/METADATA,,",
+        "foo-1.0.dist-info/INSTALLER,,", "foo-1.0.dist-info/RECORD,,",
+        "../../bin/foo,,", "foo/missing.py,,"]) + "\n")
+    problems: list[str] = []
+    files = _record_files(md.PathDistribution(info), "foo", problems)
+    assert [name for name, _ in files] == ["foo-1.0.dist-info/METADATA", "foo-startup.pth",
+                                           "foo/__init__.py"]
+    assert problems == ["foo: installed file foo/missing.py is missing"]

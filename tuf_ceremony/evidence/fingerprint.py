@@ -9,7 +9,9 @@ What is hashed (format ``tuf-ceremony tool fingerprint v1``):
 
 * tuf-ceremony itself: every file of the imported ``tuf_ceremony`` package
   directory (the code that actually runs, also for an editable install),
-  named ``tuf_ceremony/<path>``;
+  named ``tuf_ceremony/<path>``, and every other file its installed RECORD
+  lists (its metadata, and anything else its wheel put in the installation
+  directory, such as a ``.pth`` file that would run at start-up);
 * each distribution in the requirement closure of tuf-ceremony (its
   ``Requires-Dist``, followed recursively; requirements behind an extra are
   followed only for the extras asked for, requirements behind another
@@ -153,16 +155,20 @@ def compute_fingerprint(package_dir: Path | None = None) -> ToolFingerprint:
         package_dir = Path(tuf_ceremony.__file__).resolve().parent
     problems: list[str] = []
     dists: dict[str, DistributionFiles] = {}
+    root: metadata.Distribution | None
     try:
         root = metadata.distribution(ROOT_DISTRIBUTION)
         root_version = root.version
         queue = _requirements(root, frozenset())
     except metadata.PackageNotFoundError:
         problems.append(f"{ROOT_DISTRIBUTION} is not installed: its requirements are unknown")
-        root_version = "unknown"
-        queue = []
-    dists[ROOT_DISTRIBUTION] = DistributionFiles(
-        ROOT_DISTRIBUTION, root_version, _package_files(package_dir, package_dir.name))
+        root, root_version, queue = None, "unknown", []
+    own = dict(_package_files(package_dir, package_dir.name))
+    if root is not None and root.read_text("RECORD") is not None:
+        extra = _record_files(root, ROOT_DISTRIBUTION, problems)
+        own.update((rel, d) for rel, d in extra if not rel.startswith(f"{package_dir.name}/"))
+    dists[ROOT_DISTRIBUTION] = DistributionFiles(ROOT_DISTRIBUTION, root_version,
+                                                 tuple(sorted(own.items())))
     done: dict[str, frozenset[str]] = {}
     while queue:
         name, extras, conditional = queue.pop(0)
