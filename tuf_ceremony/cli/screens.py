@@ -171,17 +171,18 @@ def pages(lines: Sequence[str], height: int) -> list[list[str]]:
     return [list(lines[i : i + per]) for i in range(0, max(1, len(lines)), per)] or [[]]
 
 
-def page(term: Terminal, lines: Sequence[str], title: str, after: str) -> str:
+def page(term: Terminal, lines: Sequence[str], title: str, after: str,
+         quit_to: str = "the confirmation") -> str:
     """Show ``lines`` a page at a time. Returns "end" when the reader paged
-    past the last page, "q" when they pressed q. ``after`` names what comes
-    next ("the details", "the confirmation")."""
+    past the last page, "q" when they pressed q. ``after`` names what space
+    shows after the last page, ``quit_to`` what q goes to."""
     book = pages(wrap_all(lines, term.width), term.height)
     i = 0
     while True:
         content = book[i] + [""] * (term.height - 1 - len(book[i]))
         last = i == len(book) - 1
         nxt = f"space: {after}" if last else "space: next page"
-        status = f"-- {title} {i + 1}/{len(book)}  {nxt}  b: back  q: {after.split(':')[0]} --"
+        status = f"-- {title} {i + 1}/{len(book)}  {nxt}  b: back  q: {quit_to} --"
         if len(status) > term.width:
             status = f"-- {i + 1}/{len(book)} space b q --"
         term.show([*content, status[:term.width]], clear=True)
@@ -231,8 +232,8 @@ def anchor_short(a: Anchor, where: str = "on the first screen") -> str:
         return "This request has no trusted root: it is a first root."
     assert a.digest is not None
     if a.status == "not pinned":
-        return (f"Trusted root v{a.version}: NOT PINNED, the request's own copy "
-                f"(SHA-256 {a.digest[:16]}..., in full {where}).")
+        return (f"Trusted root v{a.version}: NOT PINNED, SHA-256 {a.digest[:8]}... "
+                f"(in full {where}).")
     if a.status == "chained":
         return f"Trusted root v{a.version}: checked against your own trusted root."
     return f"Trusted root v{a.version}: pinned, equal to your own copy."
@@ -279,16 +280,28 @@ def summary_lines(request: Any, slots: Sequence[Any] | None, name: str | None = 
     return lines
 
 
-def _payload_block(request: Any, p: Any, width: int, compact: bool) -> list[str]:
+_RENEWALS = ("No key or threshold changes: a renewal with a new expiry.",
+             "No content changes: a renewal with a new expiry.")
+
+
+def _payload_block(request: Any, p: Any, width: int, headings: bool) -> list[str]:
+    """One payload on the confirmation screen: version, what changes, who
+    signs (both signer sets for a rotation) and the digest words."""
     signed = p.metadata.signed
     trusted = request.trusted_root if p.role == "root" else request.trusted_targets
-    follows = f", follows version {trusted.signed.version}" if trusted is not None else ""
-    out = [f"{p.role} version {p.version}{follows}, expires {fmt_time(signed.expires)}"]
-    out += ["  " + c for c in essential_changes(request, p)]
+    follows = f" (after v{trusted.signed.version})" if trusted is not None else ""
+    changes = essential_changes(request, p)
+    title = f"{p.role} v{p.version}{follows}, expires {fmt_time(signed.expires)}"
+    if changes and changes[0] in _RENEWALS:
+        title += ": renewal, no other change" if len(changes) == 1 else ": renewal"
+        changes = changes[1:]
+    out = [title]
+    out += ["  " + c for c in changes]
     sentences = signer_sentences(request, p)
     out += ["  " + s for s in (sentences[:2] if len(sentences) > 2 else sentences)]
-    out.append(f"  Words of {p.role} v{p.version} (SHA-256 {p.digest[:8]}... of the bytes "
-               "you sign):" if not compact else f"  Words of {p.role} v{p.version}:")
+    if headings:
+        out.append(f"  Words of {p.role} v{p.version} (SHA-256 {p.digest[:8]}... of the "
+                   "bytes you sign):")
     body = wrap_all(out, width)
     body += layout_words(digest_words(p.digest), width, "  ")
     return body
@@ -297,51 +310,46 @@ def _payload_block(request: Any, p: Any, width: int, compact: bool) -> list[str]
 def confirmation_lines(request: Any, slots: Sequence[Any], name: str, width: int,
                        height: int) -> list[str]:
     """Screen 3, without the question: what matters and the digest words,
-    in at most ``height - 1`` lines when it can be done."""
+    in at most ``height - 1`` lines when it can be done (blank lines and
+    headings go first; then the changes are cut with a note, never the
+    words, the key, the trust anchor or the instruction)."""
     kid = slots[0].keyid
-    head = [f"Sign with {safe(name, 60)} (keyid {kid[:12]}): {len(slots)} signature(s), "
-            f"ceremony {quote(request.ceremony)[:60]}"]
+    head = wrap(f"Sign with {safe(name, 60)} (keyid {kid[:12]}): {len(slots)} signature(s), "
+                f"ceremony {quote(request.ceremony)[:60]}", width)
+    head += wrap(anchor_short(anchor_of(request)), width)
     roles = _slot_roles(slots) or set()
     signed_payloads = [p for p in request.payloads if p.role in roles]
     others = [p for p in request.payloads if p.role not in roles]
-    tail = [COMPARE_WORDS]
+    other_lines = wrap("Not signed by your key: " + ", ".join(
+        f"{p.role} version {p.version}" for p in others) + ".", width) if others else []
+    tail = wrap(COMPARE_WORDS, width)
     budget = height - 1
-    for compact in (False, True):
-        lines = wrap_all([*head, anchor_short(anchor_of(request))], width)
+    for blanks, headings in ((True, True), (False, True), (False, False)):
+        lines = list(head)
         for p in signed_payloads:
-            if not compact:
-                lines.append("")
-            lines += _payload_block(request, p, width, compact)
-        if others:
-            lines += wrap("Not signed by your key: " + ", ".join(
-                f"{p.role} version {p.version}" for p in others) + ".", width)
-        if not compact:
-            lines.append("")
-        lines += wrap_all(tail, width)
+            lines += [""] if blanks else []
+            lines += _payload_block(request, p, width, headings)
+        lines += other_lines
+        lines += [""] if blanks else []
+        lines += tail
         if len(lines) <= budget:
             return lines
-    # Too much to fit: the essentials per payload are cut to what fits, the
-    # words always stay; the rest is in the details.
-    lines = wrap_all(head, width)
-    words_blocks = []
-    for p in signed_payloads:
-        words_blocks.append(wrap(f"Words of {p.role} v{p.version}:", width)
-                            + layout_words(digest_words(p.digest), width, "  "))
-    fixed = len(lines) + sum(len(b) for b in words_blocks) + len(wrap_all(tail, width)) + 1
-    room = max(0, budget - fixed)
+    # Too much to fit: the changes are cut to what fits, with a note; the
+    # words always stay; every change is in the details.
+    words_blocks = [wrap(f"Words of {p.role} v{p.version}:", width)
+                    + layout_words(digest_words(p.digest), width, "  ")
+                    for p in signed_payloads]
+    room = budget - len(head) - sum(len(b) for b in words_blocks) - len(tail)
     changes: list[str] = []
     for p in signed_payloads:
         changes += wrap(f"{p.role} version {p.version}:", width)
         changes += wrap_all(["  " + c for c in essential_changes(request, p)]
                             + ["  " + s for s in signer_sentences(request, p)[:2]], width)
     if len(changes) > room:
-        changes = [*changes[:max(0, room - 1)],
-                   "... more changes than fit here: all are in the details (answer N to stop)."]
-    lines += changes
-    for b in words_blocks:
-        lines += b
-    lines += wrap_all(tail, width)
-    return lines
+        note = wrap("... more than fits here: every change is in the details "
+                    "(answer N, run again and read them).", width)
+        changes = changes[: max(0, room - len(note))] + note
+    return head + changes + [line for b in words_blocks for line in b] + tail
 
 
 def plain_confirmation(request: Any, slots: Sequence[Any], name: str) -> list[str]:
