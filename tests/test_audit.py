@@ -354,3 +354,15 @@ def test_bundle_without_review_digest_stays_readable_and_is_reported(
     assert code == 1
     assert ("review", "alice.bundle.json", "carries no review digest") in {
         (f["check"], f["file"], f["message"]) for f in failures(report)}
+
+
+def test_signing_without_a_preflight_is_reported(record: Path) -> None:
+    rechain(record / "bob.jsonl", lambda docs: docs.pop(0))
+    rechain(record / "coordinator.jsonl", lambda docs: docs.pop(0))
+    code, report, _ = audit(record)
+    assert code == 1
+    found = {(f["status"], f["file"], f["message"]) for f in report["findings"]  # type: ignore[union-attr]
+             if f["check"] == "preflight"}  # type: ignore[index]
+    assert ("fail", "bob.jsonl", "no successful pre-flight before record 1 (line 1, sign)") in found
+    assert ("warn", "coordinator.jsonl",
+            "no successful pre-flight before record 1 (line 1, prepare)") in found

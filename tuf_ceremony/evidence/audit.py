@@ -512,21 +512,25 @@ class _Audit:
             if self.sha[rel] not in written:
                 self.add("preflight", FAIL, rel, None,
                          "was not written by any recorded preflight step")
-        machines = sorted({s.file for s in self.successful("sign")})
-        for machine in machines:
-            first_sign = min(s.entry.seq for s in self.successful("sign") if s.file == machine)
+        # every machine that signed must have one; the machines that prepared
+        # or merged should (a warning when they have none)
+        work = self.successful("sign", "prepare", "rotate", "merge")
+        signers = {s.file for s in work if s.entry.command == "sign"}
+        for machine in sorted({s.file for s in work}):
+            first = min((s for s in work if s.file == machine), key=lambda s: s.entry.seq)
             before = [s for s in self.successful("preflight")
-                      if s.file == machine and s.entry.seq < first_sign]
+                      if s.file == machine and s.entry.seq < first.entry.seq]
+            missing = FAIL if machine in signers else WARN
             if not before:
-                self.add("preflight", FAIL, machine, None,
-                         f"no successful pre-flight before its first sign (record {first_sign})")
+                self.add("preflight", missing, machine, None,
+                         f"no successful pre-flight before {first.local}")
                 continue
             step = before[-1]
             outs = step.entry.digests("outputs", "out")
             own = machine.removesuffix(".jsonl") + ".preflight.json"
             found = self.find(outs[0], prefer=own) if outs else None
             if found is None:
-                self.add("preflight", FAIL, machine, step.local,
+                self.add("preflight", missing, machine, step.local,
                          "its result (--out) is not in the record")
                 continue
             rel = found
