@@ -256,3 +256,17 @@ def test_metadata_checker_skip_is_exact() -> None:
     ):
         with pytest.raises(FormatError, match="non-integer number"):
             canonical.load_signed(bad, "f", "metadata", Records())
+
+
+def test_duplicates_inside_the_checked_map_still_refused() -> None:
+    from tuf_ceremony.verify.doc import Records
+
+    for bad, key in (
+        (b'{"signed":{"targets":{"p":{"length":1,"length":1,"hashes":{"sha256":"aa"}}}},"signatures":[]}', "length"),
+        (b'{"signed":{"targets":{"p":{"length":1,"hashes":{"sha256":"aa","sha256":"aa"}}}},"signatures":[]}', "sha256"),
+        (b'{"signed":{"targets":{"p":{"length":1,"hashes":{"s":"a"}},"p":{"length":1,"hashes":{"s":"a"}}}},'
+         b'"signatures":[]}', "p"),
+        (b'{"signed":{"targets":{},"targets":{}},"signatures":[]}', "targets"),
+    ):
+        with pytest.raises(FormatError, match=f"duplicate key '{key}'"):
+            canonical.load_signed(bad, "f", "metadata", Records())

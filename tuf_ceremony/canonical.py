@@ -37,7 +37,7 @@ import orjson
 
 from tuf_ceremony.files import MAX_JSON_DEPTH, parse_json
 
-__all__ = ["canonical_bytes", "load_signed", "loads", "plain_tree"]
+__all__ = ["Checker", "canonical_bytes", "load_signed", "loads", "tree_strings"]
 
 _SCALARS = frozenset({str, int, bool, type(None)})
 _ALLOWED = _SCALARS | {dict, list}
@@ -47,60 +47,77 @@ _is_dict = dict.__instancecheck__
 _is_list = list.__instancecheck__
 # orjson options: sorted keys; subclasses, dataclasses and datetimes are not
 # serialized natively (they reach ``default``, which refuses them)
-_UNSORTED = (
-    orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
 )
-_SORTED = _UNSORTED | orjson.OPT_SORT_KEYS
+
+
+# see load_signed: (a checked subtree of ``signed``, the strings it holds)
+Checker = Callable[[dict[str, Any]], tuple[dict[str, Any], int] | None]
 
 
 def _refuse(obj: Any) -> Any:
     raise TypeError(f"not a JSON value: {type(obj).__name__}")
 
 
-def plain_tree(obj: Any, skip: Any = None) -> bool:
-    """Whether a parsed JSON tree holds only dict, list, str, int, bool and
-    None (no float: orjson gives big integers as floats too) and nests at
-    most ``MAX_JSON_DEPTH`` containers deep. One pass per level, at C speed.
+def tree_strings(obj: Any, skip: Any = None) -> int | None:
+    """How many strings (object keys included) a parsed JSON tree holds; None
+    when it holds anything but dict, list, str, int, bool and None (a float
+    above all: orjson gives big integers as floats too) or nests deeper than
+    ``MAX_JSON_DEPTH`` containers. One pass per level, at C speed.
 
-    ``skip``: a dict within the first 8 levels whose subtree the caller has
-    checked itself (every value, to at most 8 levels below it); not scanned.
+    ``skip``: a dict within the first 8 levels that the caller has checked
+    and counted itself (every value, to at most 8 levels below it): neither
+    scanned nor counted (its key in its parent is).
     """
     t = type(obj)
     if t is not dict and t is not list:
-        return t in _SCALARS
+        return (1 if t is str else 0) if t in _SCALARS else None
+    strings = 0
     dicts: list[Any] = [obj] if t is dict else []
     lists: list[Any] = [obj] if t is list else []
     depth = 0
     while dicts or lists:
         depth += 1
         if depth > MAX_JSON_DEPTH:
-            return False
+            return None
+        strings += sum(map(len, dicts))  # the keys
         vals = list(chain(_from_iterable(map(_values, dicts)), _from_iterable(lists)))
-        kinds = set(map(type, vals))
+        types = list(map(type, vals))
+        kinds = set(types)
         if not kinds <= _ALLOWED:
-            return False
+            return None
+        strings += types.count(str)
         dicts = list(filter(_is_dict, vals)) if dict in kinds else []
         if skip is not None and depth < 8:
             dicts = [x for x in dicts if x is not skip]
         lists = list(filter(_is_list, vals)) if list in kinds else []
-    return True
+    return strings
 
 
-def _fast_loads(raw: bytes) -> tuple[bool, Any]:
-    """orjson's parse of input without backslashes, ``(False, None)`` when
-    orjson refuses it. The caller checks :func:`plain_tree` and counts quotes."""
+def _fast_loads(raw: bytes, checked: Checker | None = None) -> tuple[bool, Any]:
+    """orjson's parse when it provably equals the stdlib's, else
+    ``(False, None)``. Input without backslashes has no escapes, so each of
+    its strings has exactly two quotes; orjson drops the earlier of duplicate
+    keys, so the tree then holds fewer strings than the input has."""
     if b"\\" in raw:
         return False, None
     try:
-        return True, orjson.loads(raw)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return False, None
-
-
-def _no_duplicates(raw: bytes, *outputs: bytes, extra: int = 0) -> bool:
-    """Whether ``raw`` (no backslash) and the orjson outputs of its parsed
-    tree hold the same number of quotes, i.e. no key was dropped."""
-    return raw.count(b'"') == sum(o.count(b'"') for o in outputs) + extra
+    skip, skipped = None, 0
+    if checked is not None and type(data) is dict and type(data.get("signed")) is dict:
+        found = checked(data["signed"])
+        if found is not None:
+            skip, skipped = found
+    strings = tree_strings(data, skip)
+    if strings is None or raw.count(b'"') != 2 * (strings + skipped):
+        return False, None
+    return True, data
 
 
 def loads(raw: bytes, source: str, what: str = "JSON file") -> Any:
@@ -108,18 +125,14 @@ def loads(raw: bytes, source: str, what: str = "JSON file") -> Any:
     (same result, same refusals, same messages), with orjson when provably
     equal."""
     ok, data = _fast_loads(raw)
-    if ok and plain_tree(data):
-        out = _fast_dumps(data, sort=False)
-        if out is not None and _no_duplicates(raw, out):
-            return data
-    return parse_json(raw, source, what)
+    return data if ok else parse_json(raw, source, what)
 
 
-def _fast_dumps(obj: Any, sort: bool = True) -> bytes | None:
-    """orjson's output without any backslash, or None. For a tree that passed
-    :func:`plain_tree`, with ``sort``, that is the canonical form."""
+def _fast_dumps(obj: Any) -> bytes | None:
+    """orjson's output with sorted keys, or None when it holds a backslash.
+    For a tree that passed :func:`tree_strings`, that is the canonical form."""
     try:
-        out = orjson.dumps(obj, default=_refuse, option=_SORTED if sort else _UNSORTED)
+        out = orjson.dumps(obj, default=_refuse, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         return None
     if b"\\" in out:
@@ -145,7 +158,7 @@ def canonical_bytes(obj: Any) -> bytes:
     Raises ValueError for what canonical JSON cannot hold (floats, other
     types) and UnicodeEncodeError for lone surrogates, as the reference does.
     """
-    if plain_tree(obj):
+    if tree_strings(obj) is not None:
         out = _fast_dumps(obj)
         if out is not None:
             return out
@@ -153,31 +166,21 @@ def canonical_bytes(obj: Any) -> bytes:
 
 
 def load_signed(
-    raw: bytes,
-    source: str,
-    what: str = "metadata",
-    checked: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    raw: bytes, source: str, what: str = "metadata", checked: Checker | None = None
 ) -> tuple[Any, bytes | None]:
     """Parse a metadata file (as :func:`loads`) and return it with the
     canonical bytes of its ``signed`` object (None when ``signed`` is not an
-    object). The canonical bytes double as the duplicate-key count.
+    object).
 
     ``checked(signed)`` may return a dict within ``signed`` whose every value
-    it has type-checked itself (see :func:`plain_tree`'s ``skip``), e.g. the
-    ``targets`` map of a hashed bin, checked field by field anyway."""
-    ok, data = _fast_loads(raw)
-    if ok and type(data) is dict and type(data.get("signed")) is dict:
-        signed = data["signed"]
-        skip = checked(signed) if checked is not None else None
-        ok = plain_tree(data, skip)
-    if ok and type(data) is dict and type(data.get("signed")) is dict:
-        payload = _fast_dumps(signed)
-        rest = _fast_dumps({k: v for k, v in data.items() if k != "signed"}, sort=False)
-        # + 2: the quotes of the key "signed" itself
-        if payload is not None and rest is not None and _no_duplicates(raw, payload, rest, extra=2):
-            return data, payload
-    data = loads(raw, source, what)
+    it has type-checked itself, with the number of strings (keys included)
+    it holds (see :func:`tree_strings`' ``skip``), e.g. the ``targets`` map
+    of a hashed bin, checked entry by entry anyway."""
+    ok, data = _fast_loads(raw, checked)
+    if not ok:
+        data = parse_json(raw, source, what)
     signed = data.get("signed") if type(data) is dict else None
     if type(signed) is not dict:
         return data, None
-    return data, canonical_bytes(signed)
+    payload = _fast_dumps(signed) if ok else None
+    return data, payload if payload is not None else canonical_bytes(signed)

@@ -5,10 +5,8 @@ canonical payload that signatures cover."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 from tuf_ceremony.canonical import load_signed, loads
@@ -23,40 +21,39 @@ def parse_metadata_json(raw: bytes, source: str) -> Any:
     return loads(raw, source, "metadata")
 
 
-_LENGTH = itemgetter("length")
-_HASHES = itemgetter("hashes")
-
-
 @dataclass
 class Records:
     """The ``targets`` map of a targets role when every entry is exactly
-    ``{"length": int, "hashes": {str: str}}`` (PyPI's bins): checked in bulk,
-    at C speed, value by value. Used as :func:`tuf_ceremony.canonical.load_signed`'s
+    ``{"length": int, "hashes": {str: str}}`` (PyPI's bins), checked value
+    by value in one loop. Used as :func:`tuf_ceremony.canonical.load_signed`'s
     ``checked`` (the map needs no second scan for floats) and by
-    :func:`check_targets_fields`."""
+    :func:`check_targets_fields` (``valid``: python-tuf's rules hold too --
+    lengths not negative, hashes not empty)."""
 
-    lengths: list[int] = field(default_factory=list)
-    hashes: list[dict[str, str]] = field(default_factory=list)
     matched: dict[str, Any] | None = None
+    valid: bool = False
 
-    def __call__(self, signed: dict[str, Any]) -> dict[str, Any] | None:
+    def __call__(self, signed: dict[str, Any]) -> tuple[dict[str, Any], int] | None:
         targets = signed.get("targets")
-        if type(targets) is not dict or not targets:
+        if type(targets) is not dict:
             return None
-        vals = targets.values()
-        if set(map(type, vals)) != {dict} or set(map(len, vals)) != {2}:
-            return None
-        try:
-            lengths = list(map(_LENGTH, vals))
-            hashes = list(map(_HASHES, vals))
-        except KeyError:
-            return None
-        if set(map(type, lengths)) != {int} or set(map(type, hashes)) != {dict}:
-            return None
-        if not set(map(type, chain.from_iterable(map(dict.values, hashes)))) <= {str}:
-            return None
-        self.lengths, self.hashes, self.matched = lengths, hashes, targets
-        return targets
+        valid = True
+        strings = 0  # per entry: its path, "length", "hashes", each hash's name and value
+        for tf in targets.values():
+            if type(tf) is not dict or len(tf) != 2:
+                return None
+            length = tf.get("length")
+            hashes = tf.get("hashes")
+            if type(length) is not int or type(hashes) is not dict:
+                return None
+            for v in hashes.values():
+                if type(v) is not str:
+                    return None
+            if length < 0 or not hashes:
+                valid = False
+            strings += 3 + 2 * len(hashes)
+        self.matched, self.valid = targets, valid
+        return targets, strings
 
 
 @dataclass
@@ -149,9 +146,8 @@ def check_targets_fields(signed: dict[str, Any], source: str, records: Records |
     targets = signed.get("targets")
     if not isinstance(targets, dict):
         raise _fail(source, "'targets' is missing or not an object")
-    if records is not None and records.matched is targets:
-        if min(records.lengths) >= 0 and all(records.hashes):
-            return len(targets)
+    if records is not None and records.matched is targets and records.valid:
+        return len(targets)
     for path, tf in targets.items():
         ok = type(tf) is dict
         if ok:

@@ -16,17 +16,16 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from hashlib import sha256
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 
 from tuf.api.metadata import DelegatedRole, SuccinctRoles
 
-_hexdigest = methodcaller("hexdigest")
 _LOWER_HEX = re.compile(r"[0-9a-f]*")
-_digest = methodcaller("digest")
 
 
-def _digests(paths: Collection[str]) -> map[bytes]:
-    return map(_digest, map(sha256, map(str.encode, paths)))
+def _digests(paths: Collection[str]) -> list[bytes]:
+    # a comprehension: faster than map() chains through methodcaller
+    return [sha256(p.encode()).digest() for p in paths]
 
 
 def all_delegated(role: DelegatedRole, paths: Collection[str]) -> bool | None:
@@ -50,10 +49,9 @@ def all_delegated(role: DelegatedRole, paths: Collection[str]) -> bool | None:
     if not usable:
         return False
     if size % 2:
-        cut = itemgetter(slice(0, size))
-        return set(map(cut, map(_hexdigest, map(sha256, map(str.encode, paths))))) <= usable
+        return {sha256(p.encode()).hexdigest()[:size] for p in paths} <= usable
     numbers = sorted(int(p, 16) for p in usable)
-    digests = list(_digests(paths))
+    digests = _digests(paths)
     nbytes = size // 2
     low = numbers[0].to_bytes(nbytes, "big")
     if min(digests) < low:
@@ -85,7 +83,7 @@ def all_in_bin(succinct: SuccinctRoles, role: str, paths: Collection[str]) -> bo
     # the bin is the top bit_length bits of the digest's first 4 bytes: a
     # range of 4-byte prefixes, compared as bytes (big-endian order)
     shift = 32 - succinct.bit_length
-    digests = list(_digests(paths))
+    digests = _digests(paths)
     if min(digests) < (number << shift).to_bytes(4, "big"):
         return False
     if number + 1 < succinct.number_of_bins:
