@@ -3,6 +3,7 @@ and in HTML, with every plan string escaped."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from pathlib import Path
@@ -35,6 +36,12 @@ def test_markdown_run_sheet_lists_every_step(workdir: Path) -> None:
     ]
     assert "tuf-ceremony prepare plan.toml --out request.json --transcript coordinator.jsonl" \
         in text
+    # the sheet names the plan it was made from, by digest
+    from tuf_ceremony.words import digest_words, group_hex
+
+    digest = hashlib.sha256(plan.read_bytes()).hexdigest()
+    assert f"Plan: plan.toml, SHA-256 {group_hex(digest)}" in text
+    assert f"Plan digest words: {' '.join(digest_words(digest))}" in text
     assert ("tuf-ceremony sign request.json --key <private key file of carol> --out "
             "carol.bundle.json --transcript carol.jsonl") in text
     assert "Key brought: the private key matching carol.pub.json (keyid " in text

@@ -128,6 +128,9 @@ def _outcome(e: BaseException) -> tuple[int, str]:
         return e.exit_code, _one_line(e.format_message())
     if isinstance(e, KeyboardInterrupt):
         return 130, "interrupted"
+    if isinstance(e, SystemExit):
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        return code, "completed" if code == 0 else f"exit {code}"
     return 70, f"internal error: {type(e).__name__}"
 
 
@@ -367,13 +370,19 @@ def render_preflight(result: Any) -> None:
 def script(plan: Path, out: Path, as_html: bool, force: bool) -> None:
     """Write the ceremony's run sheet from PLAN: numbered steps, performer and
     witnesses, the commands, and blank lines for the sign-off."""
+    import hashlib
+
+    from tuf_ceremony.errors import InputError
     from tuf_ceremony.evidence.script import build_run_sheet, render_html, render_markdown
-    from tuf_ceremony.files import check_writable, write_atomic
+    from tuf_ceremony.files import check_writable, read_bytes, write_atomic
     from tuf_ceremony.plan import load_plan
 
     check_writable(out, force)
+    digest = hashlib.sha256(read_bytes(plan, "ceremony plan")).hexdigest()
     p = load_plan(plan)
-    sheet = build_run_sheet(p, plan.name)
+    if hashlib.sha256(read_bytes(plan, "ceremony plan")).hexdigest() != digest:
+        raise InputError("the plan changed while it was read", source=str(plan))
+    sheet = build_run_sheet(p, plan.name, digest)
     text = render_html(sheet) if as_html else render_markdown(sheet)
     write_atomic(out, text.encode("utf-8"), force=force)
     click.echo(f"run sheet written: {out} ({len(sheet.steps)} steps, "

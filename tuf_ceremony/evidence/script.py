@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tuf_ceremony.plan import Plan
 from tuf_ceremony.text import safe
+from tuf_ceremony.words import digest_words, group_hex
 
 COORDINATOR = "coordinator"
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -52,6 +53,7 @@ class Keyholder:
 class RunSheet:
     ceremony: str
     plan_file: str
+    plan_digest: str
     keyholders: list[Keyholder]
     steps: list[Step]
 
@@ -84,7 +86,9 @@ def keyholders(plan: Plan) -> list[Keyholder]:
     return out
 
 
-def build_run_sheet(plan: Plan, plan_file: str = "plan.toml") -> RunSheet:
+def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
+    """The run sheet of ``plan`` (read from the file named ``plan_file``,
+    whose SHA-256 is ``plan_digest``)."""
     holders = keyholders(plan)
     everyone = [safe(h.name) for h in holders]
     steps: list[Step] = []
@@ -110,8 +114,11 @@ def build_run_sheet(plan: Plan, plan_file: str = "plan.toml") -> RunSheet:
             ["Tool fingerprint words", "Machine time (UTC)", "Checks accepted (if any)"])
     add("Prepare the signing request from the reviewed plan", COORDINATOR, "the coordinator",
         everyone,
-        f"tuf-ceremony prepare {plan_file} --out request.json --transcript {COORDINATOR}.jsonl",
-        ["For a rotation, add --trusted DIR (the current metadata) and publish DIR's files "
+        f"tuf-ceremony prepare {shlex.quote(safe(plan_file, None))} --out request.json "
+        f"--transcript {COORDINATOR}.jsonl",
+        ["Before preparing, compare the plan's digest words at the top of this sheet with "
+         "the SHA-256 of the plan file on this machine (sha256sum) and of the reviewed plan.",
+         "For a rotation, add --trusted DIR (the current metadata) and publish DIR's files "
          "under repository/ or trusted/ in the record.",
          "Read the request id and the digest words of each payload aloud.",
          "Copy request.json to each keyholder's stick."],
@@ -152,7 +159,7 @@ def build_run_sheet(plan: Plan, plan_file: str = "plan.toml") -> RunSheet:
          "Write the last record hash words of every transcript below, then run audit.",
          "Hand repository/ to the repository operator."],
         ["Last record hash words of each transcript", "Audit result", "Handed to"])
-    return RunSheet(safe(plan.name), plan_file, holders, steps)
+    return RunSheet(safe(plan.name), safe(plan_file), plan_digest, holders, steps)
 
 
 # -- Markdown ------------------------------------------------------------------
@@ -176,7 +183,9 @@ _BLANK = "_" * 40
 
 def render_markdown(sheet: RunSheet) -> str:
     out: list[str] = [f"# Ceremony run sheet: {md_text(sheet.ceremony)}", ""]
-    out += [f"Plan: {md_text(sheet.plan_file)}. Machines: the coordinator's and one per "
+    out += [f"Plan: {md_text(sheet.plan_file)}, SHA-256 {group_hex(sheet.plan_digest)}", "",
+            f"Plan digest words: {' '.join(digest_words(sheet.plan_digest))}", "",
+            "Machines: the coordinator's and one per "
             "keyholder, each with its own transcript.", "", "## Keyholders", "",
             "| Keyholder | Signs | Key brought | Keyid |", "|---|---|---|---|"]
     for h in sheet.keyholders:
@@ -225,7 +234,9 @@ def render_html(sheet: RunSheet) -> str:
         f"<style>{_CSS}</style>", "</head>", "<body>",
         f"<h1>Ceremony run sheet: {_h(sheet.ceremony)}</h1>",
     ]
-    out += [f"<p>Plan: {_h(sheet.plan_file)}. Machines: the coordinator's and one per "
+    out += [f"<p>Plan: {_h(sheet.plan_file)}, SHA-256 {_h(group_hex(sheet.plan_digest))}<br>"
+            f"Plan digest words: <b>{_h(' '.join(digest_words(sheet.plan_digest)))}</b></p>",
+            "<p>Machines: the coordinator's and one per "
             "keyholder, each with its own transcript.</p>",
             "<h2>Keyholders</h2>", "<table>",
             "<tr><th>Keyholder</th><th>Signs</th><th>Key brought</th><th>Keyid</th></tr>"]
