@@ -158,7 +158,8 @@ def test_key_not_found_and_token_not_present(pkcs11_fresh: SoftHSM) -> None:
     assert "p256" in str(exc.value)  # the keys that are there are listed
     with pytest.raises(TokenError, match="token not present"):
         p11.read_public_key(pkcs11_fresh.uri("no-such-token", "p256"))
-    with pytest.raises(InputError, match="names no key"):
+    # a token with several keys: the URI must name one (issue 10)
+    with pytest.raises(InputError, match="names a token but no key"):
         p11.read_public_key("pkcs11:token=tuf-test-a")
 
 

@@ -154,11 +154,16 @@ def locate_key(
     notify: Notify | None = None,
 ) -> Located:
     """The one key the URI selects; logs in (to see private objects) only
-    when nothing matches without login and a secrets handler is given."""
-    if not uri.selects_key:
+    when nothing matches without login and a secrets handler is given.
+
+    A URI that names a token but no key (``pkcs11:token=alice``) selects the
+    token's key when it holds exactly one; with several, the error lists the
+    full URI of each."""
+    if not uri.selects_key and not uri.selects_token:
         raise InputError(
-            "the PKCS#11 URI names no key: add object=LABEL or id=%XX "
-            "(tuf-ceremony key list shows the URIs of the keys on your tokens)"
+            "the PKCS#11 URI names no token and no key: add token=LABEL, and object=LABEL or "
+            "id=%XX when the token holds several keys (tuf-ceremony key list shows the URIs "
+            "of the keys on your tokens)"
         )
     refs = find_tokens(uri)
     found: list[Located] = []
@@ -175,8 +180,12 @@ def locate_key(
         where = ", ".join(r.describe() for r in refs)
         names = sorted({g.label or g.key_id.hex() for r in refs for g in key_objects(pooled(r))})
         listing = ", ".join(names) if names else "none visible"
-        raise TokenError(f"key not found: no key with {_describe_key(uri)} on {where} (keys there: {listing})")
+        what = f"no key with {_describe_key(uri)}" if uri.selects_key else "no key"
+        raise TokenError(f"key not found: {what} on {where} (keys there: {listing})")
     if len(found) > 1:
         candidates = " | ".join(format_uri(f.uri()) for f in found)
+        if not uri.selects_key:
+            raise InputError(f"the PKCS#11 URI names a token but no key, and {len(found)} keys match; "
+                             f"use one of these URIs: {candidates}")
         raise InputError(f"the PKCS#11 URI matches {len(found)} keys; use one of these URIs: {candidates}")
     return found[0]
