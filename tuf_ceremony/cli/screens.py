@@ -182,9 +182,12 @@ def page(term: Terminal, lines: Sequence[str], title: str, after: str,
         content = book[i] + [""] * (term.height - 1 - len(book[i]))
         last = i == len(book) - 1
         nxt = f"space: {after}" if last else "space: next page"
-        status = f"-- {title} {i + 1}/{len(book)}  {nxt}  b: back  q: {quit_to} --"
-        if len(status) > term.width:
-            status = f"-- {i + 1}/{len(book)} space b q --"
+        for status in (f"-- {title} {i + 1}/{len(book)}  {nxt}  b: back  q: {quit_to} --",
+                       f"-- {title} {i + 1}/{len(book)}  {nxt}  q: {quit_to} --",
+                       f"-- {title} {i + 1}/{len(book)}  space: next  b: back  q: skip --",
+                       f"-- {title} {i + 1}/{len(book)} space b q --"):
+            if len(status) <= term.width:
+                break
         term.show([*content, status[:term.width]], clear=True)
         key = term.getkey()
         if key in (" ", "\r", "\n", "f", "j"):
