@@ -366,3 +366,29 @@ def test_signing_without_a_preflight_is_reported(record: Path) -> None:
     assert ("fail", "bob.jsonl", "no successful pre-flight before record 1 (line 1, sign)") in found
     assert ("warn", "coordinator.jsonl",
             "no successful pre-flight before record 1 (line 1, prepare)") in found
+
+
+def test_hostile_record_is_reported_never_crashes(record: Path) -> None:
+    def hostile(docs: list[dict[str, object]]) -> None:
+        docs[1]["arguments"] = {"at": 5, "trusted": "yes"}
+        docs[1]["inputs"] = [5, "x", {"param": "plan", "sha256": 7},
+                             {"param": "trusted", "files": [{"name": "", "sha256": "x"}]}]
+        docs[2]["outputs"] = [{"param": "out", "files": "not a list"}]
+
+    rechain(record / "coordinator.jsonl", hostile)
+    forged = json.loads(lines(record / "alice.jsonl")[0])
+    forged.update(seq=5, command="preflight\x1b[2J\u202e")
+    (record / "junk.jsonl").write_bytes(json.dumps(forged).encode() + b'\n[1, 2]\n'
+                                        b'{"format": 1}\n\xff\xfe\n')
+    (record / "weird.json").write_text('{"format": "tuf-ceremony/signature-bundle"}')
+    code, report, text = audit(record)
+    assert code == 1
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "preflight\\x1b[2J\\u202e" in text
+    fails = {(f["file"], f["message"]) for f in failures(report)}
+    assert ("junk.jsonl", "unreadable record: not a JSON object") in fails
+    assert ("junk.jsonl", "unreadable record: not a transcript record (format 1)") in fails
+    assert any(file == "weird.json" and msg.startswith("not a valid bundle") for file, msg in fails), fails
+    assert ("request.json", "the plan this prepare read is not in the record (no file with "
+            "its SHA-256)") in fails
+    assert ("repository/1.root.json", "was not written by the recorded merge step") in fails

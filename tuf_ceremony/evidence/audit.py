@@ -38,6 +38,7 @@ Checks (each gives findings naming the file and the step):
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from tuf_ceremony.text import safe
 PASS, FAIL, WARN = "pass", "fail", "warn"
 _MAX_CHAIN_PROBLEMS = 10
 _MAX_FILE_BYTES = 64 * 1024 * 1024
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,10 @@ class _Audit:
         self.steps: list[_Step] = []
 
     def add(self, check: str, status: str, file: str, step: str | None, message: str) -> None:
-        self.report.findings.append(Finding(check, status, safe(file), step, message))
+        # every field made printable here, once: messages quote untrusted text raw
+        self.report.findings.append(Finding(check, status, safe(file),
+                                            safe(step) if step is not None else None,
+                                            safe(message, 1000)))
 
     # -- inventory ---------------------------------------------------------
 
@@ -301,6 +306,10 @@ class _Audit:
             except (CeremonyError, ValueError) as e:
                 self.add("replay", FAIL, plan_file, step.name, f"prepare cannot be replayed: {e}")
                 return
+            except Exception as e:  # noqa: BLE001 - hostile input may break python-tuf anywhere
+                self.add("replay", FAIL, plan_file, step.name,
+                         f"prepare cannot be replayed: {type(e).__name__}: {e}")
+                return
         if replayed.request_id != request.request_id:
             self.add("replay", FAIL, req_file, step.name,
                      f"does not follow from {plan_file}: prepare replayed at {at} gives request "
@@ -323,14 +332,14 @@ class _Audit:
         out.mkdir()
         for f in listed:
             name, digest = f.get("name"), f.get("sha256")
-            if not isinstance(name, str) or "/" in name or name.startswith(".") \
+            if not isinstance(name, str) or not _SAFE_NAME.match(name) \
                     or not isinstance(digest, str):
                 self.add("replay", FAIL, ".", step.name, "malformed trusted file entry")
                 return None
             rel = self.find(digest, "trusted/") or self.find(digest, "repository/")
             if rel is None:
                 self.add("replay", FAIL, ".", step.name,
-                         f"the trusted file {safe(name)} prepare read (SHA-256 {digest[:16]}) is "
+                         f"the trusted file {name} prepare read (SHA-256 {digest[:16]}) is "
                          "not in repository/ or trusted/")
                 return None
             shutil.copyfile(self.dir / rel, out / name)
@@ -364,7 +373,7 @@ class _Audit:
                 self.add("review", FAIL, s.file, s.local, "records no review digest")
             elif shown != expected:
                 self.add("review", FAIL, s.file, s.local,
-                         f"review digest {safe(str(shown)[:16])} does not match the review this tool "
+                         f"review digest {str(shown)[:16]} does not match the review this tool "
                          f"renders from {req_file} ({expected[:16]})")
             else:
                 self.add("review", PASS, s.file, s.local,
@@ -456,7 +465,7 @@ class _Audit:
             for kid, sig in md.signatures.items():
                 if (payload.role, kid, sig.signature) not in in_bundles:
                     self.add("signatures", FAIL, rel, None,
-                             f"the signature by keyid {safe(kid[:16])} does not come from any "
+                             f"the signature by keyid {kid[:16]} does not come from any "
                              "recorded bundle for this request")
                     foreign = True
                     continue
@@ -467,7 +476,7 @@ class _Audit:
                     key.verify_signature(sig, md.signed_bytes)
                 except Exception:  # noqa: BLE001 - any failure: the signature does not count
                     self.add("signatures", FAIL, rel, None,
-                             f"the signature by keyid {safe(kid[:16])} does not verify")
+                             f"the signature by keyid {kid[:16]} does not verify")
                     continue
                 verified.add(kid)
             met_all = True
@@ -548,11 +557,11 @@ class _Audit:
                         if isinstance(c, dict) and c.get("status") == "accepted"]
             for c in failed:
                 self.add("preflight", FAIL, rel, step.name,
-                         f"unaccepted failure: {safe(c.get('name'))}: {safe(c.get('summary'))}")
+                         f"unaccepted failure: {c.get('name')}: {c.get('summary')}")
             for c in accepted:
                 self.add("preflight", WARN, rel, step.name,
-                         f"failure accepted by the operator: {safe(c.get('name'))}: "
-                         f"{safe(c.get('summary'))}")
+                         f"failure accepted by the operator: {c.get('name')}: "
+                         f"{c.get('summary')}")
             tool = doc.get("tool")
             fp = tool.get("fingerprint") if isinstance(tool, dict) else None
             if fp != step.entry.doc.get("tool", {}).get("fingerprint"):
@@ -563,8 +572,8 @@ class _Audit:
             for s in later:
                 self.add("preflight", FAIL, machine, s.local,
                          "ran another tool installation than the one the pre-flight "
-                         f"fingerprinted ({safe(str(_fingerprint(s.entry))[:16])}, pre-flight "
-                         f"{safe(str(_fingerprint(step.entry))[:16])})")
+                         f"fingerprinted ({str(_fingerprint(s.entry))[:16]}, pre-flight "
+                         f"{str(_fingerprint(step.entry))[:16]})")
             if not failed and not later:
                 self.add("preflight", PASS, rel, step.name,
                          f"pre-flight of {machine} before signing: no unaccepted failure, and "

@@ -92,7 +92,9 @@ class Entry:
         return v if isinstance(v, int) and not isinstance(v, bool) else None
 
     def step(self) -> str:
-        return f"record {self.seq} (line {self.lineno}, {self.command})"
+        """``record 3 (line 3, merge)``, the command as recorded (untrusted:
+        make it printable before showing it)."""
+        return f"record {self.seq} (line {self.lineno}, {self.command[:60]})"
 
     def files(self, kind: str, param: str | None = None) -> list[dict[str, Any]]:
         """The ``inputs`` or ``outputs`` entries, optionally of one parameter."""
@@ -261,8 +263,10 @@ class Transcript:
                 data += chunk
             chain = check_chain(data)
             if chain.problems:
+                from tuf_ceremony.text import safe
+
                 raise TranscriptError(
-                    f"chain is broken at {chain.problems[0]}; refusing to extend it "
+                    f"chain is broken at {safe(chain.problems[0])}; refusing to extend it "
                     "(keep this file as evidence and start a new transcript)", source=source)
             try:
                 vfs = os.fstatvfs(fd)
