@@ -474,7 +474,9 @@ def request_summary(req: SigningRequest) -> list[str]:
         lines.append("  (the fingerprint of exactly what your signature covers)")
         lines.append("  Digest words: " + numbered_words(view.words))
         lines += ["  " + s for s in signer_sentences(req, payload)]
-        lines.append("  What changes:")
+        lines.append("  What matters:")
+        lines += ["    " + c for c in essential_changes(req, payload)]
+        lines.append("  What changes, in short:")
         lines += ["    " + c for c in view.changes]
         for a in view.actions:
             lines.append("  After this root: " + a)
