@@ -144,7 +144,7 @@ def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., An
               path: Path, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     from tuf_ceremony import __version__
     from tuf_ceremony.evidence.fingerprint import tool_fingerprint
-    from tuf_ceremony.evidence.transcript import Transcript, describe_path, tree_files
+    from tuf_ceremony.evidence.transcript import Transcript, describe_path
     from tuf_ceremony.timeutil import fmt_time, utcnow
 
     start = utcnow()
@@ -157,7 +157,7 @@ def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., An
             kwargs["at"] = fmt_time(start)
         paths = _path_values(cmd, kwargs)
         inputs = [describe_path(n, p) for n, p, is_out in paths if not is_out]
-        before = {p: dict(tree_files(p)) for _, p, is_out in paths if is_out and p.is_dir()}
+        before = {p: _tree(p) for _, p, is_out in paths if is_out and p.is_dir()}
     except BaseException:
         transcript.close()
         raise
@@ -183,6 +183,16 @@ def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., An
         code = rv
     _finish(ctx, transcript, record, paths, before, code, "completed")
     return rv
+
+
+def _tree(directory: Path) -> dict[str, str]:
+    """The files already in an output directory (an unreadable one: none)."""
+    from tuf_ceremony.evidence.transcript import tree_files
+
+    try:
+        return dict(tree_files(directory))
+    except OSError:
+        return {}
 
 
 def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],

@@ -261,7 +261,7 @@ class _Audit:
         return self.report
 
     def check_prepare(self, req_file: str, req_sha: str, request: Any) -> None:
-        writers = [s for s in self.successful("prepare", "rotate")
+        writers = [s for s in self.successful("prepare", "rotate", "import rstuf")
                    if req_sha in s.entry.digests("outputs", "out")]
         if not writers:
             self.add("flow", FAIL, req_file, None,
@@ -271,7 +271,7 @@ class _Audit:
         self.add("flow", PASS, req_file, step.name, "written by this prepare step")
         if step.entry.command != "prepare":
             self.add("replay", WARN, req_file, step.name,
-                     "made by rotate, not from a plan: not replayed")
+                     f"made by {step.entry.command}, not from a plan: not replayed")
             return
         self.replay(req_file, step, request)
 
@@ -523,7 +523,7 @@ class _Audit:
                          "was not written by any recorded preflight step")
         # every machine that signed must have one; the machines that prepared
         # or merged should (a warning when they have none)
-        work = self.successful("sign", "prepare", "rotate", "merge")
+        work = self.successful("sign", "prepare", "rotate", "import rstuf", "merge")
         signers = {s.file for s in work if s.entry.command == "sign"}
         for machine in sorted({s.file for s in work}):
             first = min((s for s in work if s.file == machine), key=lambda s: s.entry.seq)
