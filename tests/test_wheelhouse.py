@@ -158,3 +158,27 @@ def test_real_wheelhouse_installs_and_runs_offline(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("keyid: ")
+
+
+def test_package_metadata_builds_without_deprecation_warnings(tmp_path: Path) -> None:
+    """The wheel `make wheelhouse` ships builds offline (the venv's setuptools,
+    no build isolation) with no setuptools deprecation warning (issue 10:
+    `license = {text = ...}` was deprecated; an SPDX string is used)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "tuf_ceremony", src / "tuf_ceremony",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    proc = subprocess.run(
+        [*_offline_prefix(), sys.executable, "-W", "always", "-m", "pip", "--isolated", "wheel",
+         "--no-deps", "--no-build-isolation", "--no-index", "-v", "-w", str(tmp_path / "dist"),
+         str(src)], capture_output=True, text=True, env=env, timeout=300, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert list((tmp_path / "dist").glob("tuf_ceremony-*.whl"))
+    assert "deprecat" not in out.lower(), [ln for ln in out.splitlines() if "eprecat" in ln]
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("*.whl"))) as z:
+        meta = next(n for n in z.namelist() if n.endswith("METADATA"))
+        assert "License-Expression: Apache-2.0" in z.read(meta).decode()

@@ -50,10 +50,13 @@ def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: 
     request = check_new_request(request, now, str(plan))
     if trusted is not None:
         check_request_against_directory(request, trusted)
-    write_atomic(out, request.to_bytes(), force=force)
+    written = write_atomic(out, request.to_bytes(), force=force)
     render_request_summary(request)
     click.echo(f"signing request written: {out}")
     click.echo(f"request id: {request.request_id}")
+    from tuf_ceremony.files import removal_note
+
+    click.echo(removal_note([written]))
 
 
 def _at(at: str | None) -> Any:
@@ -68,12 +71,15 @@ def _at(at: str | None) -> Any:
 
 def render_request_summary(request: Any, signing: set[str] | None = None) -> None:
     """Show every payload: role, version, expiry, keys, thresholds, digest."""
+    from rich.markup import escape
     from rich.table import Table
 
-    from tuf_ceremony.describe import view_request
+    from tuf_ceremony.describe import numbered_words, quote, view_request
 
     con = console()
-    con.print(f"[bold]Ceremony[/bold] {request.ceremony}   request {request.request_id}")
+    # every value below is untrusted text made safe by describe, and markup-escaped here
+    con.print(f"[bold]Ceremony[/bold] {escape(quote(request.ceremony))}   request "
+              f"{escape(request.request_id)}")
     for view in view_request(request):
         mark = ""
         if signing is not None:
@@ -83,14 +89,14 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
         con.print(f"[bold]{view.role}[/bold] version {view.version}, expires {view.expires}"
                   f"{mark}")
         for s in view.signer_sets:
-            con.print(f"  signers: {s}")
+            con.print(f"  signers: {escape(s)}")
         if view.roles:
             table = Table(show_header=True, box=None, padding=(0, 2))
             table.add_column("role")
             table.add_column("threshold", justify="right")
             table.add_column("keys (name, keyid)")
             for r in view.roles:
-                table.add_row(r.role, str(r.threshold), "\n".join(r.keys))
+                table.add_row(escape(r.role), str(r.threshold), escape("\n".join(r.keys)))
             con.print(table)
         from rich.markup import escape
 
@@ -99,11 +105,11 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
         for line in payload_hardware_lines(request, view.role):
             con.print(f"  {escape(line)}", soft_wrap=True)
         for c in view.changes:
-            con.print(f"  change: {c}")
+            con.print(f"  change: {escape(c)}")
         for a in view.actions:
-            con.print(f"  [bold yellow]after this root[/bold yellow]: {a}")
+            con.print(f"  [bold yellow]after this root[/bold yellow]: {escape(a)}")
         con.print(f"  SHA-256 of the bytes signed: {view.digest_grouped}")
-        con.print(f"  read aloud: [bold]{' '.join(view.words)}[/bold]")
+        con.print(f"  read aloud: [bold]{numbered_words(view.words)}[/bold]")
 
 
 @click.command()

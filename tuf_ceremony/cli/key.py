@@ -117,8 +117,11 @@ def export(uri: str, public_out: Path, force: bool) -> None:
 
     check_writable(public_out, force)
     pub = read_public_key(uri)
-    write_atomic(public_out, dump_json(pub.to_dict()), force=force)
+    written = write_atomic(public_out, dump_json(pub.to_dict()), force=force)
     _show_public(pub.keyid, public_out, f"on token: {key_uri_for(uri)}")
+    from tuf_ceremony.files import removal_note
+
+    click.echo(removal_note([written]))
 
 
 @key.command("list")
