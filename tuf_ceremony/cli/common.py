@@ -73,10 +73,11 @@ def read_new_secret(name: str, min_length: int, tries: int = SECRET_TRIES) -> st
 
 
 def _retryable(error: AuthenticationError) -> bool:
-    """A wrong passphrase or PIN may be typed again; a locked PIN, a token
-    on its final try, or a closed stdin may not."""
+    """A wrong passphrase or PIN may be typed again; a locked PIN or a
+    closed stdin may not. (A token on its final try may: the message it
+    gives says so, and the keyholder can still stop with Ctrl-C.)"""
     text = str(error).lower()
-    if "locked" in text or "one try left" in text or "few tries left" in text:
+    if "is locked" in text or "now locked" in text:
         return False
     return "wrong passphrase" in text or "wrong pin" in text
 
@@ -84,8 +85,9 @@ def _retryable(error: AuthenticationError) -> bool:
 def with_retries(action: Callable[[], T], tries: int = SECRET_TRIES) -> T:
     """Run ``action`` (which asks for a secret through the secrets handler)
     again when the secret was wrong, up to ``tries`` times, without showing
-    anything else again. A token that reports few tries left, or a locked
-    PIN, is not tried again: the token's own counter decides."""
+    anything else again. The token's own counter has the last word: a
+    locked PIN is not tried again, and the token's warning (few tries left,
+    final try) is shown before the next try."""
     from tuf_ceremony.text import safe
 
     for attempt in range(1, tries + 1):
