@@ -24,30 +24,24 @@ softhsm:
 	  fi; \
 	fi
 
-# fusefat + mkfs.vfat: the tests write on a real FAT filesystem (a USB stick's)
-# mounted through FUSE; only useful where /dev/fuse exists.
+# FAT and exFAT tools: the tests write on real FAT (fusefat) and exFAT
+# (exfat-fuse on a loop device) filesystems, a USB stick's, mounted through
+# FUSE; only useful where /dev/fuse exists.
+FAT_TOOLS := fusefat mkfs.vfat mkfs.exfat mount.exfat-fuse
 fat:
-	@if [ -e /dev/fuse ] && ! { command -v fusefat >/dev/null 2>&1 && \
-	    { command -v mkfs.vfat >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.vfat ] || [ -x /sbin/mkfs.vfat ]; }; }; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing fusefat and dosfstools with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fusefat dosfstools; \
-	  else \
-	    echo "fusefat/dosfstools missing: run 'sudo apt-get install fusefat dosfstools' once" >&2; exit 1; \
+	@if [ -e /dev/fuse ]; then \
+	  missing=; for t in $(FAT_TOOLS); do \
+	    PATH="$$PATH:/usr/sbin:/sbin" command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	      echo "installing fusefat, dosfstools, exfat-fuse, exfatprogs with apt-get (missing:$$missing)"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        fusefat dosfstools exfat-fuse exfatprogs; \
+	    else \
+	      echo "missing:$$missing: run 'sudo apt-get install fusefat dosfstools exfat-fuse exfatprogs' once" >&2; exit 1; \
+	    fi; \
 	  fi; \
 	fi
-
-# RSTUF's own CLI (PyPI: repository-service-tuf) in a venv of its own: it pins
-# its own tuf/securesystemslib; tests/test_rstuf*.py run it to read our payloads.
-RSTUF_VENV ?= .venv-rstuf
-RSTUF_VERSION ?= 1.0.0b1
-
-$(RSTUF_VENV)/.installed:
-	$(PYTHON) -m venv $(RSTUF_VENV)
-	$(RSTUF_VENV)/bin/pip install --quiet 'repository-service-tuf==$(RSTUF_VERSION)'
-	touch $@
-
-rstuf: $(RSTUF_VENV)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check tuf_ceremony tests benchmarks

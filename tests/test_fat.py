@@ -1,13 +1,17 @@
-"""Writes on a real FAT filesystem: an image made with mkfs.vfat, mounted
-through FUSE with Debian's fusefat, the way a keyholder's USB stick is.
+"""Writes on real FAT and exFAT filesystems, the way a keyholder's USB stick
+is formatted: a FAT image made with mkfs.vfat and mounted through FUSE with
+Debian's fusefat; an exFAT image made with mkfs.exfat, attached to a loop
+device and mounted with exfat-fuse.
 
-Skipped only where /dev/fuse is absent (a container without FUSE). Where
-/dev/fuse exists, a missing fusefat or mkfs.vfat is a skip on a developer
-machine and a failure under CI (`make test` installs them: `make fat`).
+Skipped only where /dev/fuse is absent (a container without FUSE), and the
+exFAT case where no loop device can be attached. Where /dev/fuse exists, a
+missing tool is a skip on a developer machine and a failure under CI
+(`make test` installs them: `make fat`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -40,9 +44,52 @@ def _mounted(mnt: Path) -> bool:
     return filesystem_type(mnt) == "fuse.fusefat"
 
 
-@pytest.fixture
-def fat_stick(tmp_path: Path) -> Iterator[Path]:
-    """A 32 MiB FAT image mounted read-write at tmp_path/stick."""
+def _require_exfat_tools() -> tuple[str, str, str, str]:
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("/dev/fuse is absent: no FUSE here, so no exFAT mount")
+    sbin = "/usr/sbin:/sbin:" + os.environ.get("PATH", "")
+    tools = [shutil.which(t, path=sbin) for t in
+             ("mkfs.exfat", "mount.exfat-fuse", "losetup", "fusermount")]
+    if not all(tools):
+        reason = "exfatprogs / exfat-fuse missing: run `make fat`"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} - CI must run the exFAT tests", pytrace=False)
+        pytest.skip(reason)
+    return tools[0], tools[1], tools[2], tools[3]  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _exfat(tmp_path: Path) -> Iterator[Path]:
+    mkfs, mount, losetup, fusermount = _require_exfat_tools()
+    image = tmp_path / "stick.img"
+    with image.open("wb") as f:
+        f.truncate(32 * 1024 * 1024)
+    subprocess.run([mkfs, "-L", "KEYHOLDER", str(image)], check=True, capture_output=True)
+    attach = subprocess.run([losetup, "--find", "--show", str(image)], capture_output=True,
+                            text=True, check=False)
+    if attach.returncode != 0:
+        pytest.skip(f"no loop device for the exFAT image: {attach.stderr.strip()}")
+    device = attach.stdout.strip()
+    mnt = tmp_path / "stick"
+    mnt.mkdir()
+    try:
+        subprocess.run([mount, device, str(mnt)], check=True, capture_output=True)
+        try:
+            assert filesystem_type(mnt) == "fuseblk"
+            yield mnt
+        finally:
+            subprocess.run([fusermount, "-u", str(mnt)], check=False, capture_output=True)
+    finally:
+        subprocess.run([losetup, "-d", device], check=False, capture_output=True)
+
+
+@pytest.fixture(params=["fat", "exfat"])
+def fat_stick(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """A 32 MiB FAT or exFAT image mounted read-write at tmp_path/stick."""
+    if request.param == "exfat":
+        with _exfat(tmp_path) as mnt:
+            yield mnt
+        return
     mkfs, fusefat, fusermount = _require_tools()
     image = tmp_path / "stick.img"
     with image.open("wb") as f:
@@ -65,7 +112,7 @@ def fat_stick(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_sign_and_merge_on_a_fat_stick(workdir: Path, fat_stick: Path) -> None:
-    assert filesystem_type(fat_stick) == "fuse.fusefat"
+    assert filesystem_type(fat_stick) in ("fuse.fusefat", "fuseblk")
     plan = write_plan(workdir / "plan.toml")
     req = fat_stick / "request.json"
     r = run_cli("prepare", plan, "--out", req)
