@@ -212,3 +212,23 @@ def test_key_generate_refuses_a_short_passphrase_at_the_first_entry(tmp_path: Pa
     assert s.finish() == 0
     # the public key is written beside the private key, where sign finds it
     assert (tmp_path / "k.pub.json").is_file()
+
+
+def test_pinned_trusted_root_is_shown_as_pinned(workdir: Path, rotation: Path) -> None:
+    repo = workdir / "repo"
+    r = run_cli("sign", rotation, "--key", workdir / "alice.pem", "--out", workdir / "a.json",
+                "--trusted", repo, "--yes", input=PASSPHRASES["alice"] + "\n")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "Trusted root v1: pinned, equal to your own copy." in r.output
+    r = run_cli("sign", rotation, "--key", workdir / "bob.pem", "--out", workdir / "b.json",
+                "--yes", input=PASSPHRASES["bob"] + "\n")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "Trusted root v1: NOT PINNED, SHA-256 " in r.output
+    s = _open(workdir, rotation, 80, 24, out=workdir / "c.json")
+    screen = s.wait_for("-- summary 1/")
+    assert "NOT PINNED" in screen and "Words of the trusted root" in screen
+    s.send("q")
+    s.wait_for("Enter passphrase")
+    s.send("\x03")  # Ctrl-C at the passphrase: nothing written
+    assert s.finish() != 0
+    assert not (workdir / "c.json").exists()
