@@ -227,3 +227,20 @@ def test_fingerprint_reads_record_files_and_leaves_out_machine_specific_ones(
     assert [name for name, _ in files] == ["foo-1.0.dist-info/METADATA", "foo-startup.pth",
                                            "foo/__init__.py"]
     assert problems == ["foo: installed file foo/missing.py is missing"]
+
+
+def test_fingerprint_covers_the_interpreters_startup_hooks(tmp_path: Path) -> None:
+    import tuf_ceremony
+
+    pkg = Path(tuf_ceremony.__file__).parent
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "distutils-precedence.pth").write_text("import os\n")
+    clean = compute_fingerprint(pkg, [site])
+    hooks = next(d for d in clean.distributions if d.name == "(site start-up)")
+    assert [n for n, _ in hooks.files] == ["site/distutils-precedence.pth"]
+    (site / "zz-evil.pth").write_text("import evil\n")
+    assert compute_fingerprint(pkg, [site]).digest != clean.digest
+    (site / "zz-evil.pth").unlink()
+    (site / "sitecustomize.py").write_text("import evil\n")
+    assert compute_fingerprint(pkg, [site]).digest != clean.digest

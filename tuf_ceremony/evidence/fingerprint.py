@@ -18,6 +18,11 @@ What is hashed (format ``tuf-ceremony tool fingerprint v1``):
   environment marker only when that distribution is installed): every file
   its RECORD lists inside the installation directory.
 
+* the interpreter's start-up hooks: every ``*.pth`` file and any
+  ``sitecustomize.py`` or ``usercustomize.py`` in its site directories
+  (Python runs them before any tool code), named ``site/<file name>``, as
+  the pseudo-distribution ``(site start-up)``.
+
 Left out, because they differ between identical installations: compiled
 bytecode (``*.pyc``, ``__pycache__``), files outside the installation
 directory (console scripts, whose first line names the interpreter), the
@@ -147,8 +152,40 @@ def _record_files(dist: metadata.Distribution, name: str,
     return tuple(sorted(files.items()))
 
 
-def compute_fingerprint(package_dir: Path | None = None) -> ToolFingerprint:
-    """The fingerprint of the running installation (see the module text)."""
+STARTUP = "(site start-up)"
+
+
+def _site_dirs() -> list[Path]:
+    import site
+
+    dirs = [Path(d) for d in site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        dirs.append(Path(site.getusersitepackages()))
+    return dirs
+
+
+def _startup_files(site_dirs: list[Path]) -> tuple[tuple[str, str], ...]:
+    files: dict[str, str] = {}
+    for d in site_dirs:
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            continue
+        for p in entries:
+            if p.suffix == ".pth" or p.name in ("sitecustomize.py", "usercustomize.py"):
+                if not p.is_file():
+                    continue
+                name = f"site/{p.name}"
+                while name in files:
+                    name += "+"
+                files[name] = _sha256_file(p)
+    return tuple(sorted(files.items()))
+
+
+def compute_fingerprint(package_dir: Path | None = None,
+                        site_dirs: list[Path] | None = None) -> ToolFingerprint:
+    """The fingerprint of the running installation (see the module text);
+    ``package_dir`` and ``site_dirs`` default to those of this interpreter."""
     if package_dir is None:
         import tuf_ceremony
 
@@ -188,6 +225,8 @@ def compute_fingerprint(package_dir: Path | None = None) -> ToolFingerprint:
         if seen is None:
             dists[name] = DistributionFiles(name, dist.version,
                                             _record_files(dist, name, problems))
+    dists[STARTUP] = DistributionFiles(
+        STARTUP, "-", _startup_files(site_dirs if site_dirs is not None else _site_dirs()))
     ordered = tuple(dists[n] for n in sorted(dists))
     h = hashlib.sha256(f"{FINGERPRINT_FORMAT}\n".encode())
     for d in ordered:
