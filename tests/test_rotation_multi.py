@@ -177,14 +177,67 @@ def test_online_key_replaced_in_every_delegation(workdir: Path, layout: str) -> 
     assert _signed(workdir / "client" / "targets.json")["version"] == 2
 
 
-def test_revoking_a_delegation_key_without_replacement_is_refused(workdir: Path) -> None:
+def test_delegation_left_below_its_threshold_is_refused(workdir: Path) -> None:
+    """snapshot and timestamp keep a second key, but the bins delegation has
+    only the revoked one: without a replacement it could never be signed."""
+    plan = workdir / "plan2.toml"
+    plan.write_text("""
+[keys]
+alice = "alice.pub.json"
+bob = "bob.pub.json"
+online = "online.pub.json"
+online2 = "online2.pub.json"
+[roles.root]
+keys = ["alice", "bob"]
+threshold = 2
+expires = "365d"
+[roles.targets]
+keys = ["alice", "bob"]
+threshold = 2
+expires = "365d"
+[[roles.targets.delegations]]
+name = "bins"
+keys = ["online"]
+threshold = 1
+paths = ["*"]
+[roles.snapshot]
+keys = ["online", "online2"]
+threshold = 1
+expires = "1d"
+[roles.timestamp]
+keys = ["online", "online2"]
+threshold = 1
+expires = "1d"
+""")
+    req = workdir / "v1.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    bundles = [sign_as(workdir, req, n, workdir / f"{n}.v1.json") for n in ("alice", "bob")]
+    assert run_cli("merge", req, *bundles, "--out", workdir / "repo").exit_code == 0
+    out = workdir / "x.json"
+    r = run_cli("rotate", "--trusted", workdir / "repo", "--role", "snapshot", "--role",
+                "timestamp", "--revoke", "online", "--names", plan, "--out", out)
+    assert r.exit_code == 9, r.output + r.stderr
+    assert "delegation bins would keep 0 key(s), fewer than its threshold 1" in r.stderr
+    assert not out.exists()
+    # with a replacement the same rotation goes through, the key replaced in bins
+    r = run_cli("rotate", "--trusted", workdir / "repo", "--role", "snapshot", "--role",
+                "timestamp", "--revoke", "online", "--add", "timestamp:" + str(
+                    workdir / "erin.pub.json"), "--names", plan, "--out", out)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "targets: delegation bins: key online replaced by erin" in r.output
+    targets = json.loads(out.read_text())["payloads"][1]["signed"]
+    assert list(targets["delegations"]["keys"]) == [_keyid(workdir, "erin")]
+
+
+def test_role_left_without_keys_is_refused(workdir: Path) -> None:
+    """The new key is scoped to snapshot: timestamp would keep no key at all."""
     repo = _v1(workdir, BINS)
     out = workdir / "x.json"
     r = run_cli("rotate", "--trusted", repo, "--role", "snapshot", "--role", "timestamp",
                 "--revoke", "online", "--add", "snapshot:" + str(workdir / "online2.pub.json"),
                 "--names", workdir / "plan.toml", "--out", out)
-    # timestamp would keep no key at all: refused before the delegations
     assert r.exit_code == 9
+    assert "new timestamp role has 0 key(s), fewer than its threshold 1" in r.stderr
     assert not out.exists()
 
 
