@@ -317,3 +317,60 @@ def test_targets_tampered_in_parallel_run(
     path.write_text(json.dumps(data, indent=1))
     r = verify_cli(classic_repo.directory, "--workers", "2")
     assert r.code == 3 and "1.targets.json" in r.err and "snapshot" in r.err
+
+
+def test_escaped_strings_verified_through_the_reference_encoder(
+    verify_cli: Any, succinct_repo: RepoInfo
+) -> None:
+    """python-tuf writes non-ASCII and control characters as \\u escapes:
+    such bins take the stdlib parser and securesystemslib's encoder (the
+    orjson fast path needs input without backslashes), and still verify --
+    or fail, once tampered with."""
+    keys = succinct_repo.keys
+    assert keys is not None
+    sr = SuccinctRoles([], 1, 5, "bin")
+    hostile = 'packages/é/"q"/back\\slash/\x01ctl/\u2028/\U0001f600.tar.gz'
+    name = sr.get_role_for_target(hostile)
+    path = succinct_repo.directory / f"1.{name}.json"
+    resign(path, [keys.bins], edit=lambda md: md.signed.targets.__setitem__(hostile, _target(hostile)))
+    refresh_snapshot_timestamp(succinct_repo.directory, keys)
+    assert b"\\u00e9" in path.read_bytes() and b"\\u0001" in path.read_bytes()
+    r = verify_cli(succinct_repo.directory, "--json")
+    assert r.code == 0, r.out
+    [role] = [x for x in r.json()["roles"] if x["role"] == name]
+    assert role["targets"] == 3 and role["threshold"]["met"]
+    path.write_bytes(path.read_bytes().replace(b"\\u00e9", b"\\u00e8"))
+    refresh_snapshot_timestamp(succinct_repo.directory, keys)
+    r = verify_cli(succinct_repo.directory, "--json")
+    assert r.code == 1
+    # the signature betrays it (and the renamed path may fall in another bin)
+    assert "threshold-not-met" in {p["code"] for p in r.problems(severity="error")}
+    assert {p["file"] for p in r.problems(severity="error")} == {path.name}
+
+
+def test_workers_from_a_forkserver_while_a_thread_runs(
+    classic_repo: RepoInfo, monkeypatch: Any
+) -> None:
+    """With another thread alive (a progress bar) workers cannot be forked:
+    they come from a forkserver and get their jobs pickled; same report."""
+    import threading
+
+    import tuf_ceremony.verify.repo as repo_mod
+    from tuf_ceremony.timeutil import utcnow
+    from tuf_ceremony.verify import VerifyOptions, scheduler, verify_directory
+
+    monkeypatch.setattr(repo_mod, "PARALLEL_MIN", 16)
+    methods: list[str | None] = []
+    real = scheduler.start_method
+    monkeypatch.setattr(scheduler, "start_method", lambda: methods.append(real()) or methods[-1])
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        report = verify_directory(classic_repo.directory, VerifyOptions(at=utcnow(), workers=2))
+    finally:
+        stop.set()
+        thread.join()
+    assert methods == ["forkserver"]
+    assert report.ok, [p.one_line() for p in report.errors()]
+    assert len([r for r in report.roles if r.kind == "hashed-bin"]) == 64

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tuf.api.metadata import TOP_LEVEL_ROLE_NAMES
+
 from tuf_ceremony.errors import FormatError, InputError
 from tuf_ceremony.files import read_bytes
 from tuf_ceremony.timeutil import fmt_time
@@ -24,7 +26,9 @@ from tuf_ceremony.verify.legacy import KeyEntry, load_key_entry
 from tuf_ceremony.verify.report import KeyRef, Report, RoleChange, RootStep
 from tuf_ceremony.verify.sigs import SignatureSet, signature_findings, threshold_check
 
+# python-tuf's top-level role names, in the order the report shows them
 TOP_LEVEL = ("root", "targets", "snapshot", "timestamp")
+assert set(TOP_LEVEL) == TOP_LEVEL_ROLE_NAMES
 
 
 @dataclass
@@ -76,7 +80,7 @@ def parse_root(doc: MetaDoc) -> RootDoc:
     if not isinstance(roles_obj, dict):
         raise FormatError("not valid TUF metadata: 'roles' is not an object", source=doc.file)
     roles: dict[str, tuple[list[str], int]] = {}
-    for name in TOP_LEVEL:
+    for name in sorted(TOP_LEVEL_ROLE_NAMES):
         if name not in roles_obj:
             raise FormatError(f"not valid TUF metadata: role {name} is missing", source=doc.file)
     for name, entry in roles_obj.items():
