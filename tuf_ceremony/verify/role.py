@@ -25,11 +25,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tuf.api.exceptions import LengthOrHashMismatchError
+from tuf.api.metadata import DelegatedRole, MetaFile, SuccinctRoles
+
 from tuf_ceremony.errors import FormatError
 from tuf_ceremony.timeutil import fmt_time
 from tuf_ceremony.verify.delegations import validate_delegations
 from tuf_ceremony.verify.doc import MetaDoc, check_targets_fields, load_doc
 from tuf_ceremony.verify.legacy import KeyEntry, load_key_entry
+from tuf_ceremony.verify.ranges import all_delegated, all_in_bin
 from tuf_ceremony.verify.report import Problem, RoleReport, Severity
 from tuf_ceremony.verify.sigs import SignatureSet, signature_findings, threshold_check
 
@@ -102,8 +106,6 @@ def keys_for(ctx: Context, keyset: str) -> dict[str, KeyEntry]:
 
 def delegation_of(job: RoleJob) -> Any:
     """python-tuf's DelegatedRole or SuccinctRoles of a delegated role."""
-    from tuf.api.metadata import DelegatedRole, SuccinctRoles
-
     spec = job.spec
     assert spec is not None
     hit = _Cache.specs.get(id(spec))
@@ -197,8 +199,6 @@ class RoleCheck:
     def check_length_and_hashes(self, raw: bytes) -> None:
         """python-tuf's ``MetaFile.verify_length_and_hashes`` decides; each
         failing entry is then reported (python-tuf stops at the first)."""
-        from tuf.api.exceptions import LengthOrHashMismatchError
-
         meta = self.job.meta
         if meta is None or (meta.length is None and meta.hashes is None):
             return
@@ -208,9 +208,6 @@ class RoleCheck:
             self._report_mismatches(raw)
 
     def _report_mismatches(self, raw: bytes) -> None:
-        from tuf.api.exceptions import LengthOrHashMismatchError
-        from tuf.api.metadata import MetaFile
-
         meta, source = self.job.meta, self.job.expect_source
         if meta.length is not None and len(raw) != meta.length:
             self.problem("error", "meta-length-mismatch", f"is {len(raw)} bytes but {source} says {meta.length}")
@@ -317,10 +314,6 @@ class RoleCheck:
 def targets_outside(role: str, delegation: Any, targets: dict[str, Any]) -> list[tuple[str, str | None]]:
     """Targets ``role`` may not hold, by python-tuf's rules: decided in bulk
     (:mod:`tuf_ceremony.verify.ranges`), path by path only on a miss."""
-    from tuf.api.metadata import SuccinctRoles
-
-    from tuf_ceremony.verify.ranges import all_delegated, all_in_bin
-
     if isinstance(delegation, SuccinctRoles):
         if all_in_bin(delegation, role, targets):
             return []
