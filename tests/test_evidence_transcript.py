@@ -83,7 +83,7 @@ def test_records_are_chained_with_digests_of_inputs_and_outputs(workdir: Path) -
     assert json.loads(req.read_text())["created"] == first["time"]
     assert len(first["tool"]["fingerprint"]) == 64
     assert second["review_digest"] == json.loads(bundle.read_text())["review_digest"]
-    assert f"transcript: review digest {second['review_digest'][:4]} " in r_sign.stderr
+    assert f"  review digest {second['review_digest'][:4]} " in r_sign.stderr
     assert second["inputs"][0]["sha256"] == sha(req)
     assert second["outputs"][0]["sha256"] == sha(bundle)
     assert PASSPHRASES["alice"] not in t.read_text()

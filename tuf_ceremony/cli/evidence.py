@@ -200,6 +200,7 @@ def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
             code: int, result: str) -> None:
     from tuf_ceremony.errors import CeremonyError
     from tuf_ceremony.evidence.transcript import TranscriptError, describe_path, tree_digest, tree_files
+    from tuf_ceremony.text import safe
     from tuf_ceremony.timeutil import fmt_time, utcnow
     from tuf_ceremony.words import digest_words, group_hex
 
@@ -234,13 +235,16 @@ def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
         what = "completed and its outputs stay" if code == 0 else f"ended with exit {code}"
         raise TranscriptError(f"{e}; the command {what}, but this run is NOT recorded",
                               source=None) from None
-    click.echo(f"transcript: record {seq} appended to {transcript.path}; record hash "
-               f"{group_hex(digest[:16])} ({' '.join(digest_words(digest, 4))})", err=True)
+    # short lines (an 80-column console never breaks a word to be read aloud)
+    click.echo(f"transcript: record {seq} appended to {safe(transcript.path)}", err=True)
+    click.echo(f"  record hash {group_hex(digest[:16])}: {' '.join(digest_words(digest, 4))}",
+               err=True)
     if "review_digest" in record:
         review = record["review_digest"]
-        click.echo(f"transcript: review digest {group_hex(review[:16])} "
-                   f"({' '.join(digest_words(review, 4))}): the same for every keyholder of "
-                   "this request", err=True)
+        click.echo(f"  review digest {group_hex(review[:16])}: "
+                   f"{' '.join(digest_words(review, 4))}", err=True)
+        click.echo("  (the review digest is the same for every keyholder of this request)",
+                   err=True)
 
 
 # -- preflight -----------------------------------------------------------------
