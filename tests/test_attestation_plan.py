@@ -227,3 +227,40 @@ def test_plain_plans_unchanged(workdir: Path) -> None:
     req = workdir / "r.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     assert "attestations" not in json.loads(req.read_text())
+
+
+def test_sign_screen_80x24_shows_the_hardware_line(workdir: Path) -> None:
+    """In a pseudo-terminal of 80x24, paging through sign's details reaches
+    the key with its re-verified hardware line, whole on the screen."""
+    import os
+
+    from tests.fixtures_screen import PtySession
+
+    plan = _plan(workdir)
+    req = workdir / "request.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    pty = PtySession(["sign", req, "--key", workdir / "alice.pem", "--out",
+                      workdir / "alice.bundle.json"], cwd=workdir)
+    wanted = "hardware: YubiHSM 2 serial 13200460, generated on device, not exportable"
+    try:
+        seen = pty.wait_for("space")
+        for _ in range(30):
+            if wanted in seen:
+                break
+            page = seen
+            pty.send(" ")
+            for _ in range(50):  # until the next page is drawn
+                pty._pump(0.1)
+                seen = pty.text()
+                if seen != page and "space" in seen:
+                    break
+        assert wanted in seen, seen
+        lines = pty.lines()
+        at = next(i for i, line in enumerate(lines) if wanted in line)
+        assert any("hsm60r: keyid" in line for line in lines[max(0, at - 3):at]), seen
+        assert all(len(line) <= 80 for line in lines)
+    finally:
+        pty.proc.kill()  # the child this test started: no signature wanted
+        pty.proc.wait(timeout=10)
+        os.close(pty.master)
+    assert not (workdir / "alice.bundle.json").exists()
