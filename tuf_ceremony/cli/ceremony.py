@@ -131,6 +131,7 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
          signer_name: str | None, yes: bool, force: bool) -> None:
     """Show what REQUEST asks to sign, confirm, sign and write a bundle."""
     from tuf_ceremony.cli.screens import Terminal, after_signing, confirm_signing, show_review
+    from tuf_ceremony.text import safe
     from tuf_ceremony.files import check_writable, removal_note, write_atomic
     from tuf_ceremony.request import load_request
     from tuf_ceremony.signers import open_key_source
@@ -149,7 +150,7 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
         warn(f"the trusted metadata lists {len(legacy)} key(s) under legacy keyids (not the "
              "SHA-256 of the key): they are matched and counted by key material")
     source = open_key_source(key_spec, secrets_handler(),
-                             notify=lambda msg: click.echo(msg, err=True))
+                             notify=lambda msg: click.echo(safe(msg, 300), err=True))
     public = source.known_public_key()
     slots = require_slots(request, public, key_spec) if public is not None else None
     # display and confirmation flow: tuf_ceremony/cli/screens.py
@@ -192,7 +193,9 @@ def _bind_review(request: Any, bundle: Any) -> None:
     from tuf_ceremony.review import review_digest
 
     bundle.review_digest = review_digest(request)
-    note_transcript(review_digest=bundle.review_digest)
+    signed = ", ".join(f"{s.role} v{s.version}" for s in bundle.signatures)
+    note_transcript(review_digest=bundle.review_digest,
+                    result=f"signed {signed} of request {request.request_id[:16]}")
 
 
 def _load_bundles(paths: tuple[Path, ...]) -> list[Any]:

@@ -224,6 +224,10 @@ def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
     record["finished"] = fmt_time(utcnow())
     record["outputs"] = outputs
     record["exit_code"] = code
+    if code == 0 and "result" not in notes and outputs:
+        result += "; wrote " + ", ".join(
+            f"{Path(o['path']).name} ({o.get('count', 0)} file(s))" if o.get("type") == "directory"
+            else Path(o["path"]).name for o in outputs if o.get("type") != "missing")
     record["result"] = _one_line(str(notes.get("result", result))) if code == 0 else result
     if isinstance(notes.get("review_digest"), str):
         record["review_digest"] = notes["review_digest"]
