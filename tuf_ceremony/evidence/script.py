@@ -138,6 +138,8 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
             [f"Key brought: {bring} (keyid {h.keyid[:16]}).",
              "Check the digest words on the screen against step "
              f"{len(holders) + 2} before confirming.",
+             "On a rotation, add --trusted with your own copy of the current root: the "
+             "request's trusted root must be that one.",
              "Copy the bundle back to the coordinator's stick."],
             ["Digest words on the screen match", "Review digest words (after signing; the "
              "same for every keyholder)", "Last record hash words", "Bundle written (file name)"])
