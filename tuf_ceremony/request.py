@@ -263,21 +263,24 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
     _req(
         doc.get("format") == REQUEST_FORMAT,
         source,
-        f"not a signing request (format is {doc.get('format')!r}, expected {REQUEST_FORMAT!r})",
+        f"not a signing request (format is {_short(repr(doc.get('format')), 60)}, "
+        f"expected {REQUEST_FORMAT!r})",
     )
     _req(
         doc.get("format_version") == REQUEST_FORMAT_VERSION,
         source,
-        f"unsupported signing request format_version {doc.get('format_version')!r}",
+        f"unsupported signing request format_version {_short(repr(doc.get('format_version')), 40)}",
     )
     allowed = {
         "format", "format_version", "request_id", "created", "ceremony",
         "keys", "trusted", "payloads", "online", "attestations",
     }
     unknown = sorted(set(doc) - allowed)
-    _req(not unknown, source, f"unknown field {unknown[0] if unknown else ''!r}")
+    _req(not unknown, source, f"unknown field {_short(repr(unknown[0] if unknown else ''), 60)}")
     for fld in ("request_id", "created", "ceremony"):
         _req(isinstance(doc.get(fld), str), source, f"{fld}: missing or not a string")
+        _req(0 < len(doc[fld]) <= MAX_NAME, source, f"{fld}: empty or longer than {MAX_NAME} "
+                                                    "characters")
 
     raw_keys = doc.get("keys")
     _req(isinstance(raw_keys, dict), source, "keys: missing or not an object")
@@ -288,11 +291,11 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
             isinstance(entry, dict) and isinstance(entry.get("name"), str)
             and isinstance(entry.get("key"), dict),
             source,
-            f"keys.{kid}: must hold a name and a key",
+            f"keys.{_short(kid[:16])}: must hold a name and a key",
         )
-        _req(set(entry) == {"name", "key"}, source, f"keys.{kid[:16]}: unknown field")
+        _req(set(entry) == {"name", "key"}, source, f"keys.{_short(kid[:16])}: unknown field")
         _req(keyid_of(entry["key"]) == kid, source,
-             f"keys.{kid[:16]}: keyid does not match its key")
+             f"keys.{_short(kid[:16])}: keyid does not match its key")
         try:
             names_keys[kid] = Key.from_dict(kid, dict(entry["key"]))
         except Exception:  # noqa: BLE001 - securesystemslib raises several types
@@ -322,14 +325,16 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         _req(isinstance(raw, dict) and set(raw) == {"role", "version", "digest", "signed"},
              source, f"{entry_name}: must hold exactly role, version, digest and signed")
         role = raw["role"]
-        _req(role in SIGNABLE_ROLES, source, f"{entry_name}: role {role!r} is not root or targets")
+        _req(role in SIGNABLE_ROLES, source,
+             f"{entry_name}: role {_short(repr(role), 40)} is not root or targets")
         _req(all(p.role != role for p in payloads), source, f"{entry_name}: role {role} twice")
         md = _metadata_from_dict({"signed": raw["signed"], "signatures": []}, source,
                                  entry_name, role)
         check_payload(md, source, entry_name)
         payload = Payload(role, md)
         _req(raw["version"] == payload.version, source,
-             f"{entry_name}: version {raw['version']!r} differs from signed.version")
+             f"{entry_name}: version {_short(repr(raw['version']), 30)} differs from "
+             "signed.version")
         _req(raw["digest"] == payload.digest, source,
              f"{entry_name}: digest does not match the signed content (tampered or corrupted)")
         payloads.append(payload)
