@@ -576,7 +576,7 @@ class _Audit:
                          f"{str(_fingerprint(step.entry))[:16]})")
             if not failed and not later:
                 self.add("preflight", PASS, rel, step.name,
-                         f"pre-flight of {machine} before signing: no unaccepted failure, and "
+                         f"pre-flight of {machine} before {first.local}: no unaccepted failure, and "
                          "the same tool ran every later step")
 
     def check_tools(self) -> None:
