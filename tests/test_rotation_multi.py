@@ -324,3 +324,22 @@ def test_names_from_a_plan_without_its_tokens(workdir: Path,
     r = run_cli("verify", repo, "--names", uri_plan)
     assert r.exit_code == 0, r.output + r.stderr
     assert "alice" in r.output
+
+
+def test_hostile_names_are_shown_escaped(workdir: Path) -> None:
+    """Names from a --names file are untrusted: escape codes in them are shown
+    visibly in rotate's errors and warnings, never sent to the terminal."""
+    repo = _v1(workdir)
+    names = workdir / "names.json"
+    evil = "bob\x1b[2J\u202e"
+    names.write_text(json.dumps({_keyid(workdir, "alice"): "alice",
+                                 _keyid(workdir, "bob"): evil}))
+    r = run_cli("rotate", "--trusted", repo, "--role", "snapshot", "--revoke", "alice",
+                "--names", names, "--out", workdir / "x.json")
+    assert r.exit_code == 3 and "is not a snapshot key" in r.stderr
+    r = run_cli("rotate", "--trusted", repo, "--role", "targets", "--revoke", evil,
+                "--add", workdir / "erin.pub.json", "--names", names, "--out", workdir / "y.json")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "is still a root key" in r.stderr
+    for text in (r.stderr, r.output):
+        assert "\x1b" not in text and "\u202e" not in text

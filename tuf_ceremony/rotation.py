@@ -32,6 +32,7 @@ from tuf_ceremony.keys import keyid_of, load_public_key, public_der
 from tuf_ceremony.plan import TOP_LEVEL_ROLES
 from tuf_ceremony.prepare import check_root_rotation
 from tuf_ceremony.request import Payload, SigningRequest, bind_names
+from tuf_ceremony.text import safe
 from tuf_ceremony.timeutil import fmt_time
 from tuf_ceremony.trusted import TrustedState
 
@@ -79,7 +80,7 @@ def resolve_key(ref: str, root: Root, names: dict[str, str]) -> str:
     if len(by_name) > 1:
         raise InputError(
             f"--revoke {ref}: {len(by_name)} keys share that name "
-            f"({', '.join(k[:12] for k in by_name)}): give the keyid instead")
+            f"({', '.join(safe(k[:12]) for k in by_name)}): give the keyid instead")
     if by_name:
         return by_name[0]
     if ref in root.keys:
@@ -183,7 +184,7 @@ def replace_in_delegations(targets: Targets, revoked: dict[bytes, list[Key]],
             continue
         if len(keyids) < threshold:
             raise RotationError(
-                f"delegation {name} would keep {len(keyids)} key(s), fewer than its threshold "
+                f"delegation {safe(name, 80)} would keep {len(keyids)} key(s), fewer than its threshold "
                 f"{threshold}: --add a replacement key", source=source)
         what = ", ".join(label.get(k, k[:12]) for k in removed)
         by = ", ".join(label.get(k, k[:12]) for k in added) or "no key"
@@ -233,7 +234,7 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
                 new.revoke_key(held, role)
                 left.append(role)
         if not left:
-            raise InputError(f"--revoke {ref}: key {names.get(kid, kid[:12])} is not a "
+            raise InputError(f"--revoke {ref}: key {safe(names.get(kid, kid[:12]), 60)} is not a "
                              f"{' or '.join(scope)} key")
         if material is not None:
             revoked_from.setdefault(material, set()).update(left)
@@ -256,7 +257,7 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         for role in scope:
             for kid in new.roles[role].keyids:
                 if _material(new.keys[kid]) == material:
-                    raise InputError(f"is already a {role} key ({kid[:12]})", source=value)
+                    raise InputError(f"is already a {role} key ({safe(kid[:12])})", source=value)
             new.add_key(key, role)
             added_to[role].append(key)
         if key.keyid not in names:
