@@ -260,9 +260,9 @@ def write_atomic(
                 tmp = None
                 placeholder = False
                 method = "placeholder"
-            if tmp is not None:
-                os.unlink(tmp)
-                tmp = None
+            if tmp is not None:  # the link is in place: the temporary name goes
+                leftover, tmp = tmp, None
+                _cleanup(leftover, None)
         flushed = _fsync_path(p) and _fsync_dir(parent)
     except OSError as e:
         _cleanup(tmp, p if placeholder else None)
