@@ -552,3 +552,30 @@ def test_legacy_keyids_in_the_trusted_root_are_reported(workdir: Path, renewal: 
     assert r.exit_code == 0, r.stderr
     assert "1 key(s) under legacy keyids" in r.stderr
     assert [s["role"] for s in read(workdir / "a.json")["signatures"]] == ["root", "targets"]
+
+
+def test_a_key_under_a_legacy_keyid_is_named_by_its_material(workdir: Path,
+                                                              renewal: Path) -> None:
+    """A trusted root that lists alice's key under a keyid that is not the
+    SHA-256 of the key: the screen and status name it "alice" (the name of
+    that public key), and it counts once per threshold."""
+    doc = read(renewal)
+    alice_kid = kid(workdir, "alice")
+    legacy = hashlib.sha256(b"legacy alice").hexdigest()
+    fake = copy.deepcopy(doc["trusted"]["root"]["signed"])
+    fake["keys"][legacy] = copy.deepcopy(fake["keys"][alice_kid])
+    role = fake["roles"]["root"]
+    role["keyids"] = [legacy if k == alice_kid else k for k in role["keyids"]]
+    doc["trusted"]["root"] = tuf_sign(fake, signer_as(workdir, "alice", legacy),
+                                      software_signer(workdir, "bob")).to_dict()
+    forged = write_forged(workdir / "legacy.json", doc)
+    a = workdir / "a.json"
+    r = sign_cli(workdir, forged, "alice", a)
+    assert r.exit_code == 0, r.stderr
+    assert "1 key(s) under legacy keyids" in r.stderr
+    assert sorted(s["keyid"] for s in read(a)["signatures"] if s["role"] == "root") == \
+        sorted([legacy, alice_kid])
+    r = run_cli("status", forged, a, "--json")
+    old_root = json.loads(r.output)["roles"][0]["thresholds"][0]
+    assert old_root["label"] == "old root"
+    assert old_root["signed"] == [f"alice ({legacy[:12]})"]

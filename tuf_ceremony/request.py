@@ -189,11 +189,45 @@ class SigningRequest:
         return self.trusted_root.signed
 
     def name_of(self, keyid: str) -> str | None:
-        return self.key_names.get(keyid)
+        """The name of the key under ``keyid``, found by its key material: a
+        key listed under another keyid (a legacy keyid in the trusted root,
+        custom fields) has the name of the same public key."""
+        name = self.key_names.get(keyid)
+        if name is not None:
+            return name
+        key = self._all_keys().get(keyid)
+        if key is None:
+            return None
+        return self._names_by_material.get(key_material(key) or b"")
 
     def label(self, keyid: str) -> str:
-        name = self.key_names.get(keyid)
+        name = self.name_of(keyid)
         return f"{name} ({keyid[:12]})" if name else keyid[:12]
+
+    def _all_keys(self) -> dict[str, Key]:
+        """Every key of the payloads and the trusted metadata, by keyid."""
+        out: dict[str, Key] = {}
+        for md in [p.metadata for p in self.payloads] + [self.trusted_root,
+                                                         self.trusted_targets]:
+            if md is None:
+                continue
+            signed = md.signed
+            if isinstance(signed, Root):
+                keys = signed.keys
+            else:
+                keys = signed.delegations.keys if signed.delegations else {}
+            for kid, key in keys.items():
+                out.setdefault(kid, key)
+        return out
+
+    @cached_property
+    def _names_by_material(self) -> dict[bytes, str]:
+        out: dict[bytes, str] = {}
+        for kid, name in sorted(self.key_names.items()):
+            material = key_material(self.names_keys[kid]) if kid in self.names_keys else None
+            if material is not None:
+                out.setdefault(material, name)
+        return out
 
     def body(self) -> dict[str, Any]:
         keys = {
@@ -403,17 +437,7 @@ def _check_names(req: SigningRequest) -> None:
     """Names are bound to key material: every named key is a key of a payload
     or of the trusted metadata (the same key dict under that keyid), one name
     is one public key, and one public key has one name."""
-    known: dict[str, dict[str, Any]] = {}
-    for md in [p.metadata for p in req.payloads] + [req.trusted_root, req.trusted_targets]:
-        if md is None:
-            continue
-        signed = md.signed
-        if isinstance(signed, Root):
-            keys = signed.keys
-        else:
-            keys = signed.delegations.keys if signed.delegations else {}
-        for kid, key in keys.items():
-            known.setdefault(kid, key.to_dict())
+    known = {kid: key.to_dict() for kid, key in req._all_keys().items()}
     by_name: dict[str, bytes] = {}
     by_material: dict[bytes, str] = {}
     for kid, name in sorted(req.key_names.items()):
