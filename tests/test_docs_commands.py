@@ -410,3 +410,47 @@ def test_parser_reads_the_conventions(tmp_path: Path) -> None:
         "alice-passphrase\ny\n"
     assert _stdin_for("tuf-ceremony sign r.json --key 'pkcs11:token=alice' --out a.json") == \
         "y\n1234\n"
+
+
+def _cli_commands() -> list[tuple[tuple[str, ...], object]]:
+    import click
+
+    from tuf_ceremony.cli.main import cli
+
+    ctx = click.Context(cli)
+    out: list[tuple[tuple[str, ...], object]] = []
+
+    def walk(group: click.Group, prefix: tuple[str, ...]) -> None:
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            if isinstance(cmd, click.Group):
+                walk(cmd, (*prefix, name))
+            elif cmd is not None:
+                out.append(((*prefix, name), cmd))
+
+    walk(cli, ())
+    return out
+
+
+def test_cli_reference_matches_the_commands() -> None:
+    """docs/cli.md: every option in a `tuf-ceremony CMD ...` synopsis is an
+    option of CMD, and every option of every command is documented there."""
+    import click
+
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    synopses = [" ".join(s.split()) for s in re.findall(r"`(tuf-ceremony [^`]+)`", text)]
+    problems = []
+    for path, cmd in _cli_commands():
+        assert isinstance(cmd, click.Command)
+        options = {o for p in cmd.params if isinstance(p, click.Option) and not p.hidden
+                   for o in (*p.opts, *p.secondary_opts) if o.startswith("--")}
+        name = "tuf-ceremony " + " ".join(path)
+        mine = [s for s in synopses if s == name or s.startswith(name + " ")]
+        for s in mine:
+            for opt in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", s):
+                if opt not in options:
+                    problems.append(f"{name}: the synopsis shows {opt}, which it does not have")
+        for opt in sorted(options - {"--help"}):
+            if not re.search(re.escape(opt) + r"(?![a-z0-9-])", text):
+                problems.append(f"{name}: {opt} is not documented in docs/cli.md")
+    assert not problems, "\n".join(problems)
