@@ -32,6 +32,10 @@ root and targets v2, unsigned); ``usb/``, which stands for the stick at
 keyholder's own copy of the published root. ``~`` is a home folder inside
 the room.
 
+docs/cli.md is also checked against the commands themselves
+(:func:`test_cli_reference_matches_the_commands`): a synopsis names only
+options the command has, and every option of every command is documented.
+
 Secrets go in on stdin, one line each, as tuf-ceremony reads them when stdin
 is not a terminal (docs/cli.md): ``sign`` with a key file gets the
 passphrase then ``y``; with a token key ``y`` then the PIN (``--yes``: no
