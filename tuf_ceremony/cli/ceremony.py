@@ -131,11 +131,11 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
          signer_name: str | None, yes: bool, force: bool) -> None:
     """Show what REQUEST asks to sign, confirm, sign and write a bundle."""
     from tuf_ceremony.cli.screens import Terminal, after_signing, confirm_signing, show_review
-    from tuf_ceremony.text import safe
     from tuf_ceremony.files import check_writable, removal_note, write_atomic
     from tuf_ceremony.request import load_request
     from tuf_ceremony.signers import open_key_source
     from tuf_ceremony.signing import require_slots, sign_slots
+    from tuf_ceremony.text import safe
     from tuf_ceremony.timeutil import fmt_time, utcnow
 
     check_writable(out, force)

@@ -32,7 +32,11 @@ def stdin_is_tty() -> bool:
 
 
 def read_secret(name: str, *, confirm: bool = False) -> str:
-    """Ask for a secret named ``name`` (e.g. "passphrase for alice.pem")."""
+    """Ask for a secret named ``name`` (e.g. "passphrase for alice.pem"); the
+    name may hold a token label, so it is shown escaped."""
+    from tuf_ceremony.text import safe
+
+    name = safe(name, 120)
     if stdin_is_tty():
         value: str = click.prompt(f"Enter {name}", hide_input=True,
                                   confirmation_prompt=f"Repeat {name}" if confirm else False,
