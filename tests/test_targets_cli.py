@@ -365,3 +365,35 @@ def test_empty_targets_table_removes_every_file_and_no_table_keeps_them(workdir:
                 "--yes", input=PASSPHRASES["alice"] + "\n")
     assert r.exit_code == 0, r.output
     assert "a.txt" in r.output  # the removal is shown
+
+
+def test_publish_copies_checked_online_metadata_and_refuses_forged(workdir: Path) -> None:
+    """A repository directory that already holds snapshot and timestamp is
+    published whole; an online role not signed by the root's online key is
+    refused."""
+    from tuf.api.metadata import Metadata
+
+    (workdir / "a.txt").write_bytes(b"whole repo\n")
+    plan = write_plan(workdir / "plan.toml", extra=files_table([
+        {"path": "a.txt", "source": "a.txt"}]))
+    meta = workdir / "meta"
+    _ceremony(workdir, plan, meta)
+    publish_online(meta, software_signer(workdir, "online"))
+    site = workdir / "site"
+    r = run_cli("publish", meta, "--plan", plan, "--out", site)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert {"1.snapshot.json", "timestamp.json"} <= {p.name for p in (site / "metadata").iterdir()}
+    with serve(site) as url:
+        up = _updater(url, (site / "metadata" / "1.root.json").read_bytes(), workdir / "c")
+        info = up.get_targetinfo("a.txt")  # type: ignore[attr-defined]
+        assert Path(up.download_target(info)).read_bytes() == b"whole repo\n"  # type: ignore[attr-defined]
+
+    ts = Metadata.from_file(str(meta / "timestamp.json"))
+    ts.signatures.clear()
+    ts.sign(software_signer(workdir, "alice"))
+    ts.to_file(str(meta / "timestamp.json"))
+    r = run_cli("publish", meta, "--plan", plan, "--out", workdir / "site2")
+    assert r.exit_code == 1, r.output + r.stderr
+    assert "timestamp.json: not signed by a threshold of the newest root's timestamp keys" \
+        in r.stderr
+    assert not (workdir / "site2" / "metadata" / "1.root.json").exists()

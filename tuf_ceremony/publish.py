@@ -7,6 +7,8 @@ server (or python-tuf's client) reads them.
     SITE/metadata/M.targets.json                the newest targets
     SITE/metadata/root.json, targets.json       unversioned copies (--unversioned, and
                                                 targets.json always without consistent snapshots)
+    SITE/metadata/N.snapshot.json, timestamp.json   copied when METADATA_DIR holds them
+                                                (each checked against the newest root)
     SITE/targets/<dir>/<sha256>.<name>          each target file, under each of its
     SITE/targets/<dir>/<sha512>.<name>          hashes (consistent snapshots), or at
                                                 SITE/targets/<path> without them
@@ -24,6 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tuf.api.metadata import TargetFile
 
@@ -34,6 +37,7 @@ from tuf_ceremony.text import safe, safe_quoted
 from tuf_ceremony.trusted import load_trusted
 
 _VERSIONED_ROOT = re.compile(r"^([1-9][0-9]{0,9})\.root\.json$")
+_ONLINE = re.compile(r"^(?:[1-9][0-9]{0,9}\.)?(snapshot|timestamp)\.json$")
 _HEX = re.compile(r"^[0-9a-f]{32,128}$")
 
 
@@ -87,6 +91,29 @@ def _check_content(tf: TargetFile, source: Path) -> bytes:
     return data
 
 
+def _online_metadata(path: Path, role: str, root: Any) -> bytes:
+    from tuf.api.metadata import Metadata
+
+    from tuf_ceremony.errors import FormatError
+    from tuf_ceremony.files import parse_json
+    from tuf_ceremony.policy import check_delegate
+
+    data = read_bytes(path, f"{role} metadata")
+    doc = parse_json(data, str(path), f"{role} metadata")
+    try:
+        md: Metadata[Any] = Metadata.from_dict(doc)
+    except Exception as e:  # noqa: BLE001 - python-tuf raises many types for bad input
+        raise FormatError(f"not valid TUF metadata ({type(e).__name__})",
+                          source=str(path)) from None
+    if md.signed.type != role:
+        raise FormatError(f"is {safe(md.signed.type, 20)} metadata, expected {role}",
+                          source=str(path))
+    if not check_delegate(root, role, md.signed_bytes, md.signatures).met:
+        raise VerificationError(f"not signed by a threshold of the newest root's {role} keys",
+                                source=str(path))
+    return data
+
+
 def publish(metadata_dir: Path, out: Path, source_of: Callable[[str], Path | None],
             *, unversioned: bool = False, force: bool = False) -> Published:
     """Write the static layout of ``metadata_dir`` into ``out``, all or nothing."""
@@ -107,6 +134,10 @@ def publish(metadata_dir: Path, out: Path, source_of: Callable[[str], Path | Non
         files[meta_out / "root.json"] = read_bytes(state.root_path, "root metadata")
     if unversioned or not consistent:
         files[meta_out / "targets.json"] = targets_bytes
+    for p in sorted(metadata_dir.iterdir()):
+        m = _ONLINE.match(p.name)
+        if m:  # the online roles, when the directory holds them: checked, then copied
+            files[meta_out / p.name] = _online_metadata(p, m.group(1), root)
     target_files: list[Path] = []
     for path, tf in sorted(state.targets.signed.targets.items()):
         names = target_names(tf, consistent)
