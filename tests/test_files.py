@@ -55,9 +55,10 @@ def test_sign_and_merge_without_links(workdir: Path, no_links: str) -> None:
     assert "exists" in r.stderr
     assert bundles[0].read_bytes() == before
     repo = workdir / "repo"
-    r = run_cli("merge", req, *bundles, "--out", repo)
+    r = run_cli("merge", req, *bundles, "--out", repo, "--json")
     assert r.exit_code == 0, r.output
-    assert "written and flushed to disk" in r.output
+    assert "written and flushed to disk" in r.stderr  # stdout stays JSON
+    assert len(json.loads(r.stdout)["written"]) == 2
     assert {p.name for p in repo.iterdir()} == {"1.root.json", "1.targets.json"}
     root_before = (repo / "1.root.json").read_bytes()
     r = run_cli("merge", req, *bundles, "--out", repo)

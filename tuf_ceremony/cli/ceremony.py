@@ -303,15 +303,17 @@ def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, as_json: boo
             click.echo(f"refused: {p}", err=True)
     written = do_merge(col, out, force)
     actions = [a for v in view_request(request) for a in v.actions]
+    from tuf_ceremony.files import removal_note, sync_written
+
+    note = removal_note(sync_written(written))
     if as_json:
         click.echo(json.dumps({"request_id": request.request_id,
                                "written": [str(p) for p in written],
                                "actions": actions}, indent=2))
+        click.echo(note, err=True)  # stdout stays JSON
         return
     for path in written:
         click.echo(f"written: {path}")
-    from tuf_ceremony.files import removal_note, sync_written
-
-    click.echo(removal_note(sync_written(written)))
+    click.echo(note)
     for a in actions:
         click.echo(f"ACTION REQUIRED: {a}")
