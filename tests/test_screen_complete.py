@@ -204,3 +204,17 @@ def test_a_long_target_list_is_shown_whole(full_request: Path) -> None:
     for i in range(300):
         assert f'"many/file-{i:04d}.txt": length {i}' in text
     assert "..." not in "".join(line for line in text.splitlines() if "many/" in line)
+
+
+def test_a_key_in_no_role_is_flagged_on_the_summary(full_request: Path) -> None:
+    request = load_request(full_request)
+    root = request.payload("root")
+    assert root is not None
+    signed = root.metadata.signed.to_dict()
+    kid = signed["roles"]["timestamp"]["keyids"][0]
+    for role in ("snapshot", "timestamp"):  # the online key is left in no role
+        signed["roles"][role]["keyids"] = signed["roles"]["root"]["keyids"][:1]
+    changed = _with_payload(request, "root", signed)
+    text = render_review(changed)
+    assert f"WARNING: key online ({kid[:12]}) is listed but in no role" in text
+    assert "IN NO ROLE: this key is listed but signs nothing" in text

@@ -516,6 +516,20 @@ def unrecognized_count(signed: Any) -> int:
     return n
 
 
+def unused_keys(signed: Any) -> list[str]:
+    """Keyids listed in ``keys`` that no role (or delegated role) uses."""
+    if isinstance(signed, Root):
+        used = {k for r in signed.roles.values() for k in r.keyids}
+        return sorted(set(signed.keys) - used)
+    d = getattr(signed, "delegations", None)
+    if d is None:
+        return []
+    used = {k for r in (d.roles or {}).values() for k in r.keyids}
+    if d.succinct_roles is not None:
+        used |= set(d.succinct_roles.keyids)
+    return sorted(set(d.keys) - used)
+
+
 def essential_changes(req: SigningRequest, payload: Payload) -> list[str]:
     """The changes that matter in ``payload``, as short sentences: keys
     added and removed, thresholds, online keys, first versions, content
@@ -586,6 +600,9 @@ def essential_changes(req: SigningRequest, payload: Payload) -> list[str]:
                 out.append("Other fields change (see the details).")
             if not out:
                 out.append("No content changes: a renewal with a new expiry.")
+    for kid in unused_keys(signed):
+        out.append(f"WARNING: key {_label(req, kid)} is listed but in no role: it signs "
+                   "nothing here.")
     unknown = unrecognized_count(signed)
     if unknown:
         out.append(f"WARNING: {unknown} field(s) that tuf-ceremony does not know are signed "
