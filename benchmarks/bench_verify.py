@@ -187,7 +187,7 @@ def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
           + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
     print(f"  floor: {orjson_cpu:.2f} CPU-s with orjson ({stdlib_cpu:.2f} with the stdlib) "
           f"/ {cpus} CPUs = {floor_wall:.2f} s")
-    print("  python-tuf loop:     " + ", ".join(f"{x[0]:.2f}s" for x in loops)
+    print("  python-tuf loop:     " + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in loops)
           + f"  (peak RSS {max(x[1] for x in loops):.0f} MiB)")
     print("  tuf-ceremony verify: " + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in verifies)
           + f"  (peak RSS {max(x[1] for x in verifies):.0f} MiB, largest of its processes)")
@@ -201,8 +201,10 @@ def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
     # on a shared machine wall time suffers from other jobs, the floor (CPU
     # seconds / CPUs) does not: the CPU seconds of verify against the floor's
     vcpu = min(x[2] for x in verifies)
+    lcpu = min(x[2] for x in loops)
     print(f"  verify CPU-s / floor CPU-s: {vcpu:.2f} / {orjson_cpu:.2f} = {vcpu / orjson_cpu:.3f}; "
-          f"load average during the run: {os.getloadavg()[0]:.1f}")
+          f"verify CPU-s / {cpus} / loop CPU-s: {vcpu / cpus / lcpu:.3f}; "
+          f"load average now: {os.getloadavg()[0]:.1f}")
     rss = max(x[1] for x in verifies)
     print(f"  peak RSS verify: {rss:.0f} MiB  goal <= {RSS_GOAL_MIB}: {'MET' if rss <= RSS_GOAL_MIB else 'NOT MET'}",
           flush=True)
