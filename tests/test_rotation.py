@@ -146,7 +146,7 @@ def test_online_key_rotation_lists_what_to_resign(workdir: Path, v1: Path) -> No
     assert any("bins" in a for a in actions)
     r = run_cli("merge", req, *bundles, "--out", v1, "--json")
     assert r.exit_code == 0, r.stderr
-    merged = json.loads(r.output)
+    merged = json.loads(r.stdout)  # the flush note goes to stderr
     assert merged["actions"] == actions
     assert str(v1 / "2.root.json") in merged["written"]
     again = workdir / "again"  # a copy of the history the request builds on (issue 9)
