@@ -38,6 +38,7 @@ BUNDLE_FORMAT_VERSION = 1
 MAX_BUNDLE_BYTES = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX = re.compile(r"^[0-9a-f]+$")
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,13 @@ class SignatureBundle:
         return dump_json(doc)
 
 
+def _short(value: Any) -> str:
+    """An untrusted value inside an error message: escaped and cut."""
+    from tuf_ceremony.text import safe
+
+    return safe(repr(value), 60)
+
+
 def _req(cond: bool, source: str, message: str) -> None:
     if not cond:
         raise FormatError(message, source=source)
@@ -94,23 +102,28 @@ def parse_bundle(doc: Any, source: str) -> SignatureBundle:
     _req(
         doc.get("format") == BUNDLE_FORMAT,
         source,
-        f"not a signature bundle (format is {doc.get('format')!r}, expected {BUNDLE_FORMAT!r})",
+        f"not a signature bundle (format is {_short(doc.get('format'))}, "
+        f"expected {BUNDLE_FORMAT!r})",
     )
-    _req(doc.get("format_version") == BUNDLE_FORMAT_VERSION, source,
-         f"unsupported signature bundle format_version {doc.get('format_version')!r}")
+    _req(type(doc.get("format_version")) is int and doc["format_version"] == BUNDLE_FORMAT_VERSION, source,
+         f"unsupported signature bundle format_version {_short(doc.get('format_version'))}")
     allowed = {"format", "format_version", "request_id", "created", "signer", "signatures",
                "review_digest"}
     unknown = sorted(set(doc) - allowed)
-    _req(not unknown, source, f"unknown field {unknown[0] if unknown else ''!r}")
+    _req(not unknown, source, f"unknown field {_short(unknown[0] if unknown else '')}")
     _req(isinstance(doc.get("request_id"), str) and bool(_HEX64.match(doc["request_id"])),
          source, "request_id: missing or not a SHA-256 hex digest")
     review = doc.get("review_digest")
     _req(review is None or (isinstance(review, str) and bool(_HEX64.match(review))), source,
          "review_digest: not a SHA-256 hex digest")
     _req(isinstance(doc.get("created"), str), source, "created: missing or not a string")
+    _req(bool(_TIME.match(doc["created"])), source,
+         "created: not an RFC 3339 UTC time (like 2026-11-21T18:05:00Z)")
     signer = doc.get("signer")
     _req(isinstance(signer, dict) and isinstance(signer.get("keyid"), str)
          and isinstance(signer.get("name"), str), source, "signer: must hold keyid and name")
+    _req(0 < len(signer["keyid"]) <= 128 and 0 < len(signer["name"]) <= 200, source,
+         "signer: keyid or name empty or too long")
     raw = doc.get("signatures")
     _req(isinstance(raw, list) and bool(raw), source, "signatures: missing or empty")
     sigs: list[BundleSignature] = []

@@ -301,7 +301,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         f"expected {REQUEST_FORMAT!r})",
     )
     _req(
-        doc.get("format_version") == REQUEST_FORMAT_VERSION,
+        type(doc.get("format_version")) is int and doc["format_version"] == REQUEST_FORMAT_VERSION,
         source,
         f"unsupported signing request format_version {_short(repr(doc.get('format_version')), 40)}",
     )
@@ -366,7 +366,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
                                  entry_name, role)
         check_payload(md, source, entry_name)
         payload = Payload(role, md)
-        _req(raw["version"] == payload.version, source,
+        _req(type(raw["version"]) is int and raw["version"] == payload.version, source,
              f"{entry_name}: version {_short(repr(raw['version']), 30)} differs from "
              "signed.version")
         _req(raw["digest"] == payload.digest, source,

@@ -101,6 +101,8 @@ def check_role_keys(materials: Mapping[str, bytes], keyids: Sequence[str], thres
     """Listed keys exist, once, are distinct public keys, and ``threshold``
     can be met. ``materials``: keyid -> key material, from :func:`check_keys`."""
     seen: dict[bytes, str] = {}
+    if not isinstance(keyids, list) or not all(isinstance(k, str) for k in keyids):
+        raise _fail(source, entry, "keyids must be a list of strings")
     for kid in keyids:
         if kid not in materials:
             raise _fail(source, entry, f"keyid {kid[:16]} has no key")
