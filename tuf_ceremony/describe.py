@@ -137,8 +137,15 @@ def _delegation_summary(req: SigningRequest, targets: Targets) -> str:
         s = d.succinct_roles
         return (f"succinct bins {quote(s.name_prefix)}-* ({2 ** s.bit_length} bins), "
                 f"{s.threshold} of {_names(req, s.keyids)}")
+    roles = d.roles or {}
+    if len(roles) > 4:  # e.g. PEP 458's 16,384 bins: counted here, each one in the details
+        signers = sorted({f"{r.threshold} of {_names(req, r.keyids)}" for r in roles.values()})
+        head = ", ".join(quote(n) for n in list(roles)[:2])
+        return (f"{len(roles)} delegated roles ({head}, ... each listed in the details), "
+                f"signed by {'; '.join(signers[:3])}"
+                f"{f' and {len(signers) - 3} other key sets' if len(signers) > 3 else ''}")
     parts = []
-    for name, role in (d.roles or {}).items():
+    for name, role in roles.items():
         parts.append(f"{quote(name)}: {role.threshold} of {_names(req, role.keyids)}")
     return "; ".join(parts) or "none"
 

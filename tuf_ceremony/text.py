@@ -68,6 +68,17 @@ def safe(text: object, limit: int | None = DEFAULT_LIMIT) -> str:
     (a literal backslash is doubled, so the escapes are unambiguous), and cut
     after ``limit`` characters with a visible marker."""
     s = text if isinstance(text, str) else str(text)
+    if s.isascii() and s.isprintable() and "\\" not in s:  # fast path: plain ASCII
+        result = s
+    else:
+        result = _escape_all(s)
+    if limit is not None and len(result) > limit:
+        cut = len(result) - limit
+        result = f"{result[:limit]}...[{cut} more characters]"
+    return result
+
+
+def _escape_all(s: str) -> str:
     out: list[str] = []
     for ch in s:
         if ch == "\\":
@@ -76,11 +87,7 @@ def safe(text: object, limit: int | None = DEFAULT_LIMIT) -> str:
             out.append(ch)
         else:
             out.append(_escape(ch))
-    result = "".join(out)
-    if limit is not None and len(result) > limit:
-        cut = len(result) - limit
-        result = f"{result[:limit]}...[{cut} more characters]"
-    return result
+    return "".join(out)
 
 
 def safe_quoted(text: object, limit: int | None = DEFAULT_LIMIT) -> str:
