@@ -90,3 +90,46 @@ def test_every_bundle_leaf_mutated_never_crashes(workdir: Path) -> None:
                 assert path == ("review_digest",) and value is None, path
                 shutil.rmtree(out)
             assert not out.exists()
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, str)):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    assert isinstance(v, dict)
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+
+
+def test_every_plan_value_mutated_never_crashes(workdir: Path) -> None:
+    import tomllib
+
+    plan = write_plan(workdir / "plan.toml", extra="""
+[[roles.targets.delegations]]
+name = "bins"
+keys = ["online"]
+threshold = 1
+paths = ["*"]
+""")
+    base = tomllib.loads(plan.read_text())
+    out = workdir / "request.json"
+    hostile = [v for v in HOSTILE if v is not None and not (isinstance(v, int) and v > 2**63)]
+    hostile += [2**62, "../../x", "pkcs11:token=a;object=b?module-path=/tmp/x.so"]
+    refused = 0
+    for n, path in enumerate(_leaves(base)):
+        for value in (hostile[n % len(hostile)], hostile[(n + 4) % len(hostile)]):
+            doc = copy.deepcopy(base)
+            _set(doc, path, value)
+            plan.write_text("".join(f"{k} = {_toml_value(v)}\n" for k, v in doc.items()))
+            r = run_cli("prepare", plan, "--out", out)
+            assert r.exit_code in (0, 3, 9), (path, value, r.exit_code, r.stderr)
+            assert "Traceback" not in r.output + r.stderr, (path, r.stderr)
+            assert "\x1b" not in r.stderr, (path, r.stderr)
+            if r.exit_code == 0:
+                out.unlink()
+            else:
+                refused += 1
+                assert not out.exists()
+    assert refused > len(list(_leaves(base)))
