@@ -375,6 +375,11 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
 
     online = doc.get("online", {})
     _req(isinstance(online, dict), source, "online: must be an object")
+    for role, entry in online.items():
+        _req(role in ("snapshot", "timestamp") and isinstance(entry, dict)
+             and set(entry) == {"expires"} and isinstance(entry["expires"], str)
+             and len(entry["expires"]) <= 64, source,
+             "online: must map snapshot / timestamp to {\"expires\": \"<duration or time>\"}")
 
     req = SigningRequest(
         ceremony=doc["ceremony"],
