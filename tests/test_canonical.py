@@ -115,7 +115,8 @@ def _mutate(raw: bytes, data: st.DataObject) -> bytes:
         st.sampled_from(
             [b'"a":1,', b'"x":1,"x":2,', b"\\", b'"', b"\x00", b"\x1f", b"\xff", b"\xef\xbb\xbf",
              b"1.5", b"1e5", b"-0", b"18446744073709551616", b"NaN", b"Infinity", b"\\ud800",
-             b"\\udc00\\ud800", b"\\u0000", b"[", b"]", b"{", b"}", b",", b":", b" ", b"\t"]
+             b"\\udc00\\ud800", b"\\u0000", b"\xed\xa0\x80", b"\xc0\x80", b"\xf4\x90\x80\x80",
+             b"[", b"]", b"{", b"}", b",", b":", b" ", b"\t"]
         )
     )
     return raw[:cut] + insert + raw[cut:]

@@ -214,6 +214,12 @@ def test_parallel_workers_large_level(
     r = verify_cli(info.directory, "--workers", "2", "--json")
     assert r.code == 1
     assert {p["file"] for p in r.problems(severity="error")} == {path.name}
+    # a malformed bin checked by a worker: one line naming it, exit 3
+    bad = info.directory / f"1.{info.bin_names[3]}.json"
+    bad.write_text('{"signed": {"_type": "targets", "_type": "x"}, "signatures": []}')
+    r = verify_cli(info.directory, "--workers", "2")
+    assert r.code == 3, r.err
+    assert bad.name in r.err and "duplicate key '_type'" in r.err and len(r.err.strip().splitlines()) == 1
 
 
 def test_engine_reports_progress(tmp_path: Path, repo_keys: Any) -> None:
