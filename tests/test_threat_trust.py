@@ -470,6 +470,16 @@ def test_sign_trusted_refuses_a_broken_copy(workdir: Path, renewal: Path) -> Non
     assert_refused(r, 3, bad, "not valid TUF metadata")
     r = sign_cli(workdir, renewal, "bob", workdir / "b.json", "--trusted", workdir / "nope")
     assert_refused(r, 3, workdir / "nope", "not found")
+    # a copy whose root is not signed by its own threshold is no anchor
+    unsigned = workdir / "unsigned"
+    unsigned.mkdir()
+    doc = read(workdir / "repo" / "1.root.json")
+    doc["signatures"] = doc["signatures"][:1]
+    (unsigned / "1.root.json").write_text(json.dumps(doc))
+    for pin in (unsigned, unsigned / "1.root.json"):
+        r = sign_cli(workdir, renewal, "bob", workdir / "b.json", "--trusted", pin)
+        assert_refused(r, 1, unsigned / "1.root.json", "not signed by a threshold of its own "
+                                                       "root keys")
     assert not (workdir / "b.json").exists()
 
 
