@@ -218,3 +218,36 @@ def test_a_key_in_no_role_is_flagged_on_the_summary(full_request: Path) -> None:
     text = render_review(changed)
     assert f"WARNING: key online ({kid[:12]}) is listed but in no role" in text
     assert "IN NO ROLE: this key is listed but signs nothing" in text
+
+
+SUCCINCT = """
+[roles.targets.succinct_delegations]
+keys = ["online"]
+threshold = 1
+bit_length = 8
+name_prefix = "bin"
+"""
+
+
+def test_succinct_bins_every_leaf_shown_and_changes_the_review(workdir: Path) -> None:
+    plan = write_plan(workdir / "plan.toml", extra=SUCCINCT)
+    req = workdir / "request.json"
+    r = run_cli("prepare", plan, "--out", req)
+    assert r.exit_code == 0, r.output + r.stderr
+    request = load_request(req)
+    base = render_review(request)
+    assert 'Succinct hash bins: 256 roles named "bin"-<n> (bit_length 8)' in base
+    assert "Each bin needs 1 of this 1 key to sign: online." in base
+    targets = request.payload("targets")
+    assert targets is not None
+    doc = targets.metadata.signed.to_dict()
+    tried = 0
+    for path in _leaves(doc["delegations"]["succinct_roles"]):
+        full = ("delegations", "succinct_roles", *path)
+        try:
+            changed = _with_payload(request, "targets", _mutate(doc, full))
+        except Exception:  # noqa: BLE001 - not a document python-tuf accepts
+            continue
+        tried += 1
+        assert render_review(changed) != base, full
+    assert tried >= 4
