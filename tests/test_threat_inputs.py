@@ -306,3 +306,29 @@ def test_prepare_trusted_checks_the_history(workdir: Path) -> None:
     assert not (workdir / "r2.json").exists()
     doc = copy.deepcopy(t)
     assert doc["signed"]["version"] == 1
+
+
+def test_hostile_text_in_bundles_and_names_is_shown_literally(
+        ceremony: tuple[Path, Path, Path], workdir: Path) -> None:
+    """status and merge show a bundle's role and the request's key names
+    escaped: no control or reordering character, no rich markup obeyed."""
+    req, a, b = ceremony
+    doc = read(req)
+    bob = keyid_of(key_json(workdir, "bob"))
+    doc["keys"][bob]["name"] = "[red]bob\u202e\r"
+    req.write_text(json.dumps(reseal(doc)))
+    a = sign_as(workdir, req, "alice", workdir / "a2.json")
+    b = sign_as(workdir, req, "bob", workdir / "b2.json")
+    bundle = read(b)
+    bundle["signatures"][0]["role"] = "\x07[bold]x\u202e"
+    b.write_text(json.dumps(bundle))
+    r = run_cli("status", req, a, b)
+    assert r.exit_code == 4, r.stderr
+    text = r.output + r.stderr
+    for bad in ("\x07", "\u202e", "\r"):
+        assert bad not in text
+    assert "[red]bob\\u202e\\x0d" in r.output  # the name, literally, markup included
+    assert "signs \\x07[bold]x\\u202e, which this request does not" in r.stderr
+    r = run_cli("merge", req, a, b, "--out", workdir / "out")
+    assert_refused(r, 4, "", "signs \\x07[bold]x\\u202e")
+    assert not (workdir / "out").exists()

@@ -16,6 +16,7 @@ from tuf_ceremony.files import write_files_atomic
 from tuf_ceremony.policy import ThresholdResult, check_role
 from tuf_ceremony.request import SigningRequest
 from tuf_ceremony.signing import authorized_keys, delegator_sets
+from tuf_ceremony.text import safe
 from tuf_ceremony.wellformed import round_trip
 
 
@@ -27,7 +28,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.message}"
+        return f"{safe(self.source)}: {self.message}"
 
 
 @dataclass
@@ -85,14 +86,21 @@ class Collection:
                 r = check_role(keys, payload.role, keyids, threshold, payload.signed_bytes, sigs)
                 thresholds.append(Threshold(
                     label, r.threshold,
-                    sorted(req.label(k) for k in r.signed),
-                    sorted(req.label(k) for k in r.unsigned), r))
+                    sorted(_label(req, k) for k in r.signed),
+                    sorted(_label(req, k) for k in r.unsigned), r))
             out.append(RoleStatus(payload.role, payload.version, payload.digest, thresholds))
         return out
 
     @property
     def complete(self) -> bool:
         return all(s.met for s in self.statuses())
+
+
+def _label(req: SigningRequest, keyid: str) -> str:
+    """A key as shown in status and errors: its name (untrusted: escaped and
+    cut) and keyid prefix."""
+    name = req.name_of(keyid)
+    return f"{safe(name, 60)} ({safe(keyid[:12])})" if name else safe(keyid[:12])
 
 
 def _role_threshold(req: SigningRequest, role: str, label: str) -> int:
@@ -120,14 +128,15 @@ def collect(request: SigningRequest, bundles: list[SignatureBundle]) -> Collecti
             continue
         fingerprint = bundle.to_bytes().decode()
         if fingerprint in seen_files:
-            col.problems.append(Problem(src, f"is the same bundle as {seen_files[fingerprint]}"))
+            col.problems.append(Problem(src, f"is the same bundle as {safe(seen_files[fingerprint])}"))
             continue
         seen_files[fingerprint] = src
         for s in bundle.signatures:
             payload = request.payload(s.role)
-            what = f"{s.role} v{s.version}"
+            what = f"{safe(s.role, 40)} v{s.version}"
             if payload is None:
-                col.problems.append(Problem(src, f"signs {s.role}, which this request does not"))
+                col.problems.append(Problem(src, f"signs {safe(s.role, 40)}, which this request "
+                                                 "does not"))
                 continue
             if s.version != payload.version or s.digest != payload.digest:
                 col.problems.append(Problem(
@@ -137,19 +146,20 @@ def collect(request: SigningRequest, bundles: list[SignatureBundle]) -> Collecti
             key = authorized[s.role].get(s.keyid)
             if key is None:
                 col.problems.append(Problem(
-                    src, f"key {request.label(s.keyid)} is not authorized to sign {s.role}"))
+                    src, f"key {_label(request, s.keyid)} is not authorized to sign "
+                         f"{safe(s.role, 40)}"))
                 continue
             if (s.role, s.keyid) in col.origin:
                 col.problems.append(Problem(
-                    src, f"duplicate: {request.label(s.keyid)} already signed {what} in "
-                         f"{col.origin[(s.role, s.keyid)]}"))
+                    src, f"duplicate: {_label(request, s.keyid)} already signed {what} in "
+                         f"{safe(col.origin[(s.role, s.keyid)])}"))
                 continue
             sig = Signature(s.keyid, s.sig)
             try:
                 key.verify_signature(sig, payload.signed_bytes)
             except Exception:  # noqa: BLE001 - any failure means: invalid signature
                 col.problems.append(Problem(
-                    src, f"invalid signature by {request.label(s.keyid)} on {what}"))
+                    src, f"invalid signature by {_label(request, s.keyid)} on {what}"))
                 continue
             col.signatures.setdefault(s.role, {})[s.keyid] = sig
             col.origin[(s.role, s.keyid)] = src

@@ -224,11 +224,13 @@ def render_status(col: Any) -> None:
     table.add_column("signed by")
     table.add_column("missing")
     table.add_column("met")
+    from rich.markup import escape
+
     for st in col.statuses():
-        for t in st.thresholds:
+        for t in st.thresholds:  # names are escaped by the core; markup escaped here
             table.add_row(f"{t.label} v{st.version}", str(t.threshold), str(len(t.signed)),
-                          "\n".join(t.signed) or "-", "\n".join(t.missing) or "-",
-                          "yes" if t.met else "NO")
+                          escape("\n".join(t.signed)) or "-",
+                          escape("\n".join(t.missing)) or "-", "yes" if t.met else "NO")
     con.print(table)
     for p in col.problems:
         click.echo(f"refused: {p}", err=True)
