@@ -85,6 +85,8 @@ REQUEST_CASES: list[tuple[str, Forge, str]] = [
      "keyval must hold 'public' only"),
     ("name-too-long", lambda w, d: next(iter(d["keys"].values())).update(name="n" * 201),
      "name is empty or longer than 200 characters"),
+    ("keyid-with-escapes", lambda w, d: payload(d, "root")["signed"]["keys"].update(
+        {"\x1b[2J\u202eevil": key_json(w, "dave")}), "keyid \\x1b[2J\\u202eevil is not"),
     ("trusted-targets-without-root", lambda w, d: d["trusted"].update(targets={
         "signed": payload(d, "targets")["signed"], "signatures": []}),
      "trusted.targets: given without a trusted root"),
@@ -108,6 +110,7 @@ def test_hostile_request(ceremony: tuple[Path, Path, Path], workdir: Path, case:
     for args in cases:
         r = run_cli(*args, input=PASSPHRASES["alice"] + "\n")
         assert_refused(r, 3, req, needle)
+        assert "\x1b" not in r.stderr and "\u202e" not in r.stderr
     assert not (workdir / "x.json").exists() and not out.exists()
 
 

@@ -170,4 +170,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """An error message on one line; a control or invisible character that
+    reached it from untrusted input is shown escaped (backslashes are left
+    alone: messages hold text already escaped by ``text.safe``)."""
+    from tuf_ceremony.text import is_plain, safe
+
+    flat = " ".join(text.split())
+    if flat.isascii() and flat.isprintable():
+        return flat
+    return "".join(c if c == "\\" or is_plain(c) else safe(c) for c in flat)
