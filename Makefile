@@ -49,6 +49,28 @@ lint: $(BIN)/.installed
 
 test: $(BIN)/.installed softhsm fat rstuf lint
 	$(BIN)/pytest -n 2 -q
+	@$(MAKE) --no-print-directory test-min
+
+# The suite again, against the lowest versions pyproject.toml allows: a
+# second venv where every `>=` bound of the dependencies and of the test
+# extra is pinned exactly (constraints made from pyproject.toml by sed).
+MIN_VENV ?= .venv-min
+MIN_CONSTRAINTS := $(MIN_VENV)/constraints.txt
+
+.PHONY: test-min
+$(MIN_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/pip install --quiet --upgrade pip
+	sed -n '/^dependencies = \[/,/^\]/p; /^test = \[/{:a; /\]/!{N; ba}; p}' pyproject.toml \
+	  | grep -oE '"[A-Za-z0-9_.-]+(\[[^]]*\])?>=[^",; ]+' \
+	  | sed -E 's/^"//; s/\[[^]]*\]//; s/>=([^,]*).*/==\1/' > $(MIN_CONSTRAINTS)
+	$(MIN_VENV)/bin/pip install --quiet -c $(MIN_CONSTRAINTS) -e '.[test]'
+	touch $@
+
+test-min: $(MIN_VENV)/.installed softhsm
+	@echo "tests with the minimum versions: $$(tr '\n' ' ' < $(MIN_CONSTRAINTS))"
+	$(MIN_VENV)/bin/pip check
+	$(MIN_VENV)/bin/pytest -n 2 -q -p no:cacheprovider
 
 demo: $(BIN)/.installed
 	@$(MAKE) --no-print-directory softhsm || echo "demo: continuing with software keys"
@@ -105,4 +127,4 @@ offline-install:
 	@echo "installed offline into $(VENV): run $(VENV)/bin/tuf-ceremony --help (or: . $(VENV)/bin/activate)"
 
 clean:
-	rm -rf $(VENV) $(RSTUF_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(RSTUF_VENV) $(MIN_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
