@@ -253,6 +253,14 @@ def test_hostile_plan(workdir: Path, case: str, edit: Callable[[str], str], need
     assert not out.exists()
 
 
+@pytest.mark.parametrize("at", ["9999-12-01T00:00:00Z", "0001-01-01T00:00:00Z"])
+def test_prepare_at_the_edges_of_time(workdir: Path, at: str) -> None:
+    plan = write_plan(workdir / "plan.toml")
+    r = run_cli("prepare", plan, "--out", workdir / "r.json", "--at", at)
+    assert_refused(r, 3, plan)
+    assert not (workdir / "r.json").exists()
+
+
 @pytest.mark.parametrize("query", ["module-path=/tmp/evil.so", "module-name=evil"])
 def test_plan_and_rotate_never_choose_a_pkcs11_module(workdir: Path, query: str) -> None:
     plan = write_plan(workdir / "plan.toml")

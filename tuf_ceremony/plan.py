@@ -96,7 +96,10 @@ class Plan:
         value = self.roles[role].expires
         if value is None:
             raise PlanError(f"roles.{role}.expires: missing", source=str(self.path))
-        return parse_expiry(value, now)
+        try:
+            return parse_expiry(value, now)
+        except ValueError as e:
+            raise PlanError(f"roles.{role}.expires: {e}", source=str(self.path)) from None
 
 
 def _err(plan_path: Path, entry: str, message: str) -> PlanError:
