@@ -190,11 +190,11 @@ def page(term: Terminal, lines: Sequence[str], title: str, after: str,
                 break
         term.show([*content, status[:term.width]], clear=True)
         key = term.getkey()
-        if key in (" ", "\r", "\n", "f", "j"):
+        if key in (" ", "\r", "\n", "f", "j", "\x1b[6~", "\x1b[B"):  # also PgDn, down
             if last:
                 return "end"
             i += 1
-        elif key in ("b", "k"):
+        elif key in ("b", "k", "\x1b[5~", "\x1b[A"):  # also PgUp, up
             i = max(0, i - 1)
         elif key in ("q", "Q"):
             return "q"
