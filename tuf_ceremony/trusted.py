@@ -54,7 +54,8 @@ def versioned_files(d: Path) -> tuple[dict[int, Path], dict[int, Path]]:
     targets: dict[int, Path] = {}
     try:
         if not d.is_dir():
-            raise InputError("trusted metadata directory not found", source=str(d))
+            raise InputError("is not a directory of trusted metadata" if d.exists()
+                             else "trusted metadata directory not found", source=str(d))
         entries = list(d.iterdir())
     except OSError as e:
         raise InputError(f"cannot read the directory: {e.strerror}", source=str(d)) from None
