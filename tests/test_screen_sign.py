@@ -232,3 +232,16 @@ def test_pinned_trusted_root_is_shown_as_pinned(workdir: Path, rotation: Path) -
     s.send("\x03")  # Ctrl-C at the passphrase: nothing written
     assert s.finish() != 0
     assert not (workdir / "c.json").exists()
+
+
+def test_yes_on_a_terminal_prints_the_whole_review_without_pager(workdir: Path,
+                                                                rotation: Path) -> None:
+    s = PtySession(["sign", rotation, "--key", workdir / "alice.pem", "--out",
+                    workdir / "alice.bundle.json", "--yes"], workdir, 80, 24)
+    s.wait_for("Enter passphrase")
+    s.send(PASSPHRASES["alice"] + "\r")
+    s.wait_for("It holds no secret.")
+    assert s.finish() == 0
+    assert b"-- summary" not in s.raw and b"\x1b[2J" not in s.raw
+    assert b"== End of the review ==" in s.raw and b"read aloud: 1." in s.raw
+    assert (workdir / "alice.bundle.json").is_file()
