@@ -589,3 +589,23 @@ def test_a_key_under_a_legacy_keyid_is_named_by_its_material(workdir: Path,
     old_root = json.loads(r.output)["roles"][0]["thresholds"][0]
     assert old_root["label"] == "old root"
     assert old_root["signed"] == [f"alice ({legacy[:12]})"]
+
+
+def test_trusted_root_listing_a_keyid_without_a_key(workdir: Path, renewal: Path) -> None:
+    """A (self-signed) trusted root whose root role lists a keyid it has no
+    key for: that keyid never counts, and nothing crashes."""
+    doc = read(renewal)
+    fake = copy.deepcopy(doc["trusted"]["root"]["signed"])
+    ghost = "ab" * 32
+    fake["roles"]["root"]["keyids"].append(ghost)
+    doc["trusted"]["root"] = tuf_sign(fake, software_signer(workdir, "alice"),
+                                      software_signer(workdir, "bob")).to_dict()
+    forged = write_forged(workdir / "ghost.json", doc)
+    a = workdir / "a.json"
+    assert sign_cli(workdir, forged, "alice", a).exit_code == 0
+    b = workdir / "b.json"
+    assert sign_cli(workdir, forged, "bob", b).exit_code == 0
+    r = run_cli("status", forged, a, b, "--json")
+    assert r.exit_code == 0, r.stderr
+    old_root = json.loads(r.output)["roles"][0]["thresholds"][0]
+    assert old_root["met"] and len(old_root["signed"]) == 2

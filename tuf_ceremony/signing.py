@@ -41,7 +41,8 @@ def authorized_keys(request: SigningRequest, role: str) -> dict[str, Key]:
     if role == "root" and request.trusted_root is not None:
         old = request.trusted_root.signed
         for kid in old.roles["root"].keyids:
-            out.setdefault(kid, old.keys[kid])
+            if kid in old.keys:  # a trusted root may list a keyid without a key
+                out.setdefault(kid, old.keys[kid])
     return out
 
 
