@@ -160,3 +160,28 @@ def test_parse_request_never_crashes_on_hostile_names(workdir: Path) -> None:
     r = run_cli("sign", workdir / "long.json", "--key", workdir / "alice.pem", "--out",
                 workdir / "x.json", "--yes", input=PASSPHRASES["alice"] + "\n")
     assert r.exit_code == 3 and "long.json" in r.stderr and len(r.stderr) < 400
+
+
+def test_a_hostile_keyid_is_shown_escaped(workdir: Path) -> None:
+    """python-tuf does not check that a keyid is the hash of its key (tuf-ceremony's
+    loader does); the display escapes keyids anyway."""
+    from tests.test_screen_complete import _with_payload
+    from tuf_ceremony.signing import slots_for
+
+    req = load_request(_reseal(_request_doc(workdir), workdir / "r.json"))
+    root = req.payload("root")
+    assert root is not None
+    signed = root.metadata.signed.to_dict()
+    online = req.new_root.roles["timestamp"].keyids[0]
+    evil = "\x1b]0;pwned\x07" + online[:20]
+    signed["keys"][evil] = signed["keys"].pop(online)
+    for role in ("snapshot", "timestamp"):
+        signed["roles"][role]["keyids"] = [evil]
+    changed = _with_payload(req, "root", signed)
+    alice = next(k for k, v in req.key_names.items() if v == "alice")
+    slots = slots_for(changed, req.names_keys[alice])
+    for lines in (render_review(changed).splitlines(), summary_lines(changed, slots, None, 80),
+                  confirmation_lines(changed, slots, "alice", 80, 24)):
+        for line in lines:
+            assert all(ch >= " " for ch in line), repr(line)
+    assert "\\x1b]0;pwned\\x07" in render_review(changed)

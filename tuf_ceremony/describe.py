@@ -11,6 +11,7 @@ from tuf.api.metadata import Root, Targets
 
 from tuf_ceremony.plan import ONLINE_ROLES, TOP_LEVEL_ROLES
 from tuf_ceremony.request import Payload, SigningRequest
+from tuf_ceremony.text import safe
 from tuf_ceremony.timeutil import fmt_time
 from tuf_ceremony.words import digest_words, group_hex
 
@@ -52,7 +53,7 @@ def _label(req: SigningRequest, keyid: str) -> str:
     from tuf_ceremony.text import safe
 
     name = req.name_of(keyid)
-    return f"{safe(name, 60)} ({keyid[:12]})" if name else keyid[:12]
+    return f"{safe(name, 60)} ({safe(keyid[:12])})" if name else safe(keyid[:12])
 
 
 def _labels(req: SigningRequest, keyids: list[str]) -> list[str]:
@@ -287,7 +288,7 @@ def key_name(req: SigningRequest, keyid: str) -> str:
     from tuf_ceremony.text import safe
 
     name = req.name_of(keyid)
-    return safe(name, 60) if name else f"key {keyid[:12]}"
+    return safe(name, 60) if name else f"key {safe(keyid[:12])}"
 
 
 def names_sentence(req: SigningRequest, keyids: list[str]) -> str:
@@ -341,7 +342,7 @@ def _key_lines(req: SigningRequest, keys: dict[str, Any], roles_of: dict[str, li
         in_roles = roles_of.get(kid, [])
         where = ("in roles " + ", ".join(in_roles)) if in_roles else \
             "IN NO ROLE: this key is listed but signs nothing"
-        lines.append(f"{indent}{key_name(req, kid)}: keyid {kid}")
+        lines.append(f"{indent}{key_name(req, kid)}: keyid {safe(kid, None)}")
         lines.append(f"{indent}  type {quote(key.keytype)}, scheme {quote(key.scheme)}, "
                      f"{where}")
         from tuf_ceremony.attestation.evidence import hardware_line  # ATTEST: re-verified
@@ -351,7 +352,7 @@ def _key_lines(req: SigningRequest, keys: dict[str, Any], roles_of: dict[str, li
             lines.append(f"{indent}  {hardware}")
         for k, v in sorted(key.keyval.items()):
             lines.append(f"{indent}  keyval {quote(k)} = {json_value(v)}")
-        lines += _unrecognized(f"key {kid[:12]}", key.unrecognized_fields)
+        lines += _unrecognized(f"key {safe(kid[:12])}", key.unrecognized_fields)
     return lines
 
 
@@ -369,7 +370,7 @@ def root_summary(req: SigningRequest, root: Root) -> list[str]:
             roles_of.setdefault(k, []).append(rname)
         lines.append("    " + signer_sentence(f"{rname}", req, list(role.keyids),
                                               role.threshold))
-        lines += [f"      keyid {k} ({key_name(req, k)})" for k in role.keyids]
+        lines += [f"      keyid {safe(k, None)} ({key_name(req, k)})" for k in role.keyids]
         lines += _unrecognized(f"role {rname}", role.unrecognized_fields)
     lines.append(f"  Keys ({len(root.keys)}):")
     lines += _key_lines(req, root.keys, roles_of, "    ")
@@ -407,14 +408,15 @@ def targets_summary(req: SigningRequest, targets: Targets) -> list[str]:
             lines.append(f"    Succinct hash bins: {2 ** s.bit_length} roles named "
                          f"{quote(s.name_prefix)}-<n> (bit_length {s.bit_length})")
             lines.append("      " + signer_sentence("Each bin", req, list(s.keyids), s.threshold))
-            lines += [f"        keyid {k} ({key_name(req, k)})" for k in s.keyids]
+            lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})" for k in s.keyids]
             lines += _unrecognized("succinct_roles", s.unrecognized_fields)
         for name, role in (d.roles or {}).items():
             for k in role.keyids:
                 roles_of.setdefault(k, []).append(quote(name))
             lines.append(f"    Delegated role {quote(name)}:")
             lines.append("      " + signer_sentence("It", req, list(role.keyids), role.threshold))
-            lines += [f"        keyid {k} ({key_name(req, k)})" for k in role.keyids]
+            lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})"
+                      for k in role.keyids]
             if role.paths is not None:
                 lines.append(f"      paths ({len(role.paths)}): "
                              + ", ".join(quote(p) for p in role.paths))
@@ -468,7 +470,7 @@ def request_summary(req: SigningRequest) -> list[str]:
     lines += trusted_summary(req)
     lines.append(f"Names the request gives keys ({len(req.key_names)}):")
     for kid in sorted(req.key_names, key=lambda k: (req.key_names[k], k)):
-        lines.append(f"  {quote(req.key_names[kid])}: keyid {kid}")
+        lines.append(f"  {quote(req.key_names[kid])}: keyid {safe(kid, None)}")
     if req.online:
         lines.append("Online roles (signed later by the repository, not by you):")
         lines += json_leaves(req.online, "  ")

@@ -253,7 +253,7 @@ def key_line(request: Any, slots: Sequence[Any] | None, name: str | None) -> lis
     who = safe(name, 60) if name else (safe(request.name_of(kid), 60)
                                         if request.name_of(kid) else kid[:12])
     signs = ", ".join(f"{s.role} version {s.version}" for s in slots)
-    return [f"Your key: {who}, keyid {kid}", f"It signs: {signs}."]
+    return [f"Your key: {who}, keyid {safe(kid, None)}", f"It signs: {signs}."]
 
 
 def summary_lines(request: Any, slots: Sequence[Any] | None, name: str | None = None,
@@ -317,7 +317,7 @@ def confirmation_lines(request: Any, slots: Sequence[Any], name: str, width: int
     headings go first; then the changes are cut with a note, never the
     words, the key, the trust anchor or the instruction)."""
     kid = slots[0].keyid
-    head = wrap(f"Sign with {safe(name, 60)} (keyid {kid[:12]}): {len(slots)} signature(s), "
+    head = wrap(f"Sign with {safe(name, 60)} (keyid {safe(kid[:12])}): {len(slots)} signature(s), "
                 f"ceremony {quote(request.ceremony)[:60]}", width)
     head += wrap(anchor_short(anchor_of(request)), width)
     roles = _slot_roles(slots) or set()
@@ -358,10 +358,10 @@ def confirmation_lines(request: Any, slots: Sequence[Any], name: str, width: int
 def plain_confirmation(request: Any, slots: Sequence[Any], name: str) -> list[str]:
     """The confirmation text for a non-terminal run (no width limit)."""
     kid = slots[0].keyid
-    lines = ["", f"This key is {safe(name, 60)} (keyid {kid}). It will sign:"]
+    lines = ["", f"This key is {safe(name, 60)} (keyid {safe(kid, None)}). It will sign:"]
     for s in slots:
         p = request.payload(s.role)
-        lines.append(f"  {s.role} version {s.version} as keyid {s.keyid}")
+        lines.append(f"  {s.role} version {s.version} as keyid {safe(s.keyid, None)}")
         lines.append(f"    SHA-256 of the bytes signed: {group_hex(p.digest)}")
         lines.append(f"    read aloud: {numbered_words(digest_words(p.digest))}")
     lines.append(anchor_short(anchor_of(request), "in the review above"))
