@@ -38,22 +38,26 @@ class Records:
         if type(targets) is not dict:
             return None
         valid = True
-        strings = 0  # per entry: its path, "length", "hashes", each hash's name and value
-        for tf in targets.values():
-            if type(tf) is not dict or len(tf) != 2:
-                return None
-            length = tf.get("length")
-            hashes = tf.get("hashes")
-            if type(length) is not int or type(hashes) is not dict:
-                return None
-            for v in hashes.values():
-                if type(v) is not str:
+        hash_entries = 0
+        try:
+            for tf in targets.values():
+                if type(tf) is not dict or len(tf) != 2:
                     return None
-            if length < 0 or not hashes:
-                valid = False
-            strings += 3 + 2 * len(hashes)
+                length = tf["length"]
+                hashes = tf["hashes"]
+                if type(length) is not int or type(hashes) is not dict:
+                    return None
+                if length < 0 or not hashes:
+                    valid = False
+                hash_entries += len(hashes)
+                for v in hashes.values():
+                    if type(v) is not str:
+                        return None
+        except KeyError:
+            return None
         self.matched, self.valid = targets, valid
-        return targets, strings
+        # strings: each entry's path, "length" and "hashes", each hash's name and value
+        return targets, 3 * len(targets) + 2 * hash_entries
 
 
 @dataclass
