@@ -133,3 +133,37 @@ paths = ["*"]
                 refused += 1
                 assert not out.exists()
     assert refused > len(list(_leaves(base)))
+
+
+def test_every_trusted_root_leaf_mutated_and_resigned_never_crashes(workdir: Path) -> None:
+    """The trusted section is re-signed by the real keys after each change,
+    so every check past the self-signature runs on the hostile value."""
+    from tests.fixtures_core import PASSPHRASES, sign_as, software_signer
+    from tests.test_threat_trust import tuf_sign
+
+    plan = write_plan(workdir / "plan.toml")
+    req1 = workdir / "r1.json"
+    assert run_cli("prepare", plan, "--out", req1).exit_code == 0
+    bundles = [sign_as(workdir, req1, n, workdir / f"{n}1.json") for n in ("alice", "bob")]
+    repo = workdir / "repo"
+    assert run_cli("merge", req1, *bundles, "--out", repo).exit_code == 0
+    req = workdir / "r2.json"
+    assert run_cli("prepare", plan, "--trusted", repo, "--out", req).exit_code == 0
+    base = read(req)
+    signers = [software_signer(workdir, n) for n in ("alice", "bob", "carol")]
+    signed = base["trusted"]["root"]["signed"]
+    for n, path in enumerate(_leaves(signed)):
+        for value in (HOSTILE[n % len(HOSTILE)], HOSTILE[(n + 2) % len(HOSTILE)]):
+            doc = copy.deepcopy(base)
+            s = doc["trusted"]["root"]["signed"]
+            _set(s, path, value)
+            try:
+                doc["trusted"]["root"] = tuf_sign(s, *signers).to_dict()
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue  # python-tuf itself refuses to build it: nothing to sign
+            req.write_text(json.dumps(reseal(doc)))
+            r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out",
+                        workdir / "x.json", "--yes", input=PASSPHRASES["alice"] + "\n")
+            assert r.exit_code in (0, 1, 3, 4), (path, value, r.exit_code, r.stderr)
+            assert "Traceback" not in r.output + r.stderr, (path, r.stderr)
+            (workdir / "x.json").unlink(missing_ok=True)

@@ -42,7 +42,13 @@ from tuf_ceremony.errors import FormatError
 from tuf_ceremony.files import dump_json, load_json
 from tuf_ceremony.keys import canonical_bytes, keyid_of
 from tuf_ceremony.policy import check_delegate, key_material
-from tuf_ceremony.wellformed import check_key, check_payload, check_version, round_trip
+from tuf_ceremony.wellformed import (
+    check_key,
+    check_payload,
+    check_structure,
+    check_version,
+    round_trip,
+)
 
 REQUEST_FORMAT = "tuf-ceremony/signing-request"
 REQUEST_FORMAT_VERSION = 1
@@ -281,6 +287,7 @@ def _metadata_from_dict(obj: Any, source: str, entry: str, expected: str) -> Met
     _req(md.signed.type == expected, source, f"{entry}: is {md.signed.type}, expected {expected}")
     round_trip(md, source, entry)
     check_version(md.signed.version, source, entry)
+    check_structure(md, source, entry)
     return md
 
 

@@ -45,6 +45,10 @@ def load_metadata(path: Path, expected: str) -> Metadata[Any]:
                           source=str(path)) from None
     if md.signed.type != expected:
         raise FormatError(f"is {md.signed.type} metadata, expected {expected}", source=str(path))
+    from tuf_ceremony.wellformed import check_structure, check_version
+
+    check_version(md.signed.version, str(path), "signed")
+    check_structure(md, str(path), "signed")
     return md
 
 

@@ -164,9 +164,36 @@ def round_trip(md: Metadata[Any], source: str, entry: str) -> None:
         raise _fail(source, entry, "python-tuf reads back another document")
 
 
+def check_structure(md: Metadata[Any], source: str, entry: str) -> None:
+    """The shape every root or targets document must have before any other
+    check reads it, trusted ones included (which may carry legacy keyids):
+    keyids are lists of distinct strings, every key is a mapping entry of a
+    string keyid."""
+    signed = md.signed
+    if isinstance(signed, Root):
+        keys: Mapping[Any, Any] = signed.keys
+        lists = {f"roles.{n}": r.keyids for n, r in signed.roles.items()}
+    elif isinstance(signed, Targets) and signed.delegations is not None:
+        d = signed.delegations
+        keys = d.keys
+        lists = {f"delegations.roles.{n}": r.keyids for n, r in (d.roles or {}).items()}
+        if d.succinct_roles is not None:
+            lists["delegations.succinct_roles"] = d.succinct_roles.keyids
+    else:
+        return
+    if not all(isinstance(k, str) for k in keys):
+        raise _fail(source, entry, "keys must be keyed by keyid strings")
+    for where, keyids in lists.items():
+        if not isinstance(keyids, list) or not all(isinstance(k, str) for k in keyids):
+            raise _fail(source, f"{entry}.{where}", "keyids must be a list of strings")
+        if len(set(keyids)) != len(keyids):
+            raise _fail(source, f"{entry}.{where}", "lists a keyid twice")
+
+
 def check_payload(md: Metadata[Any], source: str, entry: str) -> None:
     """Every rule of this module, for one payload (root or targets)."""
     round_trip(md, source, entry)
+    check_structure(md, source, entry)
     signed = md.signed
     if isinstance(signed, Root):
         check_root(signed, source, entry)
