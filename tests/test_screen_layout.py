@@ -104,3 +104,37 @@ def test_sign_output_ends_with_the_next_step(workdir: Path) -> None:
         "Give bob.bundle.json to the coordinator. It holds no secret.")
     assert "SHA-256 of the bytes signed" in r.output
     assert "(the fingerprint of exactly what your signature covers)" in r.output
+
+
+def test_a_large_root_rotation_fits_80x24_whole(workdir: Path) -> None:
+    """Two root keys replaced, the root threshold raised, targets keys changed:
+    every change, both signer sets and both payloads' 32 words on one screen."""
+    from tuf_ceremony.words import digest_words
+
+    repo = workdir / "repo"
+    req1 = workdir / "r1.json"
+    assert run_cli("prepare", write_plan(workdir / "p1.toml"), "--out", req1).exit_code == 0
+    from tests.fixtures_core import sign_as
+
+    bundles = [sign_as(workdir, req1, n, workdir / f"{n}1.json") for n in ("alice", "bob")]
+    assert run_cli("merge", req1, *bundles, "--out", repo).exit_code == 0
+    plan = write_plan(workdir / "p2.toml", root=(["alice", "dave", "erin"], 3),
+                      targets=(["alice", "dave"], 1),
+                      keys=["alice", "bob", "carol", "dave", "erin", "online"])
+    req = workdir / "r2.json"
+    r = run_cli("prepare", plan, "--trusted", repo, "--out", req)
+    assert r.exit_code == 0, r.output + r.stderr
+    request = load_request(req)
+    alice = next(k for k, v in request.key_names.items() if v == "alice")
+    conf = confirmation_lines(request, slots_for(request, request.names_keys[alice]),
+                              "alice", 80, 24)
+    text = "\n".join(conf)
+    assert len(conf) <= 23 and all(len(x) <= 80 for x in conf), text
+    for needle in ("root: key removed: bob (", "carol (", "root: key added: dave (", "erin (",
+                   "root: now needs 3 signatures (was 2).", "targets: key removed: bob (",
+                   "targets: now needs 1 signature (was 2).",
+                   "The old root (version 1) needs 2 of these 3 keys to sign: alice, bob, carol.",
+                   "The new root (version 2) needs 3 of these 3 keys to sign: alice, dave, erin."):
+        assert needle in text, needle
+    words = [w for x in conf if x.split()[:1] and x.split()[0].isdigit() for w in x.split()[1:]]
+    assert words == [w for p in request.payloads for w in digest_words(p.digest)]

@@ -65,8 +65,10 @@ def page_through(s: PtySession) -> list[tuple[str, int, int]]:
 
 
 def words_on_screen(lines: list[str], role: str) -> list[str]:
-    """The numbered word rows that follow "Words of ROLE" on the screen."""
-    start = next(i for i, line in enumerate(lines) if line.strip().startswith(f"Words of {role}"))
+    """The numbered word rows that follow the payload's title (and its
+    "Words of ROLE" heading, when the screen has room for it)."""
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith(f"{role} (after") or line.strip().startswith(f"Words of {role}"))
     start = next(i for i in range(start, len(lines)) if lines[i].split()[:1] == ["1"])
     words: list[str] = []
     for line in lines[start:]:

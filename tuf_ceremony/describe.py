@@ -568,7 +568,8 @@ def essential_changes(req: SigningRequest, payload: Payload) -> list[str]:
                 if added:
                     out.append(f"{rname}: key added: " + ", ".join(_label(req, k) for k in added))
                 if o.threshold != n.threshold:
-                    out.append(f"{rname}: now needs {n.threshold} signatures (was "
+                    out.append(f"{rname}: now needs {n.threshold} "
+                               f"signature{'' if n.threshold == 1 else 's'} (was "
                                f"{o.threshold}).")
                 if rname in ONLINE_ROLES and (added or removed):
                     out.append(f"{rname}: ONLINE KEY CHANGED: the repository must re-sign "

@@ -268,7 +268,7 @@ def summary_lines(request: Any, slots: Sequence[Any] | None, name: str | None = 
     lines.append(a.line)
     if a.digest is not None and a.status == "not pinned":
         lines.append("  Words of the trusted root, to compare with the published record:")
-        lines += layout_words(digest_words(a.digest), width, "  ")
+        lines += layout_words(digest_words(a.digest), width, "")
     for p in request.payloads:
         signed = p.metadata.signed
         mark = "" if roles is None else (" (you sign this)" if p.role in roles
@@ -306,7 +306,7 @@ def _payload_block(request: Any, p: Any, width: int, headings: bool) -> list[str
         out.append(f"  Words of {p.role} v{p.version} (SHA-256 {p.digest[:8]}... of the "
                    "bytes you sign):")
     body = wrap_all(out, width)
-    body += layout_words(digest_words(p.digest), width, "  ")
+    body += layout_words(digest_words(p.digest), width, "")
     return body
 
 
@@ -340,7 +340,7 @@ def confirmation_lines(request: Any, slots: Sequence[Any], name: str, width: int
     # Too much to fit: the changes are cut to what fits, with a note; the
     # words always stay; every change is in the details.
     words_blocks = [wrap(f"Words of {p.role} v{p.version}:", width)
-                    + layout_words(digest_words(p.digest), width, "  ")
+                    + layout_words(digest_words(p.digest), width, "")
                     for p in signed_payloads]
     room = budget - len(head) - sum(len(b) for b in words_blocks) - len(tail)
     changes: list[str] = []
