@@ -275,9 +275,11 @@ def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
             for line in v.actions:
                 click.echo(f"  after this root: {line}")
         render_status(col)
+    from tuf_ceremony.errors import ExitCode
+
     if col.problems:
-        ctx.exit(4)
-    ctx.exit(0 if col.complete else 1)
+        ctx.exit(ExitCode.SIGNATURE_REFUSED)
+    ctx.exit(ExitCode.OK if col.complete else ExitCode.VERIFICATION_FAILED)
 
 
 @click.command()

@@ -116,22 +116,22 @@ def _jsonable(value: Any) -> Any:
 
 
 def _outcome(e: BaseException) -> tuple[int, str]:
-    from tuf_ceremony.errors import CeremonyError
+    from tuf_ceremony.errors import CeremonyError, ExitCode
 
     if isinstance(e, click.exceptions.Exit):
         return e.exit_code, "completed" if e.exit_code == 0 else f"exit {e.exit_code}"
     if isinstance(e, CeremonyError):
         return e.exit_code, _one_line(str(e))
     if isinstance(e, click.exceptions.Abort):
-        return 8, "aborted"
+        return ExitCode.ABORTED, "aborted"
     if isinstance(e, click.ClickException):
         return e.exit_code, _one_line(e.format_message())
     if isinstance(e, KeyboardInterrupt):
-        return 130, "interrupted"
+        return ExitCode.INTERRUPTED, "interrupted"
     if isinstance(e, SystemExit):
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         return code, "completed" if code == 0 else f"exit {code}"
-    return 70, f"internal error: {type(e).__name__}"
+    return ExitCode.INTERNAL_ERROR, f"internal error: {type(e).__name__}"
 
 
 def _one_line(text: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from tuf_ceremony import __version__
+from tuf_ceremony.errors import ExitCode, exit_codes_help
 
 # name -> (module, attribute, one-line help shown by --help without importing)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -107,13 +108,13 @@ class LazyGroup(click.Group):
             rv = super().main(*args, **kwargs)
         except click.exceptions.Abort:
             click.echo("tuf-ceremony: aborted", err=True)
-            sys.exit(8)
+            sys.exit(ExitCode.ABORTED)
         except click.ClickException as e:
             e.show()
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("tuf-ceremony: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(ExitCode.INTERRUPTED)
         except Exception as e:
             from tuf_ceremony.errors import CeremonyError
 
@@ -131,8 +132,8 @@ class LazyGroup(click.Group):
                 "(run with --debug for a traceback)",
                 err=True,
             )
-            sys.exit(70)
-        sys.exit(rv if isinstance(rv, int) else 0)
+            sys.exit(ExitCode.INTERNAL_ERROR)
+        sys.exit(rv if isinstance(rv, int) else ExitCode.OK)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -140,19 +141,16 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             help="Offline key ceremonies for TUF repositories (PEP 458, RSTUF, Sigstore).\n\n"
+             f"Exit codes: {exit_codes_help()}")
 @click.version_option(__version__, prog_name="tuf-ceremony")
 @click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
 @click.option("--transcript", type=click.Path(dir_okay=False), metavar="FILE",
               help="Record the command in this JSON Lines transcript (as COMMAND --transcript).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, transcript: str | None) -> None:
-    """Offline key ceremonies for TUF repositories (PEP 458, RSTUF, Sigstore).
-
-    Exit codes: 0 success, 1 verification failed, 2 usage, 3 invalid input,
-    4 signature refused, 5 authentication failed, 6 token error, 7 output
-    exists, 8 aborted, 9 rotation refused, 70 internal error.
-    """
+    """The ``tuf-ceremony`` group (its --help text is built from the exit-code table)."""
     ctx.obj = {"debug": debug, "transcript": transcript}
     ctx.call_on_close(_close_token_sessions)
 
