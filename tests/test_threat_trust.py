@@ -441,6 +441,9 @@ def test_attack_trusted_root_counted_by_keyid(workdir: Path, renewal: Path) -> N
     fake["roles"]["root"] = {"keyids": [k1, k2], "threshold": 2}
     fake_md = tuf_sign(fake, signer_as(workdir, "dave", k1), signer_as(workdir, "dave", k2))
     fake_md.signed.verify_delegate("root", fake_md.signed_bytes, fake_md.signatures)
+    from tuf_ceremony.policy import distinct_key_count
+
+    assert distinct_key_count(fake_md.signed.keys, [k1, k2]) == 1
     doc["trusted"]["root"] = fake_md.to_dict()
     all_commands_refuse(workdir, write_forged(workdir / "f.json", doc), 3,
                         "trusted.root: not signed by its own threshold (1 of 2 distinct keys)")

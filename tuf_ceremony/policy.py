@@ -163,3 +163,10 @@ def check_delegate(delegator: Any, role: str, data: bytes,
     else:
         raise ValueError(f"{role} is not delegated")
     return check_role(d.keys, role, r.keyids, r.threshold, data, signatures)
+
+
+def distinct_key_count(keys: Mapping[str, Any], keyids: Sequence[str]) -> int:
+    """How many distinct, usable public keys ``keyids`` name (what "t of n"
+    must show for n: a key listed under two keyids is one key)."""
+    return len({m for m in (key_material(keys[k]) for k in set(keyids) if k in keys)
+                if m is not None})
