@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import Key, SSlibKey
 
 from tuf_ceremony.errors import InputError
@@ -23,9 +22,12 @@ MAX_KEY_BYTES = 1024 * 1024
 
 
 def canonical_bytes(obj: Any) -> bytes:
-    data = encode_canonical(obj)
-    assert isinstance(data, str)
-    return data.encode("utf-8")
+    """securesystemslib's canonical JSON as UTF-8 (through the orjson fast
+    path of :mod:`tuf_ceremony.canonical` when it provably gives the same
+    bytes)."""
+    from tuf_ceremony.canonical import canonical_bytes as fast
+
+    return fast(obj)
 
 
 def keyid_of(key_dict: dict[str, Any]) -> str:

@@ -76,8 +76,10 @@ class Payload:
 
     @cached_property
     def signed_bytes(self) -> bytes:
-        data: bytes = self.metadata.signed_bytes
-        return data
+        """The canonical JSON of ``signed``: python-tuf's ``signed_bytes``,
+        byte for byte (tuf_ceremony.canonical, proven equal to
+        securesystemslib's encoder)."""
+        return canonical_bytes(self.metadata.signed.to_dict())
 
     @cached_property
     def digest(self) -> str:
@@ -371,7 +373,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         _req(all(p.role != role for p in payloads), source, f"{entry_name}: role {role} twice")
         md = _metadata_from_dict({"signed": raw["signed"], "signatures": []}, source,
                                  entry_name, role)
-        check_payload(md, source, entry_name)
+        check_payload(md, source, entry_name, read_back=False)  # read back just above
         payload = Payload(role, md)
         _req(type(raw["version"]) is int and raw["version"] == payload.version, source,
              f"{entry_name}: version {_short(repr(raw['version']), 30)} differs from "
