@@ -51,6 +51,15 @@ def _succinct(workdir: Path, doc: dict[str, Any], prefix: str, bits: int = 4) ->
                            "name_prefix": prefix}}
 
 
+def _twice(workdir: Path, doc: dict[str, Any], **change: str) -> None:
+    """Root's targets role: alice, and alice's key again in another encoding."""
+    alice = key_json(workdir, "alice")
+    other = {**alice, **{k.replace("_", "-"): v for k, v in change.items()}}
+    root = payload(doc, "root")["signed"]
+    root["keys"][keyid_of(other)] = other
+    root["roles"]["targets"] = {"keyids": [keyid_of(alice), keyid_of(other)], "threshold": 2}
+
+
 Forge = Callable[[Path, dict[str, Any]], None]
 
 REQUEST_CASES: list[tuple[str, Forge, str]] = [
@@ -87,6 +96,9 @@ REQUEST_CASES: list[tuple[str, Forge, str]] = [
      "name is empty or longer than 200 characters"),
     ("keyid-with-escapes", lambda w, d: payload(d, "root")["signed"]["keys"].update(
         {"\x1b[2J\u202eevil": key_json(w, "dave")}), "keyid \\x1b[2J\\u202eevil is not"),
+    ("same-key-other-keytype", lambda w, d: _twice(w, d, keytype="ecdsa-sha2-nistp256"),
+     "are the same public key"),
+    ("same-key-custom-field", lambda w, d: _twice(w, d, x_note="copy"), "are the same public key"),
     ("trusted-targets-without-root", lambda w, d: d["trusted"].update(targets={
         "signed": payload(d, "targets")["signed"], "signatures": []}),
      "trusted.targets: given without a trusted root"),
