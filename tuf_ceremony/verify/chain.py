@@ -23,7 +23,7 @@ from tuf_ceremony.timeutil import fmt_time
 from tuf_ceremony.verify.doc import MetaDoc, load_doc
 from tuf_ceremony.verify.layout import DirIndex
 from tuf_ceremony.verify.legacy import KeyEntry, load_key_entry
-from tuf_ceremony.verify.report import KeyRef, Report, RoleChange, RootStep
+from tuf_ceremony.verify.report import KeyRef, Report, RoleChange, RootStep, ThresholdCheck
 from tuf_ceremony.verify.sigs import SignatureSet, signature_findings, threshold_check
 
 # python-tuf's top-level role names, in the order the report shows them
@@ -261,56 +261,57 @@ def verify_root_chain(
     root (the one the rest of the repository is checked against)."""
     by_version = collect_roots(index, report)
     if trusted_root is not None:
-        anchor = load_root(trusted_root, str(trusted_root))
-        report.trusted_root = {
-            "file": str(trusted_root),
-            "version": anchor.version,
-            "source": "--trusted-root",
-        }
-        same = by_version.get(anchor.version)
-        if same is not None and same.identity() != anchor.identity():
-            report.add(
-                "error",
-                "root-anchor-mismatch",
-                f"holds version {anchor.version} but differs from the trusted root "
-                f"{trusted_root}",
-                file=same.doc.file,
-                role="root",
-                version=anchor.version,
-            )
-        older = [v for v in by_version if v < anchor.version]
-        if older:
-            report.add(
-                "info",
-                "root-before-anchor",
-                f"root versions {min(older)}-{max(older)} precede the trusted root "
-                f"(version {anchor.version}) and were not checked",
-                role="root",
-            )
-        chain = [by_version[v] for v in sorted(by_version) if v > anchor.version]
+        anchor = _anchor_from_file(trusted_root, by_version, report)
     else:
-        if not by_version:
-            if not index.get("root").present:
-                raise InputError(
-                    "no root metadata found (expected N.root.json or root.json)",
-                    source=str(index.directory),
-                )
-            raise VerificationFailedEarly(report)
-        first = min(by_version)
-        anchor = by_version[first]
-        report.trusted_root = {
-            "file": anchor.doc.file,
-            "version": anchor.version,
-            "source": "directory",
-        }
-        chain = [by_version[v] for v in sorted(by_version) if v > first]
-
-    steps = [anchor, *chain]
+        anchor = _anchor_in_directory(index, by_version, report)
+    steps = [anchor, *(by_version[v] for v in sorted(by_version) if v > anchor.version)]
     prev: RootDoc | None = None
     for rd in steps:
         _check_root(rd, prev, report, names)
         prev = rd
-    newest = steps[-1]
+    _judge_newest(steps[-1], report, at)
+    return steps[-1]
+
+
+def _anchor_from_file(trusted_root: Path, by_version: dict[int, RootDoc], report: Report) -> RootDoc:
+    anchor = load_root(trusted_root, str(trusted_root))
+    report.trusted_root = {"file": str(trusted_root), "version": anchor.version, "source": "--trusted-root"}
+    same = by_version.get(anchor.version)
+    if same is not None and same.identity() != anchor.identity():
+        report.add(
+            "error",
+            "root-anchor-mismatch",
+            f"holds version {anchor.version} but differs from the trusted root {trusted_root}",
+            file=same.doc.file,
+            role="root",
+            version=anchor.version,
+        )
+    older = [v for v in by_version if v < anchor.version]
+    if older:
+        report.add(
+            "info",
+            "root-before-anchor",
+            f"root versions {min(older)}-{max(older)} precede the trusted root "
+            f"(version {anchor.version}) and were not checked",
+            role="root",
+        )
+    return anchor
+
+
+def _anchor_in_directory(index: DirIndex, by_version: dict[int, RootDoc], report: Report) -> RootDoc:
+    if not by_version:
+        if not index.get("root").present:
+            raise InputError(
+                "no root metadata found (expected N.root.json or root.json)", source=str(index.directory)
+            )
+        raise VerificationFailedEarly(report)
+    anchor = by_version[min(by_version)]
+    report.trusted_root = {"file": anchor.doc.file, "version": anchor.version, "source": "directory"}
+    return anchor
+
+
+def _judge_newest(newest: RootDoc, report: Report, at: datetime) -> None:
+    """Only the newest root is judged for expiry (5.3.10)."""
     step = report.root_chain[-1]
     step.expired = at >= newest.doc.expires
     if step.expired:
@@ -326,7 +327,6 @@ def verify_root_chain(
         )
     else:
         warn_soon(report, newest.doc, "root", at)
-    return newest
 
 
 class VerificationFailedEarly(Exception):
@@ -352,9 +352,30 @@ def warn_soon(report: Report, doc: MetaDoc, role: str, at: datetime) -> None:
         )
 
 
-def _check_root(
-    rd: RootDoc, prev: RootDoc | None, report: Report, names: dict[str, str]
-) -> None:
+def _check_root(rd: RootDoc, prev: RootDoc | None, report: Report, names: dict[str, str]) -> None:
+    """One step of the chain (spec 5.3.4): ``rd`` is signed by a threshold of
+    its own root keys and, after the anchor, of ``prev``'s, and its version
+    is ``prev``'s + 1."""
+    _note_encodings(rd, report)
+    new_check, old_check = _root_signatures(rd, prev, report, names)
+    ok = _chain_holds(rd, prev, new_check, old_check, report)
+    report.root_chain.append(
+        RootStep(
+            version=rd.version,
+            file=rd.doc.file,
+            expires=fmt_time(rd.doc.expires),
+            anchor=prev is None,
+            new=new_check,
+            old=old_check,
+            legacy_key_encoding=rd.legacy,
+            changes=_changes(prev, rd, names) if prev is not None else [],
+            ok=ok,
+        )
+    )
+
+
+def _note_encodings(rd: RootDoc, report: Report) -> None:
+    """python-tuf's reading of the file, legacy encodings, key anomalies."""
     doc = rd.doc
     file, v = doc.file, rd.version
     python_tuf_cross_check(doc, rd.legacy, report, "root")
@@ -381,12 +402,18 @@ def _check_root(
         )
     key_findings(rd.keys, report, file, "root", v)
 
+
+def _root_signatures(
+    rd: RootDoc, prev: RootDoc | None, report: Report, names: dict[str, str]
+) -> tuple[ThresholdCheck, ThresholdCheck | None]:
+    """Thresholds of ``rd``'s own root role and of ``prev``'s, with the
+    findings about both key lists and every signature entry."""
+    doc = rd.doc
+    file, v = doc.file, rd.version
     seen: set[tuple[str, str]] = set()
     root_keyids, root_threshold = rd.roles["root"]
     sig_new = SignatureSet.verify(doc.payload, doc.signatures, rd.keys)
-    new_check, f_new = threshold_check(
-        "root", root_keyids, root_threshold, rd.keys, sig_new, names
-    )
+    new_check, f_new = threshold_check("root", root_keyids, root_threshold, rd.keys, sig_new, names)
     # duplicate keys in the other top-level roles of this version
     for role, (kids, thr) in rd.roles.items():
         if role == "root":
@@ -402,12 +429,8 @@ def _check_root(
     if prev is not None:
         old_keyids, old_threshold = prev.roles["root"]
         sig_old = SignatureSet.verify(doc.payload, doc.signatures, prev.keys)
-        old_check, f_old = threshold_check(
-            "root", old_keyids, old_threshold, prev.keys, sig_old, names
-        )
-        _add_findings(
-            report, [f for f in f_old if f[1] == "duplicate-signature"], file, "root", v, seen
-        )
+        old_check, f_old = threshold_check("root", old_keyids, old_threshold, prev.keys, sig_old, names)
+        _add_findings(report, [f for f in f_old if f[1] == "duplicate-signature"], file, "root", v, seen)
         for k, e in prev.keys.items():
             known.setdefault(k, e)
         authorized |= set(old_keyids)
@@ -415,7 +438,17 @@ def _check_root(
             results[k] = results.get(k, False) or ok
     merged = SignatureSet(doc.signatures, results, sig_new.duplicates)
     _add_findings(report, signature_findings(merged, known, authorized, "root"), file, "root", v, seen)
+    return new_check, old_check
 
+
+def _chain_holds(
+    rd: RootDoc,
+    prev: RootDoc | None,
+    new_check: ThresholdCheck,
+    old_check: ThresholdCheck | None,
+    report: Report,
+) -> bool:
+    file, v = rd.doc.file, rd.version
     ok = new_check.met
     if prev is not None:
         if v != prev.version + 1:
@@ -423,8 +456,7 @@ def _check_root(
             report.add(
                 "error",
                 "root-chain-gap",
-                f"root version(s) {', '.join(map(str, missing))} missing between "
-                f"{prev.doc.file} and {file}",
+                f"root version(s) {', '.join(map(str, missing))} missing between {prev.doc.file} and {file}",
                 file=file,
                 role="root",
                 version=v,
@@ -453,15 +485,4 @@ def _check_root(
             role="root",
             version=v,
         )
-    step = RootStep(
-        version=v,
-        file=file,
-        expires=fmt_time(doc.expires),
-        anchor=prev is None,
-        new=new_check,
-        old=old_check,
-        legacy_key_encoding=rd.legacy,
-        changes=_changes(prev, rd, names) if prev is not None else [],
-        ok=ok,
-    )
-    report.root_chain.append(step)
+    return ok
