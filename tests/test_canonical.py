@@ -271,3 +271,19 @@ def test_duplicates_inside_the_checked_map_still_refused() -> None:
     ):
         with pytest.raises(FormatError, match=f"duplicate key '{key}'"):
             canonical.load_signed(bad, "f", "metadata", Records())
+
+
+def test_every_file_of_a_generated_repository(tmp_path: Any) -> None:
+    """Each metadata file python-tuf writes (and its compact orjson form,
+    which takes the fast path) gives the reference's tree and payload."""
+    import orjson
+
+    from tests.fixtures_repo import build_repository, make_keys
+
+    info = build_repository(tmp_path / "repo", make_keys(), n_bins=8, targets_per_bin=3)
+    files = sorted(info.directory.glob("*.json"))
+    assert len(files) == 12
+    for f in files:
+        for raw in (f.read_bytes(), orjson.dumps(orjson.loads(f.read_bytes()))):
+            assert _signed_verdict(canonical.load_signed, raw) == _signed_verdict(_reference_load_signed, raw)
+            assert verdict(canonical.loads, raw) == verdict(parse_json, raw)

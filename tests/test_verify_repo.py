@@ -380,3 +380,27 @@ def test_workers_from_a_forkserver_while_a_thread_runs(
     assert methods == ["forkserver"]
     assert report.ok, [p.one_line() for p in report.errors()]
     assert len([r for r in report.roles if r.kind == "hashed-bin"]) == 64
+
+
+def test_numbers_orjson_cannot_hold_take_the_stdlib(verify_cli: Any, succinct_repo: RepoInfo) -> None:
+    """orjson reads an integer beyond 64 bits as a float: such a bin is read
+    by the strict stdlib parser instead and verifies (canonical JSON allows
+    any integer); a real float is refused, one line naming the file."""
+    keys = succinct_repo.keys
+    assert keys is not None
+    name = succinct_repo.bin_names[4]
+    path = succinct_repo.directory / f"1.{name}.json"
+
+    def big(md: Metadata[Targets]) -> None:
+        md.signed.unrecognized_fields["x-serial"] = 2**70
+
+    resign(path, [keys.bins], edit=big)
+    refresh_snapshot_timestamp(succinct_repo.directory, keys)
+    assert str(2**70).encode() in path.read_bytes()
+    r = verify_cli(succinct_repo.directory, "--json")
+    assert r.code == 0, r.out
+    path.write_bytes(path.read_bytes().replace(str(2**70).encode(), b"1.5"))
+    refresh_snapshot_timestamp(succinct_repo.directory, keys)
+    r = verify_cli(succinct_repo.directory)
+    assert r.code == 3
+    assert path.name in r.err and "non-integer number 1.5" in r.err and len(r.err.strip().splitlines()) == 1
