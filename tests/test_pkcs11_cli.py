@@ -39,7 +39,7 @@ def test_key_generate_export_and_list(pkcs11_fresh: SoftHSM, tmp_path: Path) -> 
     assert (doc["keytype"], doc["scheme"]) == ("ecdsa", "ecdsa-sha2-nistp256")
     assert f"keyid: {keyid_of(doc)}" in r.output
     full_uri = f"pkcs11:token={token};serial={serial};object=root-key;id=%01"
-    assert f"on token: {full_uri}" in r.output
+    assert f"on token, PKCS#11 URI: {full_uri}\n" in r.output or f"URI:\n{full_uri}\n" in r.output
     assert pin not in r.output + r.stderr
 
     exported = tmp_path / "exported.pub.json"

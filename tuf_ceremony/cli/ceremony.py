@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -213,27 +212,17 @@ def _load_bundles(paths: tuple[Path, ...]) -> list[Any]:
     return bundles
 
 
-def render_status(col: Any) -> None:
-    from rich.table import Table
+def render_status(col: Any, views: list[Any] | None = None, as_json: bool = False) -> None:
+    """Print the status report (text or JSON, tuf_ceremony.cli.formats.status);
+    refused bundles go to stderr, one line each."""
+    from tuf_ceremony.cli.formats import Format, JsonFormat, output_width
+    from tuf_ceremony.cli.formats.status import StatusReport, StatusText, refused_lines
 
-    con = console()
-    table = Table(title=f"Signatures for request {col.request.request_id[:16]}")
-    table.add_column("role")
-    table.add_column("threshold")
-    table.add_column("valid", justify="right")
-    table.add_column("signed by")
-    table.add_column("missing")
-    table.add_column("met")
-    from rich.markup import escape
-
-    for st in col.statuses():
-        for t in st.thresholds:  # names are escaped by the core; markup escaped here
-            table.add_row(f"{t.label} v{st.version}", str(t.threshold), str(len(t.signed)),
-                          escape("\n".join(t.signed)) or "-",
-                          escape("\n".join(t.missing)) or "-", "yes" if t.met else "NO")
-    con.print(table)
-    for p in col.problems:
-        click.echo(f"refused: {p}", err=True)
+    width = output_width()
+    fmt: Format[StatusReport] = JsonFormat() if as_json else StatusText(width)
+    click.echo(fmt.render(StatusReport.of(col, views)))
+    for line in refused_lines(col.problems, width):
+        click.echo(line, err=True)
 
 
 @click.command()
@@ -255,26 +244,7 @@ def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
     request = load_request(request_file)
     col = collect(request, _load_bundles(bundles))
     views = view_request(request)
-    if as_json:
-        click.echo(json.dumps({
-            "request_id": request.request_id,
-            "complete": col.complete,
-            "roles": [s.to_dict() for s in col.statuses()],
-            "changes": {v.role: v.changes for v in views},
-            "signer_sets": {v.role: v.signer_sets for v in views},
-            "actions": [a for v in views for a in v.actions],
-            "problems": [{"file": p.source, "message": p.message} for p in col.problems],
-        }, indent=2))
-    else:
-        for v in views:
-            click.echo(f"{v.role} v{v.version} (expires {v.expires})")
-            for line in v.signer_sets:
-                click.echo(f"  signers: {line}")
-            for line in v.changes:
-                click.echo(f"  change: {line}")
-            for line in v.actions:
-                click.echo(f"  after this root: {line}")
-        render_status(col)
+    render_status(col, views, as_json)
     from tuf_ceremony.errors import ExitCode
 
     if col.problems:
@@ -300,24 +270,20 @@ def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, as_json: boo
 
     request = load_request(request_file)
     col = collect(request, _load_bundles(bundles))
-    if not as_json:
-        render_status(col)
-    else:
-        for p in col.problems:
-            click.echo(f"refused: {p}", err=True)
+    from tuf_ceremony.cli.formats import Format, JsonFormat, output_width
+    from tuf_ceremony.cli.formats.status import MergeReport, MergeText, StatusReport, StatusText, refused_lines
+
+    width = output_width()
+    if not as_json:  # the table first: when a threshold is not met, it shows who is missing
+        click.echo(StatusText(width).render(StatusReport.of(col)))
+    for line in refused_lines(col.problems, width):
+        click.echo(line, err=True)
     written = do_merge(col, out, force)
     actions = [a for v in view_request(request) for a in v.actions]
     from tuf_ceremony.files import removal_note, sync_written
 
     note = removal_note(sync_written(written))
-    if as_json:
-        click.echo(json.dumps({"request_id": request.request_id,
-                               "written": [str(p) for p in written],
-                               "actions": actions}, indent=2))
+    fmt: Format[MergeReport] = JsonFormat() if as_json else MergeText(width)
+    click.echo(fmt.render(MergeReport(request.request_id, written, actions, note)))
+    if fmt.is_json:
         click.echo(note, err=True)  # stdout stays JSON
-        return
-    for path in written:
-        click.echo(f"written: {path}")
-    click.echo(note)
-    for a in actions:
-        click.echo(f"ACTION REQUIRED: {a}")

@@ -65,7 +65,7 @@ def generate(keytype: str, private_out: Path | None, uri: str | None, public_out
 
         pub = generate_key(uri, keytype, lambda name: read_secret(name))
         write_atomic(public_out, dump_json(pub.to_dict()), force=force)
-        _show_public(pub.keyid, public_out, f"on token: {key_uri_for(uri)}")
+        _show_public(pub.keyid, public_out, "on token, PKCS#11 URI:", key_uri_for(uri))
         return
     assert private_out is not None
     check_writable(private_out, force)
@@ -92,13 +92,19 @@ def generate(keytype: str, private_out: Path | None, uri: str | None, public_out
         if not force:
             private_out.unlink(missing_ok=True)
         raise
-    _show_public(pub.keyid, public_out, f"private key (encrypted): {private_out}")
+    _show_public(pub.keyid, public_out, "private key (encrypted):", str(private_out))
 
 
-def _show_public(keyid: str, public_out: Path, where: str) -> None:
-    click.echo(f"keyid: {keyid}")
-    click.echo(f"public key: {public_out}")
-    click.echo(where)
+def _show_public(keyid: str, public_out: Path, where: str, value: str) -> None:
+    """The new key's keyid and files; ``value`` (a URI or a path) whole on a
+    line of its own when it does not fit beside its label."""
+    from tuf_ceremony.cli.formats import labelled, output_width
+    from tuf_ceremony.text import safe
+
+    width = output_width()
+    for label, text in (("keyid:", keyid), ("public key:", str(public_out)), (where, value)):
+        for line in labelled(label, safe(text, None), width):
+            click.echo(line)
 
 
 @key.command("export")
@@ -118,7 +124,7 @@ def export(uri: str, public_out: Path, force: bool) -> None:
     check_writable(public_out, force)
     pub = read_public_key(uri)
     written = write_atomic(public_out, dump_json(pub.to_dict()), force=force)
-    _show_public(pub.keyid, public_out, f"on token: {key_uri_for(uri)}")
+    _show_public(pub.keyid, public_out, "on token, PKCS#11 URI:", key_uri_for(uri))
     from tuf_ceremony.files import removal_note
 
     click.echo(removal_note([written]))
@@ -135,42 +141,12 @@ def list_keys(module: str | None, as_json: bool) -> None:
     Copy a key's URI into a ceremony plan or give it to `sign --key`.
     No PIN is asked: keys whose public half is hidden until login do not show.
     """
-    import dataclasses
-    import json
-    import sys
-
+    from tuf_ceremony.cli.formats import Format, JsonFormat, output_width
+    from tuf_ceremony.cli.formats.keys import KeyListReport, KeyListText
     from tuf_ceremony.signers.pkcs11 import list_tokens
 
-    tokens = list_tokens(module)
-    if as_json:
-        click.echo(json.dumps([dataclasses.asdict(t) for t in tokens], indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    tty = sys.stdout.isatty()
-    out = Console(highlight=False, width=None if tty else 1000)
-    if not tokens:
-        out.print("no tokens found")
-        return
-    table = Table(title="Tokens")
-    for col in ("Label", "Manufacturer", "Model", "Serial", "PIN state", "Keys", "Module"):
-        table.add_column(col)
-    for t in tokens:
-        table.add_row(t.label or "(empty)", t.manufacturer, t.model, t.serial or "-",
-                      t.pin_state, str(len(t.keys)), t.module)
-    out.print(table)
-    for t in tokens:
-        if not t.keys:
-            continue
-        keys = Table(title=f"Keys on token '{t.label}' (serial {t.serial})")
-        keys.add_column("Label")
-        keys.add_column("ID")
-        keys.add_column("Type")
-        keys.add_column("URI", overflow="fold")
-        for k in t.keys:
-            keys.add_row(k.label or "-", k.id or "-", k.keytype, k.uri)
-        out.print(keys)
+    fmt: Format[KeyListReport] = JsonFormat() if as_json else KeyListText(output_width())
+    click.echo(fmt.render(KeyListReport(list_tokens(module))))
 
 
 # --- hardware attestation (ATTEST; logic in tuf_ceremony.attestation) -------
