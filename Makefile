@@ -43,6 +43,18 @@ fat:
 	  fi; \
 	fi
 
+# RSTUF's own CLI (PyPI: repository-service-tuf) in a venv of its own: it pins
+# its own tuf/securesystemslib; tests/test_rstuf*.py run it to read our payloads.
+RSTUF_VENV ?= .venv-rstuf
+RSTUF_VERSION ?= 1.0.0b1
+
+$(RSTUF_VENV)/.installed:
+	$(PYTHON) -m venv $(RSTUF_VENV)
+	$(RSTUF_VENV)/bin/pip install --quiet 'repository-service-tuf==$(RSTUF_VERSION)'
+	touch $@
+
+rstuf: $(RSTUF_VENV)/.installed
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check tuf_ceremony tests benchmarks
 	$(BIN)/mypy
