@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +16,10 @@ from tuf_ceremony.cli.common import (
     with_retries,
     yes_option,
 )
+
+if TYPE_CHECKING:
+    from tuf_ceremony.describe import PayloadView
+    from tuf_ceremony.merge import Collection
 
 _path = click.Path(path_type=Path)
 _file = click.Path(dir_okay=False, path_type=Path)
@@ -212,7 +216,7 @@ def _load_bundles(paths: tuple[Path, ...]) -> list[Any]:
     return bundles
 
 
-def render_status(col: Any, views: list[Any] | None = None, as_json: bool = False) -> None:
+def render_status(col: Collection, views: list[PayloadView] | None = None, as_json: bool = False) -> None:
     """Print the status report (text or JSON, tuf_ceremony.cli.formats.status);
     refused bundles go to stderr, one line each."""
     from tuf_ceremony.cli.formats import Format, JsonFormat, output_width
