@@ -141,21 +141,25 @@ def parse_uri(uri: str) -> PKCS11URI:
         key = allowed[name]
         if key in values:
             raise InputError(f"PKCS#11 URI attribute {name!r} appears twice")
-        if name == "id":
-            values[key] = unquote_to_bytes(raw)
-        elif name == "slot-id":
-            text = _decode_text(name, raw)
-            if not text.isdigit():
-                raise InputError(f"PKCS#11 URI slot-id must be a decimal number, not {text!r}")
-            values[key] = int(text)
-        else:
-            text = _decode_text(name, raw)
-            if name == "type" and text not in _TYPES:
-                raise InputError(f"PKCS#11 URI type must be one of {', '.join(_TYPES)}, not {text!r}")
-            if name in ("module-path", "module-name") and not text:
-                raise InputError(f"PKCS#11 URI {name} is empty")
-            values[key] = text
+        values[key] = _attribute_value(name, raw)
     return PKCS11URI(**values)  # type: ignore[arg-type]
+
+
+def _attribute_value(name: str, raw: str) -> bytes | int | str:
+    """The decoded value of one attribute: bytes for ``id``, an int for
+    ``slot-id``, else UTF-8 text (checked where the attribute has rules)."""
+    if name == "id":
+        return unquote_to_bytes(raw)
+    text = _decode_text(name, raw)
+    if name == "slot-id":
+        if not text.isdigit():
+            raise InputError(f"PKCS#11 URI slot-id must be a decimal number, not {text!r}")
+        return int(text)
+    if name == "type" and text not in _TYPES:
+        raise InputError(f"PKCS#11 URI type must be one of {', '.join(_TYPES)}, not {text!r}")
+    if name in ("module-path", "module-name") and not text:
+        raise InputError(f"PKCS#11 URI {name} is empty")
+    return text
 
 
 def _enc(value: str, safe: str) -> str:
