@@ -84,6 +84,22 @@ test-min: $(MIN_VENV)/.installed softhsm
 	$(MIN_VENV)/bin/pip check
 	$(MIN_VENV)/bin/pytest -n 2 -q -p no:cacheprovider
 
+# Line and branch coverage ([tool.coverage] in pyproject.toml): verify's
+# worker processes and the CLI run as a subprocess included; fails under the
+# floor (fail_under). Data in build/coverage/.
+.PHONY: coverage lint-strict
+coverage: $(BIN)/.installed softhsm
+	mkdir -p build/coverage
+	$(BIN)/pytest -n 2 -q -p no:cacheprovider --cov --cov-branch --cov-report=term-missing:skip-covered
+
+# The lint of python-tuf's kind, ready to replace `lint`: complexity rules
+# (limits in [tool.ruff.lint.mccabe] / [tool.ruff.lint.pylint]), the
+# formatter's check, and mypy --strict on the tests too.
+lint-strict: $(BIN)/.installed
+	$(BIN)/ruff check tuf_ceremony tests benchmarks --extend-select C901,PLR0912,PLR0915
+	$(BIN)/ruff format --check tuf_ceremony tests benchmarks
+	$(BIN)/mypy tuf_ceremony tests
+
 demo: $(BIN)/.installed
 	@$(MAKE) --no-print-directory softhsm || echo "demo: continuing with software keys"
 	PATH="$(abspath $(BIN)):$$PATH" bash ceremonies/demo/run-demo.sh

@@ -59,6 +59,7 @@ def test_always_authenticate_key_signs_with_context_login(pkcs11_fresh: SoftHSM)
     with lib.get_token(token_label="tuf-test-a").open(user_pin=USER_PIN) as s:
         priv = s.get_key(object_class=ObjectClass.PRIVATE_KEY, label="always-auth")
         assert priv[Attribute.ALWAYS_AUTHENTICATE] is True
+        assert isinstance(priv, pkcs11.SignMixin)
         # ... and enforces it: without a context-specific login, no signature
         with pytest.raises(pkcs11.UserNotLoggedIn):
             priv.sign(b"\0" * 32, mechanism=pkcs11.Mechanism.ECDSA)
