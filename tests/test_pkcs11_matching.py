@@ -100,3 +100,31 @@ def test_no_pin_handler_means_no_login(pkcs11_fresh: SoftHSM) -> None:
     signer = p11.open_pkcs11_signer(pkcs11_fresh.uri("tuf-test-a", "p256"), None, None)
     with pytest.raises(AuthenticationError, match="needs its PIN but no way to ask for it"):
         signer.sign(PAYLOAD)
+
+
+def test_token_errors_name_the_token(pkcs11_fresh: SoftHSM) -> None:
+    from pkcs11 import exceptions as p11e
+
+    from tuf_ceremony.errors import AuthenticationError
+    from tuf_ceremony.signers.pkcs11.modules import modules
+    from tuf_ceremony.signers.pkcs11.tokens import token_error, token_refs
+
+    ref = next(r for m in modules(None) for r in token_refs(m) if r.label == "tuf-test-a")
+    removed = token_error(ref, "signing", p11e.DeviceRemoved())
+    assert isinstance(removed, TokenError) and "was removed (signing)" in str(removed)
+    assert isinstance(token_error(ref, "login", p11e.PinLocked()), AuthenticationError)
+    assert "wrong PIN for token 'tuf-test-a'" in str(token_error(ref, "login", p11e.PinIncorrect()))
+    other = token_error(ref, "listing", p11e.GeneralError("the  module\nfailed"))
+    assert str(other).endswith("listing: GeneralError (the module failed)")
+
+
+def test_verify_progress_bar_runs_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    from tuf_ceremony.cli.verify import _Progress
+
+    progress = _Progress()
+    progress(1, 10, "small levels show nothing")
+    progress(100, 1000, "hashed bins")
+    progress(1000, 1000, "hashed bins")
+    progress.stop()
+    progress.stop()  # idempotent
+    assert capsys.readouterr().out == ""
