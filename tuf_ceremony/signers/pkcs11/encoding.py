@@ -10,12 +10,10 @@ the one decoder in :mod:`tuf_ceremony.keytypes`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import pkcs11
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from pkcs11 import Attribute, KeyType, Mechanism
+from pkcs11 import MGF, Attribute, KeyType, Mechanism, Object
 from pkcs11.util.ec import encode_ecdsa_signature, encode_named_curve_parameters
 from securesystemslib.signer import Key, SSlibKey
 
@@ -29,7 +27,7 @@ from tuf_ceremony.keytypes import (
 )
 
 # RSASSA-PSS as TUF's rsassa-pss-sha256: SHA-256, MGF1-SHA-256, salt of 32 bytes.
-RSA_PSS_PARAMS = (Mechanism.SHA256, pkcs11.MGF.SHA256, 32)
+RSA_PSS_PARAMS: tuple[Mechanism, MGF, int] = (Mechanism.SHA256, MGF.SHA256, 32)
 
 # PKCS#11 v3.0 names Edwards curves by OID; v2.40-era modules by this
 # PrintableString (RFC 8410 curve name).
@@ -88,7 +86,7 @@ class SignMechanism:
     first (None: the token hashes, or the scheme needs no digest)."""
 
     mechanism: Mechanism
-    param: Any
+    param: tuple[Mechanism, MGF, int] | None
     prehash: str | None
 
 
@@ -142,7 +140,7 @@ def _curve_oid(params: bytes) -> str:
         raise ValueError(f"unreadable EC_PARAMS ({e})") from None
 
 
-def public_from_attrs(obj: Any) -> PublicKeyTypes:
+def public_from_attrs(obj: Object) -> PublicKeyTypes:
     """The cryptography public key of a token object (public key, or a
     private key exposing its public attributes); ValueError when the key
     type or curve is not one tuf-ceremony signs with."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from pkcs11 import Attribute, ObjectClass
+from pkcs11 import Attribute, Object, ObjectClass, Session
 from pkcs11 import exceptions as p11e
 from securesystemslib.signer import SecretsHandler
 
@@ -25,7 +25,7 @@ from tuf_ceremony.signers.pkcs11.uri import PKCS11URI, format_uri
 Notify = Callable[[str], None]
 
 
-def attr(obj: Any, attribute: Attribute, default: Any = None) -> Any:
+def attr(obj: Object, attribute: Attribute, default: Any = None) -> Any:
     """An attribute of a token object, or ``default`` when it has none."""
     try:
         return obj[attribute]
@@ -39,9 +39,9 @@ class KeyObjects:
 
     key_id: bytes
     labels: list[str] = field(default_factory=list)
-    public: Any = None
-    cert: Any = None
-    private: Any = None
+    public: Object | None = None
+    cert: Object | None = None
+    private: Object | None = None
 
     @property
     def label(self) -> str | None:
@@ -78,7 +78,7 @@ class KeyObjects:
         return None
 
 
-def _key_objects(session: Any) -> list[KeyObjects]:
+def _key_objects(session: Session) -> list[KeyObjects]:
     groups: dict[tuple[bytes, str], KeyObjects] = {}
     for cls, slot_name in (
         (ObjectClass.PRIVATE_KEY, "private"),

@@ -19,9 +19,8 @@ import ctypes
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from pkcs11 import Mechanism, TokenFlag
+from pkcs11 import Mechanism, Session, TokenFlag
 from pkcs11 import exceptions as p11e
 from securesystemslib.signer import SecretsHandler
 
@@ -130,6 +129,13 @@ class LowLevel:
 _LOWLEVEL: dict[str, LowLevel] = {}
 
 
+def session_handle(session: Session) -> int:
+    """The session's CK_SESSION_HANDLE: ``Session.handle`` (public since
+    python-pkcs11 0.9.1; its type stubs do not declare it)."""
+    handle: int = session.handle  # type: ignore[attr-defined]
+    return handle
+
+
 def lowlevel(module_path: str) -> LowLevel:
     """The (cached) C_Login/C_Logout of a module, version-checked."""
     real = os.path.realpath(module_path)
@@ -165,13 +171,13 @@ class TokenSession:
 
     def __init__(self, ref: TokenRef) -> None:
         self.ref = ref
-        self._session: Any = None
+        self._session: Session | None = None
         self._logged_in = False
         self._pin: bytes | None = None  # memory only, for context-specific logins
         self._mechanisms: set[Mechanism] | None = None
 
     @property
-    def session(self) -> Any:
+    def session(self) -> Session:
         if self._session is None:
             try:
                 self._session = self.ref.token.open()
@@ -221,13 +227,13 @@ class TokenSession:
             if notify is not None:
                 notify(f"Enter the PIN on the PIN pad of {ref.describe()} now")
             pin = b""
-            rv = calls.login(session.handle, None)
+            rv = calls.login(session_handle(session), None)
         else:
             if secrets_handler is None:
                 raise AuthenticationError(f"{ref.describe()} needs its PIN but no way to ask for it was given")
             STATS.pin_prompts += 1
             pin = secrets_handler(f"PIN for token '{ref.label}'").encode("utf-8")
-            rv = calls.login(session.handle, pin)
+            rv = calls.login(session_handle(session), pin)
         if rv not in (_CKR_OK, _CKR_USER_ALREADY_LOGGED_IN):
             self._raise_login_error(rv)
         STATS.logins += 1
@@ -274,7 +280,7 @@ class TokenSession:
         if session is not None:
             try:
                 if self._logged_in:
-                    lowlevel(self.ref.module.path).logout(session.handle)
+                    lowlevel(self.ref.module.path).logout(session_handle(session))
                 session.close()
             except (p11e.PKCS11Error, TokenError):
                 pass

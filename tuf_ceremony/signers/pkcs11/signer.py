@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from pkcs11 import Attribute, ObjectClass
+from pkcs11 import Attribute, ObjectClass, Session, SignMixin
 from pkcs11 import exceptions as p11e
 from securesystemslib.exceptions import UnverifiedSignatureError
 from securesystemslib.signer import SIGNER_FOR_URI_SCHEME, Key, SecretsHandler, Signature, Signer
@@ -59,7 +59,7 @@ class PKCS11Signer(Signer):
         self._kind = kind
         self._secrets_handler = secrets_handler
         self._notify = notify
-        self._priv_cache: tuple[Any, Any, bool] | None = None
+        self._priv_cache: tuple[Session, SignMixin, bool] | None = None
         try:
             self._mechanism = sign_mechanism(kind, located.entry.mechanisms(), located.entry.ref.describe())
         except ValueError as e:
@@ -87,7 +87,7 @@ class PKCS11Signer(Signer):
     ) -> PKCS11Signer:
         return open_pkcs11_signer(priv_key_uri, public_key, secrets_handler, _DEFAULT_NOTIFY[0])
 
-    def _private_key(self) -> tuple[Any, bool]:
+    def _private_key(self) -> tuple[SignMixin, bool]:
         """The private key object and its CKA_ALWAYS_AUTHENTICATE, cached for
         the current session (a replaced session invalidates the cache)."""
         entry = self._located.entry
@@ -110,6 +110,8 @@ class PKCS11Signer(Signer):
         if len(objs) > 1:
             raise TokenError(f"{self._located.where()}: several private keys share its id")
         priv = objs[0]
+        if not isinstance(priv, SignMixin):
+            raise TokenError(f"{self._located.where()}: the private key object is not one that signs")
         always_auth = bool(attr(priv, Attribute.ALWAYS_AUTHENTICATE, False))
         self._priv_cache = (session, priv, always_auth)
         return priv, always_auth
@@ -121,7 +123,7 @@ class PKCS11Signer(Signer):
         yubikey = "yubico" in ref.manufacturer.lower() and "yubihsm" not in ref.model.lower()
         return always_auth or yubikey
 
-    def _raw_sign(self, priv: Any, data: bytes, pin: str | None) -> bytes:
+    def _raw_sign(self, priv: SignMixin, data: bytes, pin: str | None) -> bytes:
         entry = self._located.entry
         where = self._located.where()
         mech = self._mechanism

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from pkcs11 import TokenFlag
+from pkcs11 import Slot, Token, TokenFlag
 from pkcs11 import exceptions as p11e
 
 from tuf_ceremony.errors import AuthenticationError, CeremonyError, TokenError
@@ -14,7 +14,7 @@ from tuf_ceremony.signers.pkcs11.modules import Module, modules
 from tuf_ceremony.signers.pkcs11.uri import PKCS11URI
 
 
-def text_of(value: Any) -> str:
+def text_of(value: object) -> str:
     """A PKCS#11 blank-padded text field as a Python string."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
@@ -26,8 +26,8 @@ class TokenRef:
     """A token present in a slot of a loaded module."""
 
     module: Module
-    slot: Any
-    token: Any
+    slot: Slot
+    token: Token
     label: str
     serial: str
     manufacturer: str
