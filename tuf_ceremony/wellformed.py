@@ -28,6 +28,7 @@ from tuf.api.metadata import Metadata, Root, Targets
 from tuf_ceremony.errors import FormatError
 from tuf_ceremony.keys import keyid_of
 from tuf_ceremony.policy import key_material
+from tuf_ceremony.text import safe
 
 #: Largest version a payload or trusted document may carry (a signed 32-bit
 #: integer: what every TUF client stores a version in).
@@ -119,16 +120,34 @@ def check_role_keys(materials: Mapping[str, bytes], keyids: Sequence[str], thres
                                    f"{len(seen)} distinct key(s): it could never be met")
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_root(root: Root, source: str, entry: str) -> None:
     check_version(root.version, source, entry)
+    # python-tuf keeps any JSON value and tests its truth ("false" is true to it)
+    if root.consistent_snapshot is not None and not isinstance(root.consistent_snapshot, bool):
+        raise _fail(source, f"{entry}.consistent_snapshot",
+                    "consistent_snapshot must be true or false")
     materials = check_keys(root.keys, source, f"{entry}.keys")
     for name, role in root.roles.items():
         check_role_keys(materials, role.keyids, role.threshold, source,
                         f"{entry}.roles.{name}")
 
 
+def _file_name_key(name: str) -> str:
+    """One key per file a role name becomes on a case-insensitive (FAT, NTFS)
+    or normalizing (macOS) filesystem."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def check_targets(targets: Targets, source: str, entry: str) -> None:
     check_version(targets.version, source, entry)
+    for path, tf in targets.targets.items():
+        if not _whole(tf.length):
+            raise _fail(source, f"{entry}.targets", f"target {safe(path, 60)}: length must be "
+                                                    "a whole number")
     d = targets.delegations
     if d is None:
         return
@@ -140,13 +159,25 @@ def check_targets(targets: Targets, source: str, entry: str) -> None:
         if reason:
             raise _fail(source, f"{entry}.delegations.succinct_roles.name_prefix",
                         f"not a safe file name: {reason}")
+        if not _whole(s.bit_length):
+            raise _fail(source, f"{entry}.delegations.succinct_roles",
+                        "bit_length must be a whole number")
         check_role_keys(materials, s.keyids, s.threshold, source,
                         f"{entry}.delegations.succinct_roles")
+    files: dict[str, str] = {}
     for name, role in (d.roles or {}).items():
         reason = unsafe_name_reason(name)
         if reason:
             raise _fail(source, f"{entry}.delegations.roles",
                         f"role name is not a safe file name: {reason}")
+        other = files.setdefault(_file_name_key(name), name)
+        if other != name:
+            raise _fail(source, f"{entry}.delegations.roles",
+                        f"role names {safe(other, 60)!r} and {safe(name, 60)!r} are the same "
+                        "file name on a case-insensitive or normalizing filesystem")
+        if not isinstance(role.terminating, bool):
+            raise _fail(source, f"{entry}.delegations.roles.{name}",
+                        "terminating must be true or false")
         check_role_keys(materials, role.keyids, role.threshold, source,
                         f"{entry}.delegations.roles.{name}")
 

@@ -115,18 +115,16 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("tuf-ceremony: interrupted", err=True)
             sys.exit(ExitCode.INTERRUPTED)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - every error is mapped to an exit code
             from tuf_ceremony.errors import CeremonyError
 
             if isinstance(e, CeremonyError):
                 if debug:  # the traceback, and still the documented exit code
-                    import traceback
-
-                    traceback.print_exc()
+                    _print_traceback()
                 click.echo(f"tuf-ceremony: error: {_one_line(str(e))}", err=True)
                 sys.exit(e.exit_code)
             if debug:
-                raise
+                _print_traceback()
             click.echo(
                 f"tuf-ceremony: internal error: {type(e).__name__}: {_one_line(str(e))} "
                 "(run with --debug for a traceback)",
@@ -165,6 +163,17 @@ def _close_token_sessions() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     cli.main(args=argv, prog_name="tuf-ceremony")
+
+
+def _print_traceback() -> None:
+    """The current exception's traceback on stderr, each line through
+    :func:`_one_line`: exception messages hold untrusted text (file names,
+    labels) that must not reach the terminal raw, with --debug too."""
+    import traceback
+
+    for line in traceback.format_exc().splitlines():
+        indent = line[:len(line) - len(line.lstrip(" "))]
+        click.echo(indent + _one_line(line), err=True)
 
 
 def _one_line(text: str) -> str:

@@ -1,0 +1,85 @@
+"""Red team, second wave: payload fields python-tuf accepts and the screen
+shows, yet that mean something else to a client (or to another client), or
+that collide once written to a stick. Each forged request is re-sealed, as a
+hostile coordinator can, and must now be refused when loaded (``status``,
+and so ``sign`` and ``merge``, which load through the same parser)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures_core import run_cli, write_plan
+from tests.test_threat_trust import assert_refused, key_json, payload, read, write_forged
+from tuf_ceremony.keys import keyid_of
+
+_TARGET = {"length": 3, "hashes": {"sha256": "ab" * 32}}
+
+
+def _root(doc: dict[str, Any]) -> dict[str, Any]:
+    signed: dict[str, Any] = payload(doc, "root")["signed"]
+    return signed
+
+
+def _targets(doc: dict[str, Any]) -> dict[str, Any]:
+    signed: dict[str, Any] = payload(doc, "targets")["signed"]
+    return signed
+
+
+def _roles(workdir: Path, doc: dict[str, Any], *names: str, **extra: Any) -> None:
+    online = key_json(workdir, "online")
+    roles = [{"name": n, "keyids": [keyid_of(online)], "threshold": 1, "terminating": False,
+              "paths": [f"{n}/*"], **extra} for n in names]
+    _targets(doc)["delegations"] = {"keys": {keyid_of(online): online}, "roles": roles}
+
+
+def _succinct(workdir: Path, doc: dict[str, Any], bits: Any) -> None:
+    online = key_json(workdir, "online")
+    _targets(doc)["delegations"] = {
+        "keys": {keyid_of(online): online},
+        "succinct_roles": {"keyids": [keyid_of(online)], "threshold": 1, "bit_length": bits,
+                           "name_prefix": "bin"}}
+
+
+FORGERIES: dict[str, tuple[Callable[[Path, dict[str, Any]], None], str]] = {
+    # python-tuf takes any JSON value here and tests its truth: "false" is true to it,
+    # and a client that reads JSON types (go-tuf, rust-tuf) refuses the root
+    "consistent-snapshot-string": (
+        lambda w, d: _root(d).__setitem__("consistent_snapshot", "false"),
+        "consistent_snapshot must be true or false"),
+    "consistent-snapshot-number": (
+        lambda w, d: _root(d).__setitem__("consistent_snapshot", 0),
+        "consistent_snapshot must be true or false"),
+    "terminating-string": (
+        lambda w, d: _roles(w, d, "bins", terminating="no"),
+        "terminating must be true or false"),
+    "target-length-bool": (
+        lambda w, d: _targets(d)["targets"].__setitem__("a.txt", {**_TARGET, "length": True}),
+        "length must be a whole number"),
+    "succinct-bit-length-bool": (
+        lambda w, d: _succinct(w, d, True),
+        "bit_length must be a whole number"),
+    # two role names one file on FAT (case-insensitive) or on macOS (NFD)
+    "role-names-differ-in-case": (
+        lambda w, d: _roles(w, d, "Bins", "bins"),
+        "same file name"),
+    "role-names-differ-in-normalization": (
+        lambda w, d: _roles(w, d, "caf\u00e9", "cafe\u0301"),
+        "same file name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGERIES))
+def test_forged_payload_field_is_refused(workdir: Path, case: str) -> None:
+    forge, needle = FORGERIES[case]
+    plan = write_plan(workdir / "plan.toml")
+    req = workdir / "request.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    doc = read(req)
+    forge(workdir, doc)
+    write_forged(req, doc)
+    r = run_cli("status", req)
+    assert_refused(r, 3, req, needle)
