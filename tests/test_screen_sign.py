@@ -247,3 +247,35 @@ def test_yes_on_a_terminal_prints_the_whole_review_without_pager(workdir: Path,
     assert b"-- summary" not in s.raw and b"\x1b[2J" not in s.raw
     assert b"== End of the review ==" in s.raw and b"read aloud: 1." in s.raw
     assert (workdir / "alice.bundle.json").is_file()
+
+
+def test_every_page_keeps_its_first_line_on_screen(workdir: Path, rotation: Path) -> None:
+    """A full page ends without a newline: the bottom line must not scroll
+    the page's first line away (the ceremony name, the start of the details)."""
+    from tuf_ceremony.cli.screens import pages, wrap_all
+    from tuf_ceremony.review import render_review
+
+    book = pages(wrap_all(render_review(load_request(rotation)).splitlines(), 80), 24)
+    s = _open(workdir, rotation, 80, 24)
+    s.wait_for("-- summary 1/")
+    assert s.lines()[0].startswith('Signing request for ceremony "'), s.text()
+    st = _status(s)
+    assert st is not None
+    while st[0] == "summary":
+        s.send(" ")
+        nxt = ("details", 1) if st[1] == st[2] else ("summary", st[1] + 1)
+        s.wait_for(f"-- {nxt[0]} {nxt[1]}/")
+        st = _status(s)
+        assert st is not None
+    for n, want in enumerate(book, start=1):
+        assert _status(s) == ("details", n, len(book))
+        assert s.lines()[: len(want)] == [line.rstrip() for line in want], s.text()
+        s.send(" ")
+        if n < len(book):
+            s.wait_for(f"-- details {n + 1}/")
+    s.wait_for("Enter passphrase")
+    # the prompt starts on a line of its own, below the last status line
+    assert any(line.startswith("Enter passphrase") for line in s.lines()), s.text()
+    s.send("\x03")
+    s.finish()
+    assert not (workdir / "alice.bundle.json").exists()

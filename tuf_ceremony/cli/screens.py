@@ -82,9 +82,12 @@ class Terminal:
         return cls(max(MIN_WIDTH, size.columns), max(MIN_HEIGHT, size.lines), interactive,
                    sys.stdout)
 
-    def show(self, lines: Sequence[str], clear: bool = False) -> None:
-        text = (CLEAR if clear and self.interactive else "") + "".join(
-            line + "\n" for line in lines)
+    def show(self, lines: Sequence[str], clear: bool = False, end: str = "\n") -> None:
+        """``lines``, each ended by a newline but the last, ended by ``end``
+        (a full page ends with "": a newline on the bottom line would scroll
+        the page's first line away)."""
+        text = (CLEAR if clear and self.interactive else "") + "\n".join(lines) + (
+            end if lines else "")
         self.out.write(text)
         self.out.flush()
 
@@ -188,7 +191,7 @@ def page(term: Terminal, lines: Sequence[str], title: str, after: str,
                        f"-- {title} {i + 1}/{len(book)} space b q --"):
             if len(status) <= term.width:
                 break
-        term.show([*content, status[:term.width]], clear=True)
+        term.show([*content, status[:term.width]], clear=True, end="")
         key = term.getkey()
         if key in (" ", "\r", "\n", "f", "j", "\x1b[6~", "\x1b[B"):  # also PgDn, down
             if last:
@@ -381,9 +384,9 @@ def show_review(request: Any, slots: Sequence[Any] | None, name: str | None,
         term.show(render_review(request).splitlines())
         return
     summary = summary_lines(request, slots, name, term.width)
-    if page(term, summary, "summary", "the details") == "q":
-        return
-    page(term, render_review(request).splitlines(), "details", "the confirmation")
+    if page(term, summary, "summary", "the details") != "q":
+        page(term, render_review(request).splitlines(), "details", "the confirmation")
+    term.show([""])  # what follows (a passphrase prompt) starts below the status line
 
 
 def confirm_signing(request: Any, slots: Sequence[Any], name: str, term: Terminal,
