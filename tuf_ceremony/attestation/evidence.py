@@ -163,7 +163,17 @@ class HardwareCheck:
     line: str  # "YubiHSM 2 serial ..., generated on device, not exportable" or the reason
 
 
-_CHECKS: dict[tuple[str, tuple[bytes, ...], bytes], HardwareCheck] = {}
+_CHECKS: dict[tuple[tuple[str, ...], tuple[bytes, ...], bytes], HardwareCheck] = {}
+_NOW: list[datetime] = []
+
+
+def _session_now() -> datetime:
+    """This machine's clock, read once per run."""
+    from tuf_ceremony.timeutil import utcnow
+
+    if not _NOW:
+        _NOW.append(utcnow())
+    return _NOW[0]
 
 
 def check_request_key(request: Any, keyid: str, at: datetime | None = None,
@@ -172,9 +182,11 @@ def check_request_key(request: Any, keyid: str, at: datetime | None = None,
     it carries none). Never trusts anything but the certificates and the
     installed roots.
 
-    Certificate validity is judged at ``at``, by default at the request's
-    ``created`` time, so that the keyholder's review stays a function of the
-    request alone (Yubico's chains are valid until 2052 and later)."""
+    Certificate validity is judged at ``at``; by default both at the
+    request's ``created`` time and at this machine's clock (read once per
+    run, so every rendering of the review is the same): ``created`` is
+    written by whoever made the request, and an expired chain must not pass
+    because the request claims an old date."""
     from tuf_ceremony.timeutil import parse_time
 
     ders = getattr(request, "attestations", {}).get(keyid)
@@ -183,9 +195,10 @@ def check_request_key(request: Any, keyid: str, at: datetime | None = None,
     key = request.names_keys.get(keyid)
     if key is None:
         return HardwareCheck(False, "NOT VERIFIED: the key is not in the request")
+    times = [at] if at is not None else []
     if at is None:
         try:
-            at = parse_time(str(request.created))
+            times = [parse_time(str(request.created)), _session_now()]
         except ValueError:
             return HardwareCheck(False, "NOT VERIFIED: the request's created time is not "
                                  "an RFC 3339 time")
@@ -193,13 +206,14 @@ def check_request_key(request: Any, keyid: str, at: datetime | None = None,
         material = public_der(key)
     except (ValueError, TypeError):
         return HardwareCheck(False, "NOT VERIFIED: the key cannot be decoded")
-    cache_key = (at.isoformat(), tuple(ders), material)
+    cache_key = (tuple(t.isoformat() for t in times), tuple(ders), material)
     if store is None and cache_key in _CHECKS:
         return _CHECKS[cache_key]
     where = "attestation in the request"
     try:
         certs = [SourcedCert(c, where) for d in ders for c in parse_certificates(d, where)]
-        result = verify_attestation(material, certs, store or bundled_store(), at)
+        for when in times:
+            result = verify_attestation(material, certs, store or bundled_store(), when)
         check = HardwareCheck(True, result.summary())
     except (CeremonyError, ValueError) as e:
         check = HardwareCheck(False, f"NOT VERIFIED: {_reason(e, where)}")

@@ -18,6 +18,12 @@ The policy (docs/hardware.md, "Attestation policy"):
      f9 <- PIV Attestation A/B 1 <- Attestation Intermediate A/B 1 <- Root 1;
    * YubiHSM 2: device <- Sub-CA <- YubiHSM Root CA.
 
+   The device certificate must not itself be a key attestation (a PIV f9
+   states the firmware .3.3 and no policy .3.8; a YubiHSM device
+   certificate no object id, origin or capabilities), and the U2F root,
+   which mostly signs FIDO batch attestation certificates, counts only
+   directly above a certificate it named ``CN=Yubico PIV Attestation``.
+
    Each link is checked with ``verify_directly_issued_by`` (issuer name and
    signature). X.509 CA flags and path lengths are *not* checked: genuine
    Yubico f9 certificates lack basicConstraints and the U2F root has
@@ -259,6 +265,36 @@ def verify_attestation(public_der: bytes, certs: list[SourcedCert], store: Trust
     raise error
 
 
+# Yubico U2F Root CA Serial 457200631: it signed the f9 certificates of some
+# YubiKey 4 devices (2017-2018), but above all the FIDO/U2F batch attestation
+# certificates of millions of keys; it is trusted only directly above a
+# certificate it issued as a PIV f9 certificate (docs/hardware.md, policy 3).
+F9_ONLY_ROOTS = {"0fa1386f80eb8713263ae5c1d84deb455bdf08aea50ab05503cefee82b092d42"}
+F9_NAME = "Yubico PIV Attestation"
+
+
+def _is_piv_f9(cert: x509.Certificate) -> bool:
+    """The subject Yubico gives a PIV f9 certificate (meaningful only in a
+    certificate whose signature by a pinned Yubico root was verified)."""
+    cns = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return (len(cert.subject) == 1 and len(cns) == 1 and cns[0].value == F9_NAME
+            and not _not_a_device(cert, "yubikey-piv"))
+
+
+def _not_a_device(cert: x509.Certificate, kind: str) -> str | None:
+    """Why ``cert`` cannot be a device certificate (YubiKey f9, YubiHSM
+    opaque object 0), or None. A key attestation is never one: its key is a
+    keyholder's key, which signs whatever its holder wants."""
+    from tuf_ceremony.attestation.yubico import HSM_ORIGIN, PIV_FIRMWARE, yubico_extensions
+
+    ext = yubico_extensions(cert)
+    if _slot_or_object(cert) or HSM_ORIGIN in ext:
+        return "it is itself a key attestation"
+    if kind == "yubikey-piv" and PIV_FIRMWARE not in ext:
+        return "a YubiKey f9 certificate states the firmware (.3.3)"
+    return None
+
+
 def _slot_or_object(cert: x509.Certificate) -> bool:
     """A key attestation (not a device certificate): it states a policy
     (PIV) or an object id (YubiHSM)."""
@@ -276,6 +312,13 @@ def _verify_leaf(leaf: SourcedCert, public_der: bytes, certs: list[SourcedCert],
                       "(no YubiKey PIV .3.8 or YubiHSM .4.6 extension)", leaf.source)
     others = [c for c in certs if c.der != leaf.der]
     devices = [c for c in others if _issued_by(leaf.cert, c.cert)]
+    misfits = [(d, why) for d in devices if (why := _not_a_device(d.cert, kind)) is not None]
+    devices = [d for d in devices if _not_a_device(d.cert, kind) is None]
+    if misfits and not devices:
+        d, why = misfits[0]
+        raise _refuse(f"{_quoted(leaf.cert)} is signed by {_quoted(d.cert)} from "
+                      f"{safe(d.source)}, which is not a device certificate ({why}): only "
+                      "the device's attestation key may attest a key", leaf.source)
     if not devices:
         named = [c for c in others if c.cert.subject == leaf.cert.issuer]
         if named:
@@ -295,6 +338,13 @@ def _verify_leaf(leaf: SourcedCert, public_der: bytes, certs: list[SourcedCert],
         upper = _climb(device.cert, 2, kind, store, rest, failures)
         if upper is None:
             error = error or _chain_failure(device, rest, store, failures, kind)
+            continue
+        if upper.root.fingerprint in F9_ONLY_ROOTS and not _is_piv_f9(device.cert):
+            error = error or _refuse(
+                f"{_quoted(device.cert)} is signed by {_name(upper.root.cert)}, which is "
+                "trusted only directly above a YubiKey f9 certificate "
+                f"(CN={F9_NAME}): that root also signs FIDO/U2F attestation "
+                "certificates, whose keys do not attest PIV keys", device.source)
             continue
         chain = [(leaf.cert, leaf.source), (device.cert, device.source), *upper.certs]
         _check_validity(chain, at)
