@@ -279,3 +279,28 @@ def test_every_page_keeps_its_first_line_on_screen(workdir: Path, rotation: Path
     s.send("\x03")
     s.finish()
     assert not (workdir / "alice.bundle.json").exists()
+
+
+@pytest.mark.parametrize("cols", [80, 60])
+def test_lines_after_signing_are_wrapped_not_cut_by_the_terminal(
+        workdir: Path, rotation: Path, cols: int) -> None:
+    s = PtySession(["sign", rotation, "--key", "alice.pem", "--out", "alice.2.bundle.json"],
+                   workdir, cols, 24)
+    s.wait_for("-- summary 1/")
+    s.send("q")
+    s.wait_for("Enter passphrase")
+    s.send(PASSPHRASES["alice"] + "\r")
+    s.wait_for("[y/N]")
+    s.send("y\r")
+    assert s.finish() == 0
+    lines = s.lines()
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith("signature bundle written: "))
+    tail = lines[start:]
+    # every word whole on one line: the wrapped lines joined by spaces give the messages
+    words = " ".join(" ".join(tail).split())
+    assert ("signature bundle written: alice.2.bundle.json (2 signature(s), each verified "
+            "against the public key) written and flushed to disk") in words, s.text()
+    assert "Give alice.2.bundle.json to the coordinator. It holds no secret." in words
+    for line in tail:
+        assert len(line) < cols, line  # nothing reached the edge, so nothing was cut

@@ -57,9 +57,10 @@ def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: 
     render_request_summary(request)
     click.echo(f"signing request written: {out}")
     click.echo(f"request id: {request.request_id}")
+    from tuf_ceremony.cli.common import echo_wrapped
     from tuf_ceremony.files import removal_note
 
-    click.echo(removal_note([written]))
+    echo_wrapped(removal_note([written]))
 
 
 def _at(at: str | None) -> Any:
@@ -169,11 +170,14 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
                                              fmt_time(utcnow())))
     _bind_review(request, bundle)
     written = write_atomic(out, bundle.to_bytes(), force=force)
-    click.echo(f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), "
-               "each verified against the public key)")
-    click.echo(removal_note([written]))
+    from tuf_ceremony.cli.common import echo_wrapped
+
+    # wrapped at the terminal's width: the keyholder reads these lines whole
+    echo_wrapped(f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), "
+                 "each verified against the public key)")
+    echo_wrapped(removal_note([written]))
     for line in after_signing(out.name):
-        click.echo(line)
+        echo_wrapped(line)
 
 
 def _check_key_file(key_spec: str, rehearsal: bool) -> None:

@@ -128,3 +128,25 @@ def console(stderr: bool = False) -> Any:
 
 def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
+
+
+def echo_wrapped(message: str, err: bool = False) -> None:
+    """``message`` wrapped at spaces to the terminal's width when the stream
+    is a terminal, so the terminal never cuts a word; as one line otherwise
+    (a log or a script reads it whole)."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty:
+        click.echo(message, err=err)
+        return
+    import shutil
+
+    from tuf_ceremony.cli.screens import wrap
+
+    width = max(20, shutil.get_terminal_size((80, 24)).columns)
+    for line in message.splitlines() or [""]:
+        for piece in wrap(line, width):
+            click.echo(piece, err=err)

@@ -127,7 +127,9 @@ def export(uri: str, public_out: Path, force: bool) -> None:
     _show_public(pub.keyid, public_out, "on token, PKCS#11 URI:", key_uri_for(uri))
     from tuf_ceremony.files import removal_note
 
-    click.echo(removal_note([written]))
+    from tuf_ceremony.cli.common import echo_wrapped
+
+    echo_wrapped(removal_note([written]))
 
 
 @key.command("list")

@@ -85,4 +85,6 @@ def rotate(trusted: Path, roles: tuple[str, ...], revoke: tuple[str, ...], add: 
         click.echo(safe(note))
     click.echo(f"signing request written: {out}")
     click.echo(f"request id: {request.request_id}")
-    click.echo(removal_note([written]))
+    from tuf_ceremony.cli.common import echo_wrapped
+
+    echo_wrapped(removal_note([written]))
