@@ -125,9 +125,8 @@ def export(uri: str, public_out: Path, force: bool) -> None:
     pub = read_public_key(uri)
     written = write_atomic(public_out, dump_json(pub.to_dict()), force=force)
     _show_public(pub.keyid, public_out, "on token, PKCS#11 URI:", key_uri_for(uri))
-    from tuf_ceremony.files import removal_note
-
     from tuf_ceremony.cli.common import echo_wrapped
+    from tuf_ceremony.files import removal_note
 
     echo_wrapped(removal_note([written]))
 
