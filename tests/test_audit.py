@@ -146,10 +146,27 @@ def test_ceremony_with_a_token_keyholder_passes_the_audit(
     assert hsm[1]["command"] == "sign"
     assert hsm[1]["arguments"]["key_spec"].startswith("pkcs11:token=")
     assert f"\"{USER_PIN}\"" not in (record / f"{TOKEN_HOLDER}.jsonl").read_text()
+    # the PIN typed on stdin is in no string of any transcript or pre-flight
+    # result (digests and paths aside, where its digits may occur by chance)
+    for p in [*record.glob("*.jsonl"), *record.glob("*.preflight.json")]:
+        docs = [json.loads(x) for x in p.read_text().splitlines()] if p.suffix == ".jsonl" \
+            else [json.loads(p.read_text())]
+        assert not [s for s in _strings(docs) if USER_PIN in s and "/" not in s
+                    and not (len(s) >= 32 and all(c in "0123456789abcdef" for c in s))], p
     assert "hsm.preflight.json" in text, text
     # the token's PKCS#11 module is fingerprinted in the pre-flight
     pre = json.loads((record / f"{TOKEN_HOLDER}.preflight.json").read_text())
     assert pre["pkcs11"] and len(pre["pkcs11"][0]["sha256"]) == 64
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [*_strings(k), *_strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def test_edited_record_is_reported(record: Path) -> None:

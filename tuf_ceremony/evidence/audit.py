@@ -155,7 +155,11 @@ class _Audit:
             top = rel.split("/", 1)[0]
             if "/" in rel and top not in ("repository", "trusted"):
                 continue
-            if not p.is_file() or p.is_symlink():
+            if p.is_symlink():
+                self.add("flow", FAIL, rel, None,
+                         "is a symbolic link: a record holds regular files only (not read)")
+                continue
+            if not p.is_file():
                 continue
             data = read_bytes(p, "record file", _MAX_FILE_BYTES)
             digest = hashlib.sha256(data).hexdigest()
@@ -204,6 +208,22 @@ class _Audit:
                          f"{group_hex(chain.head[:16])} ({' '.join(digest_words(chain.head, 4))})"
                          ": compare it with the run sheet")
             self.steps += [_Step(name, e) for e in chain.entries]
+        self.shared_records()
+
+    def shared_records(self) -> None:
+        """A record is one run on one machine: the same record in two
+        transcripts is a transcript copied or forked from another machine's
+        (a signing machine borrowing another's pre-flight, say)."""
+        first: dict[str, _Step] = {}
+        reported: set[tuple[str, str]] = set()
+        for s in self.steps:
+            other = first.setdefault(s.entry.hash, s)
+            if other.file == s.file or (other.file, s.file) in reported:
+                continue
+            reported.add((other.file, s.file))
+            self.add("chain", FAIL, s.file, s.local,
+                     f"is also {other.name}: two transcripts claim the same machine's records "
+                     "(one was copied or forked from the other)")
 
     def successful(self, *commands: str) -> list[_Step]:
         return [s for s in self.steps if s.ok and s.entry.command in commands]
@@ -255,6 +275,7 @@ class _Audit:
         bundles = self.check_bundles(bundle_files, sign_outputs, request, expected_review)
         merged = self.check_merge(req_file, req_sha, sign_outputs)
         self.check_metadata(request, bundles, merged)
+        self.check_repository(request)
         self.check_verify(merged)
         self.check_preflight()
         self.check_tools()
@@ -498,6 +519,24 @@ class _Audit:
                          f"{len(verified)} signature(s), all from recorded bundles; thresholds "
                          "met (distinct keys)")
 
+    def check_repository(self, request: Any) -> None:
+        """Every file under repository/ was written by the recorded merge or
+        read as trusted metadata by the recorded prepare: nothing else (an
+        extra root version a client would pick up) rides along unaudited."""
+        known: set[tuple[str, str]] = set()
+        for s in self.successful("merge"):
+            known |= _named_digests(s.entry.files("outputs", "out"))
+        for s in self.successful("prepare", "rotate", "import rstuf"):
+            known |= _named_digests(s.entry.files("inputs", "trusted"))
+        payloads = {f"repository/{p.version}.{p.role}.json" for p in request.payloads}
+        for rel in sorted(self.sha):
+            if not rel.startswith("repository/") or rel in payloads or \
+                    (rel.removeprefix("repository/"), self.sha[rel]) in known:
+                continue  # (the payloads are judged by check_metadata)
+            self.add("flow", FAIL, rel, None,
+                     "is in repository/, but no recorded merge wrote it and no recorded "
+                     "prepare read it as trusted metadata")
+
     def check_verify(self, merged: set[str]) -> None:
         runs = [s for s in self.successful("verify")
                 if merged & set(s.entry.digests("inputs", "directory"))]
@@ -511,7 +550,7 @@ class _Audit:
     # -- pre-flight ------------------------------------------------------------
 
     def check_preflight(self) -> None:
-        from tuf_ceremony.evidence.preflight import PREFLIGHT_FORMAT
+        from tuf_ceremony.evidence.preflight import CHECKS, PREFLIGHT_FORMAT
 
         written: set[str] = set()
         for s in self.steps:
@@ -552,9 +591,17 @@ class _Audit:
                     or not isinstance(doc.get("checks"), list):
                 self.add("preflight", FAIL, rel, step.name, "not a pre-flight result")
                 continue
-            failed = [c for c in doc["checks"] if isinstance(c, dict) and c.get("status") == "fail"]
-            accepted = [c for c in doc["checks"]
-                        if isinstance(c, dict) and c.get("status") == "accepted"]
+            checks = [c for c in doc["checks"] if isinstance(c, dict)]
+            absent = [n for n in CHECKS if n not in {c.get("name") for c in checks}]
+            odd = [c for c in checks if c.get("status") not in ("pass", "fail", "accepted", "info")]
+            if absent or odd or len(checks) != len(doc["checks"]):
+                what = f"lacks the check(s) {', '.join(absent)}" if absent else \
+                    "holds a check of unknown status"
+                self.add("preflight", FAIL, rel, step.name,
+                         f"not a complete pre-flight result: it {what}")
+                continue
+            failed = [c for c in checks if c.get("status") == "fail"]
+            accepted = [c for c in checks if c.get("status") == "accepted"]
             for c in failed:
                 self.add("preflight", FAIL, rel, step.name,
                          f"unaccepted failure: {c.get('name')}: {c.get('summary')}")
@@ -594,6 +641,22 @@ class _Audit:
         elif prints:
             fp = next(iter(prints))
             self.add("tool", PASS, ".", None, f"every record names the tool fingerprint {fp[:16]}")
+
+
+def _named_digests(entries: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(name, SHA-256) of each file recorded: a file argument by its base
+    name, a directory's files by their names inside it."""
+    out: set[tuple[str, str]] = set()
+    for f in entries:
+        if f.get("type") == "file" and isinstance(f.get("path"), str) \
+                and isinstance(f.get("sha256"), str):
+            out.add((Path(f["path"]).name, f["sha256"]))
+        subs = f.get("files")
+        for sub in subs if isinstance(subs, list) else []:
+            if isinstance(sub, dict) and isinstance(sub.get("name"), str) \
+                    and isinstance(sub.get("sha256"), str):
+                out.add((sub["name"], sub["sha256"]))
+    return out
 
 
 def _fingerprint(entry: Entry) -> object:
