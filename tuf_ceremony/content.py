@@ -134,6 +134,7 @@ def parse_target_files(plan_path: Path, table: Any) -> list[TargetFilePlan]:
         source = raw.get("source")
         if not isinstance(source, str) or not source or "\x00" in source:
             raise PlanError(f"{entry}.source: must be the local file to hash", source=src)
+        _check_source_inside(plan_path, source, src, f"{entry}.source")
         pin = raw.get("sha256")
         if pin is not None and (not isinstance(pin, str) or len(pin) != 64
                                 or any(c not in "0123456789abcdef" for c in pin)):
@@ -145,6 +146,25 @@ def parse_target_files(plan_path: Path, table: Any) -> list[TargetFilePlan]:
             custom = _json_value(custom, src, f"{entry}.custom")
         out.append(TargetFilePlan(path, (plan_path.parent / source), pin, custom, entry))
     return out
+
+
+def _check_source_inside(plan_path: Path, source: str, src: str, entry: str) -> None:
+    """A target's source is a file in the plan's folder (or below it): the
+    plan is untrusted, and what it names is published, so a plan must not
+    be able to make ``publish`` copy a file from elsewhere on the machine (an
+    SSH key, a password store) into the site under an innocent target path."""
+    where = safe_quoted(source)
+    if Path(source).is_absolute() or "\\" in source:
+        raise PlanError(f"{entry}: {where} must be a path relative to the plan's folder",
+                        source=src)
+    if ".." in Path(source).parts:
+        raise PlanError(f"{entry}: {where} leaves the plan's folder ('..'); copy the file "
+                        "next to the plan", source=src)
+    base = plan_path.parent.resolve()
+    resolved = (plan_path.parent / source).resolve()
+    if resolved != base and base not in resolved.parents:
+        raise PlanError(f"{entry}: {where} leads outside the plan's folder (through a "
+                        "symbolic link); copy the file next to the plan", source=src)
 
 
 @dataclass(frozen=True)

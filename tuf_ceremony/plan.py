@@ -308,6 +308,12 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
                     )
                 succinct = _succinct(p, table["succinct_delegations"], keys, warnings)
     target_files = parse_target_files(p, doc["targets"]) if "targets" in doc else None
+    unpinned = [f.entry for f in target_files or [] if f.sha256 is None]
+    if unpinned:
+        warnings.append(
+            f"{p}: {len(unpinned)} target file(s) without a sha256 pin ({unpinned[0]}"
+            f"{', ...' if len(unpinned) > 1 else ''}): a change since the plan was reviewed "
+            "cannot be detected; pin them with `tuf-ceremony targets hash`")
     from tuf_ceremony.clients import role_key_warnings
 
     role_keys = {f"roles.{r}": [(n, keys[n].key) for n in rp.keys] for r, rp in roles.items()}
