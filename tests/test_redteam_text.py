@@ -8,10 +8,13 @@ Python's exit 1 instead of the documented 70."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.fixtures_core import run_cli
+from tests.fixtures_repo import RepoInfo, refresh_snapshot_timestamp, resign
+from tests.test_audit import record, software_record  # noqa: F401 - the fixtures
 from tuf_ceremony.errors import ExitCode
 
 RAW = ("\x1b", "\u202e", "\x07", "\r")
@@ -48,3 +51,75 @@ def test_debug_keeps_exit_70_and_escapes_an_internal_error(
     assert "Traceback" in r.stderr and "RuntimeError" in r.stderr
     _no_raw(r.output + r.stderr)
     assert "\\x1b[2Jr\\u202e.json" in r.stderr
+
+
+# --- JSON reports: valid JSON keeps a bidi override raw unless it is ASCII --------------------
+
+EVIL = "\x1b[2Jev\u202e[red]il\x07"
+
+
+def _assert_ascii_json(text: str) -> None:
+    import json
+
+    _no_raw(text)
+    assert text.isascii()
+    json.loads(text)
+
+
+def test_verify_json_of_a_hostile_repository_is_ascii(classic_repo: RepoInfo) -> None:
+    """A repository whose delegated role names and target paths hold escape
+    sequences and a bidi override: ``verify`` text and ``--json`` show them
+    escaped (the JSON was written with the override raw)."""
+    from tuf.api.metadata import DelegatedRole, Metadata, TargetFile
+
+    d, keys = classic_repo.directory, classic_repo.keys
+    assert keys is not None
+
+    def add_role(md: Metadata[Any]) -> None:
+        kid = next(iter(md.signed.delegations.keys))
+        md.signed.delegations.roles[EVIL] = DelegatedRole(EVIL, [kid], 1, False,
+                                                          paths=[EVIL + "/*"])
+        md.signed.targets[EVIL] = TargetFile(3, {"sha256": "ab" * 32}, EVIL)
+
+    resign(d / "1.targets.json", keys.targets, edit=add_role)
+    refresh_snapshot_timestamp(d, keys)
+    r = run_cli("verify", d, "--json")
+    assert r.exit_code in (0, 1), r.stderr
+    _assert_ascii_json(r.stdout)
+    assert "\\u202e" in r.output
+    r = run_cli("verify", d)
+    assert r.exit_code in (0, 1)
+    _no_raw(r.output + r.stderr)
+
+
+def test_audit_json_of_a_hostile_record_is_ascii(record: Path) -> None:  # noqa: F811
+    import json
+
+    first = (record / "alice.jsonl").read_text().splitlines()[0]
+    forged = json.loads(first)
+    forged.update(seq=5, command="preflight" + EVIL)
+    (record / "junk.jsonl").write_text(json.dumps(forged) + "\n")
+    r = run_cli("audit", record, "--json")
+    assert r.exit_code in (0, 1), r.stderr
+    _assert_ascii_json(r.stdout)
+    assert "u202e" in r.stdout
+
+
+def test_a_public_key_stating_a_huge_keyid_gets_a_short_error(workdir: Path) -> None:
+    """A key file from the stick states a 20,000-character keyid with an
+    escape: the error names the file on one short line, the keyid cut."""
+    import json
+
+    from tests.fixtures_core import write_plan
+
+    pub = workdir / "online.pub.json"
+    doc = json.loads(pub.read_text())
+    doc["keyid"] = "\x1b[2J" + "f" * 20000
+    pub.write_text(json.dumps(doc))
+    plan = write_plan(workdir / "plan.toml")
+    r = run_cli("prepare", plan, "--out", workdir / "r.json")
+    assert r.exit_code == 3, r.stderr
+    _no_raw(r.stderr)
+    assert "states keyid \\x1b[2Jfff" in r.stderr and "more characters]" in r.stderr
+    assert len(r.stderr) < 600, len(r.stderr)
+    assert not (workdir / "r.json").exists()

@@ -16,6 +16,7 @@ from securesystemslib.signer import Key, SSlibKey
 
 from tuf_ceremony.errors import InputError
 from tuf_ceremony.files import parse_json, read_bytes
+from tuf_ceremony.text import safe
 
 #: Largest public key file read (bytes).
 MAX_KEY_BYTES = 1024 * 1024
@@ -102,7 +103,8 @@ def load_public_key(path: str | Path) -> Key:
     key = key_from_dict(obj, source)
     if claimed is not None and claimed != key.keyid:
         raise InputError(
-            f"states keyid {claimed} but the key's keyid is {key.keyid}", source=source
+            f"states keyid {safe(claimed, 70)} but the key's keyid is {key.keyid}",
+            source=source
         )
     check_key_usable(key, source)
     return key

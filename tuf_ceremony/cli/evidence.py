@@ -148,6 +148,7 @@ def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., An
     from tuf_ceremony.timeutil import fmt_time, utcnow
 
     start = utcnow()
+    _refuse_transcript_as_output(path, _path_values(cmd, kwargs))
     transcript = Transcript.open(path)
     try:
         fingerprint = tool_fingerprint()
@@ -183,6 +184,24 @@ def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., An
         code = rv
     _finish(ctx, transcript, record, paths, before, code, "completed")
     return rv
+
+
+def _refuse_transcript_as_output(transcript: Path, paths: list[tuple[str, Path, bool]]) -> None:
+    """The transcript is never an output: an output written over it would
+    replace it (the record going to the replaced file), and one in an output
+    directory would be recorded, and published, as the command's output."""
+    from tuf_ceremony.evidence.transcript import TranscriptError
+
+    where = transcript.resolve()
+    for name, p, is_out in paths:
+        if not is_out:
+            continue
+        out = p.resolve()
+        if out == where or out in where.parents:
+            what = "is" if out == where else "is inside"
+            raise TranscriptError(
+                f"{what} the output --{name.replace('_', '-')} {p}: keep the transcript "
+                "apart from the command's outputs", source=str(transcript))
 
 
 def _tree(directory: Path) -> dict[str, str]:
@@ -330,7 +349,7 @@ def preflight(expect_time: str | None, tolerance: int, accepted: tuple[str, ...]
     if out is not None:
         write_atomic(out, dump_json(doc), force=force)
     if as_json:
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(doc, indent=2))  # ASCII: no bidi or invisible character raw
     else:
         render_preflight(result)
         if out is not None:
@@ -425,7 +444,7 @@ def audit(directory: Path, as_json: bool) -> None:
 
     report = audit_record(directory)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(report.to_dict(), indent=2))  # ASCII: no bidi character raw
     else:
         render_audit(report)
     if not report.ok:

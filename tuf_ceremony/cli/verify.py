@@ -85,7 +85,7 @@ def verify(
 
             hardware = audit_directory(directory, attestations_dir, when, names)
         result = VerifyResult(report, hardware)
-        fmt: Format[VerifyResult] = JsonFormat(ensure_ascii=False) if as_json else VerifyText(output_width())
+        fmt: Format[VerifyResult] = JsonFormat() if as_json else VerifyText(output_width())
         click.echo(fmt.render(result))
         if hardware is not None and not fmt.is_json:
             from tuf_ceremony.cli.attestation import render_audit
