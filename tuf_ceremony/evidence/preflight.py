@@ -269,6 +269,7 @@ def run_preflight(*, now: datetime, fingerprint: ToolFingerprint, tool_version: 
                            expect_time, tolerance)
 
 
+_TIMESTAMP = re.compile(r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d")
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:Z|UTC)?\s*$", re.IGNORECASE)
 
 
@@ -279,6 +280,9 @@ def parse_expect_time(value: str, now: datetime) -> datetime:
 
     m = _CLOCK.match(value)
     if m is None:
+        if not _TIMESTAMP.match(value):
+            raise ValueError(f"{value[:40]!r} is not a time: give HH:MM[:SS] (UTC) or an RFC 3339 "
+                             "timestamp (like 2027-01-31T09:30:00Z)")
         return parse_time(value)
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if h > 23 or mi > 59 or s > 59:

@@ -1,0 +1,60 @@
+"""Evidence on the command line (issue 12 review): the transcript can never be
+one of the command's outputs, and a witness's time is a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures_core import run_cli, write_plan
+
+ACCEPT = ("--accept", "network", "--accept", "route", "--accept", "radio")
+
+
+def test_transcript_given_as_the_output_is_refused(workdir: Path) -> None:
+    plan = write_plan(workdir / "plan.toml")
+    t = workdir / "t.jsonl"
+    # not yet there: nothing is created
+    r = run_cli("prepare", plan, "--out", t, "--transcript", t)
+    assert r.exit_code == 3, r.output
+    assert f"{t}: is the output --out {t}: keep the transcript apart" in r.stderr
+    assert not t.exists()
+    # a transcript with records: --force would have replaced it by the request
+    assert run_cli("prepare", plan, "--out", workdir / "r.json", "--transcript", t).exit_code == 0
+    before = t.read_bytes()
+    r = run_cli("prepare", plan, "--out", t, "--force", "--transcript", t)
+    assert r.exit_code == 3, r.output
+    assert t.read_bytes() == before
+    # the group-level form, and the same file under another name
+    r = run_cli("--transcript", t, "prepare", plan, "--out", workdir / "." / "t.jsonl", "--force")
+    assert r.exit_code == 3 and t.read_bytes() == before
+
+
+def test_transcript_inside_an_output_directory_is_refused(workdir: Path) -> None:
+    plan = write_plan(workdir / "plan.toml", root=(["alice"], 1), targets=(["alice"], 1))
+    req = workdir / "request.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    bundle = workdir / "alice.bundle.json"
+    assert run_cli("sign", req, "--key", workdir / "alice.pem", "--out", bundle, "--yes",
+                   input="alice-passphrase\n").exit_code == 0
+    repo = workdir / "repository"
+    repo.mkdir()
+    t = repo / "coordinator.jsonl"
+    r = run_cli("merge", req, bundle, "--out", repo, "--transcript", t)
+    assert r.exit_code == 3, r.output
+    assert f"{t}: is inside the output --out {repo}: keep the transcript apart" in r.stderr
+    assert list(repo.iterdir()) == []
+    # beside it, the merge is recorded
+    r = run_cli("merge", req, bundle, "--out", repo, "--transcript", workdir / "c.jsonl")
+    assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("value", ["1d", "0s", "2026-12-01", "tea time"])
+def test_witness_time_that_is_not_a_time_is_refused(tmp_path: Path, value: str) -> None:
+    out = tmp_path / "pre.json"
+    r = run_cli("preflight", *ACCEPT, "--expect-time", value, "--out", out)
+    assert r.exit_code == 3, r.output
+    assert "--expect-time" in r.stderr and "is not a time: give HH:MM[:SS] (UTC) or an RFC 3339" \
+        in r.stderr
+    assert "\n" not in r.stderr.strip() and not out.exists()
