@@ -81,6 +81,10 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
     from tuf_ceremony.describe import numbered_words, quote, view_request
 
     con = console()
+    # At a terminal rich wraps at spaces to its width (the terminal would cut words,
+    # digits of the digest and the words read aloud); piped, each line stays whole.
+    tty = _stdout_is_tty()
+    con.soft_wrap = not tty
     # every value below is untrusted text made safe by describe, and markup-escaped here
     con.print(f"[bold]Ceremony[/bold] {escape(quote(request.ceremony))}   request "
               f"{escape(request.request_id)}")
@@ -113,7 +117,23 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
         for a in view.actions:
             con.print(f"  [bold yellow]after this root[/bold yellow]: {escape(a)}")
         con.print(f"  SHA-256 of the bytes signed: {view.digest_grouped}")
-        con.print(f"  read aloud: [bold]{numbered_words(view.words)}[/bold]")
+        if tty:  # numbered rows of words, as on the keyholders' confirmation screens
+            from tuf_ceremony.words import layout_words
+
+            con.print("  read aloud:")
+            for row in layout_words(list(view.words), con.width, "  "):
+                con.print(f"[bold]{escape(row)}[/bold]")
+        else:
+            con.print(f"  read aloud: [bold]{numbered_words(view.words)}[/bold]")
+
+
+def _stdout_is_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 @click.command()

@@ -127,7 +127,7 @@ def console(stderr: bool = False) -> Any:
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    echo_wrapped(f"warning: {message}", err=True)
 
 
 def echo_wrapped(message: str, err: bool = False) -> None:

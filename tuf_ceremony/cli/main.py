@@ -121,7 +121,10 @@ class LazyGroup(click.Group):
             if isinstance(e, CeremonyError):
                 if debug:  # the traceback, and still the documented exit code
                     _print_traceback()
-                click.echo(f"tuf-ceremony: error: {_one_line(str(e))}", err=True)
+                from tuf_ceremony.cli.common import echo_wrapped
+
+                # one line; at a terminal wrapped at spaces so no word is cut
+                echo_wrapped(f"tuf-ceremony: error: {_one_line(str(e))}", err=True)
                 sys.exit(e.exit_code)
             if debug:
                 _print_traceback()
