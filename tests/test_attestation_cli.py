@@ -358,3 +358,16 @@ def test_validity_uses_utc() -> None:
     assert r.exit_code == 1  # 2071-10-05T01:00Z is past notAfter
     assert "expired on 2071-10-05T00:00:00Z" in json.loads(r.output[: r.output.rindex("}") + 1])[
         "reason"]
+
+
+def test_at_takes_a_date_as_midnight_utc() -> None:
+    """`--at 2026-11-01` works here as in every command that has --at (issue 10)."""
+    pub, files = psf_files("0013200461", "root")
+    r = verify(pub, *files, "--at", "2026-11-01")
+    assert r.exit_code == 0, r.output
+    assert "checked at: 2026-11-01T00:00:00Z" in r.output
+    r = verify(pub, *files, "--at", "1990-01-01")  # before the certificates were issued
+    assert r.exit_code == 1
+    for command in (("key", "verify-attestation"), ("key", "attest")):
+        h = run_cli(*command, "--help")
+        assert "a date" in " ".join(h.output.split()), h.output

@@ -161,7 +161,8 @@ from tuf_ceremony.cli.attestation import roots_options as _roots_options  # noqa
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--at", "at", metavar="TIME",
-              help="Check certificate validity at this RFC 3339 time instead of now.")
+              help="Check certificate validity at this time instead of now: a date "
+                   "(2026-11-01, read as 00:00 UTC) or an RFC 3339 time.")
 @_roots_options
 def verify_attestation_cmd(pubkey: Path, attestation: tuple[Path, ...], as_json: bool,
                            at: str | None, roots: tuple[Path, ...],
@@ -209,7 +210,8 @@ def verify_attestation_cmd(pubkey: Path, attestation: tuple[Path, ...], as_json:
               help="Directory to write key-attestation.pem, device-certificate.pem and "
                    "public-key.pem into (made if missing).")
 @click.option("--at", "at", metavar="TIME",
-              help="Check certificate validity at this RFC 3339 time instead of now.")
+              help="Check certificate validity at this time instead of now: a date "
+                   "(2026-11-01, read as 00:00 UTC) or an RFC 3339 time.")
 @_roots_options
 @force_option
 def attest_cmd(uri: str, out_dir: Path, at: str | None, roots: tuple[Path, ...],
