@@ -1,13 +1,18 @@
 """Evidence on the command line (issue 12 review): the transcript can never be
-one of the command's outputs, and a witness's time is a time."""
+one of the command's outputs, a witness's time is a time, and (with a real
+wheel folder) two machines installed from it show one tool fingerprint."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures_core import run_cli, write_plan
+from tests.test_wheelhouse import REAL, _make
 
 ACCEPT = ("--accept", "network", "--accept", "route", "--accept", "radio")
 
@@ -58,3 +63,34 @@ def test_witness_time_that_is_not_a_time_is_refused(tmp_path: Path, value: str) 
     assert "--expect-time" in r.stderr and "is not a time: give HH:MM[:SS] (UTC) or an RFC 3339" \
         in r.stderr
     assert "\n" not in r.stderr.strip() and not out.exists()
+
+
+@pytest.mark.skipif(not (REAL and (Path(REAL) / "requirements.txt").is_file()),
+                    reason="no real wheelhouse: set TUF_CEREMONY_WHEELHOUSE to a folder made by "
+                           "`make wheelhouse WHEELS=DIR` (needs PyPI to build)")
+def test_two_machines_installed_from_one_wheelhouse_show_one_fingerprint(tmp_path: Path) -> None:
+    """The whole installation (tuf-ceremony and every dependency) from the
+    wheel folder, twice, at different paths: one fingerprint; one changed
+    file of a dependency on one machine: another."""
+    prints = []
+    for venv in (tmp_path / "laptop-a" / "venv", tmp_path / "elsewhere" / "b" / "venv"):
+        r = _make("offline-install", f"WHEELS={REAL}", f"VENV={venv}", offline=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        prints.append(_fingerprint(venv, tmp_path))
+    assert prints[0] == prints[1]
+    site = next((tmp_path / "elsewhere" / "b" / "venv" / "lib").glob("python3*/site-packages"))
+    metadata_py = site / "tuf" / "api" / "metadata.py"
+    metadata_py.write_text(metadata_py.read_text() + "\n# changed on this laptop\n")
+    assert _fingerprint(tmp_path / "elsewhere" / "b" / "venv", tmp_path) != prints[0]
+
+
+def _fingerprint(venv: Path, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",
+                                                             "TUF_CEREMONY_PKCS11_MODULE")}
+    run = subprocess.run([venv / "bin" / "tuf-ceremony", "preflight", "--json", *ACCEPT],
+                         cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    tool = json.loads(run.stdout)["tool"]
+    assert isinstance(tool["fingerprint"], str)
+    return tool["fingerprint"]
