@@ -107,7 +107,10 @@ def test_import_refuses_keys_named_after_their_keyid(workdir: Path) -> None:
         "root": {"signed": signed, "signatures": []}}}, "message": "pending"}))
     out = workdir / "req.json"
     r = run_cli("import", "rstuf", pending, "--out", out)
-    _refused(r, 3, str(pending), "is not the SHA-256 of its key as RSTUF sent it")
+    _refused(r, 3, str(pending), "pending root v1: keyid", "is not the SHA-256 of its key",
+             "RSTUF's CLI computes a keyid, then adds x-rstuf-key-name",
+             "make root v1 with tuf-ceremony instead",
+             "prepare PLAN, then export rstuf bootstrap")
     assert not out.exists()
 
 

@@ -381,7 +381,7 @@ def request_from_pending(pending: Pending, source: str, *, created: str,
     The trusted root is the keyholder's pinned copy when given (RSTUF's must
     then be the same document); else RSTUF's, reported as not pinned.
     """
-    from tuf_ceremony.keys import public_der
+    from tuf_ceremony.keys import keyid_of, public_der
     from tuf_ceremony.request import Payload, SigningRequest
     from tuf_ceremony.words import digest_words
 
@@ -412,16 +412,22 @@ def request_from_pending(pending: Pending, source: str, *, created: str,
         raise VerificationError(f"pending root version {version} needs its trusted root "
                                 f"(version {version - 1}): RSTUF sent none; give --trusted",
                                 source=source)
-    for md, what in ((root, "pending root"), (trusted, "trusted root")):
-        if md is None:
-            continue
-        stale = _stale_keyids(md.signed)
-        if stale:
-            raise FormatError(
-                f"{what}: keyid {stale[0][:16]} is not the SHA-256 of its key as RSTUF sent "
-                "it (RSTUF's own ceremony names a key after computing its keyid); tuf-ceremony "
-                "signs only keys whose keyid covers every field (prepare the root with "
-                "tuf-ceremony, key names in the key files)", source=source)
+    stale = _stale_keyids(root.signed)
+    if stale:
+        steps = ("prepare PLAN, then export rstuf bootstrap" if version == 1 else
+                 "prepare PLAN --trusted DIR, then export rstuf update")
+        raise FormatError(
+            f"pending root v{version}: keyid {stale[0][:16]} is not the SHA-256 of its key "
+            f"(RSTUF's CLI computes a keyid, then adds {KEY_NAME_FIELD}); tuf-ceremony signs "
+            f"only roots whose keyids cover every field: make root v{version} with "
+            f"tuf-ceremony instead (key names in the key files; {steps})", source=source)
+    if trusted is not None:
+        legacy = _stale_keyids(trusted.signed)
+        if legacy:
+            warnings.append(
+                f"{source}: the trusted root (version {trusted.signed.version}) lists "
+                f"{len(legacy)} key(s) under keyids computed before {KEY_NAME_FIELD} was "
+                "added (RSTUF's CLI): they are matched and counted by key material")
     names: dict[str, str] = {}
     keys: dict[str, Key] = {}
     by_material: dict[bytes, str] = {}
@@ -429,9 +435,15 @@ def request_from_pending(pending: Pending, source: str, *, created: str,
     for md in (root, trusted):
         if md is None:
             continue
-        for kid, key in sorted(md.signed.keys.items()):
+        for listed_kid, key in sorted(md.signed.keys.items()):
+            # a trusted root's key under a legacy keyid is named under its
+            # true keyid (the request's keys table is keyed by SHA-256 of the
+            # key); the request finds it by key material
+            kid = keyid_of(key.to_dict())
             if kid in keys:
                 continue
+            if kid != listed_kid:
+                key = Key.from_dict(kid, key.to_dict())
             try:
                 material = public_der(key)
             except (ValueError, TypeError):

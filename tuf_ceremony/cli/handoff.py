@@ -244,8 +244,13 @@ def _collect(request_file: Path, bundles: tuple[Path, ...]) -> Any:
 @click.argument("request_file", metavar="REQUEST", type=_file)
 @click.argument("bundle", type=_file)
 @click.option("--out", required=True, type=_file, help="Sign payload file to write.")
+@click.option("--keyid", "keyid_prefix", metavar="KEYID",
+              help="When BUNDLE holds the root signature under several keyids (the same key "
+                   "under a legacy keyid of the trusted root and under the new root's), the "
+                   "one to write (a unique prefix); RSTUF takes one per call.")
 @force_option
-def export_sign(request_file: Path, bundle: Path, out: Path, force: bool) -> None:
+def export_sign(request_file: Path, bundle: Path, out: Path, force: bool,
+                keyid_prefix: str | None) -> None:
     """POST /api/v1/metadata/sign payload: the root signature in BUNDLE,
     checked against REQUEST (e.g. one made by 'import rstuf')."""
     from tuf_ceremony.errors import InputError
@@ -260,9 +265,20 @@ def export_sign(request_file: Path, bundle: Path, out: Path, force: bool) -> Non
     if others:
         raise InputError(f"holds a {others[0]} signature: RSTUF takes offline signatures "
                          "for root only (it signs its other roles online)", source=str(bundle))
+    if keyid_prefix is not None:
+        chosen = {k: v for k, v in sigs.items() if k.startswith(keyid_prefix.lower())}
+        if len(chosen) != 1:
+            raise InputError(f"--keyid {safe(keyid_prefix, 64)} matches {len(chosen)} of the "
+                             f"root signatures ({', '.join(k[:12] for k in sorted(sigs))})",
+                             source=str(bundle))
+        sigs = chosen
     if len(sigs) != 1:
-        raise InputError(f"holds {len(sigs)} root signatures: give one keyholder's bundle",
-                         source=str(bundle))
+        kids = ", ".join(k[:12] for k in sorted(sigs))
+        raise InputError(
+            f"holds {len(sigs)} root signatures ({kids})"
+            + (": RSTUF takes one per call: write one payload per keyid with --keyid and send "
+               "each" if len(sigs) > 1 else ": give one keyholder's bundle"),
+            source=str(bundle))
     (kid, sig), = sigs.items()
     _write_json(out, sign_payload(kid, sig.signature), force)
     click.echo(f"sign payload written: {out} (root v{request.payload('root').version}, "
