@@ -233,3 +233,17 @@ def test_json_report_shape(software_record: Path, record: Path) -> None:
     (record / "alice.bundle.json").unlink()
     code, bad, _ = audit(record)
     assert code == 1 and bad["ok"] is False and set(bad) == set(report)
+
+
+def test_signature_with_a_keyid_that_is_not_a_string(record: Path) -> None:
+    # found by fuzzing: an integer keyid in the metadata crashed the audit
+    path = record / "repository" / "1.targets.json"
+    md = json.loads(path.read_text())
+    md["signatures"][0]["keyid"] = 2**70
+    path.write_text(json.dumps(md))
+    code, report, text = audit(record)
+    assert code == 1, text
+    msgs = [f[3] for f in _fails(report) if f[1] == "repository/1.targets.json"]
+    assert "the signature by keyid 1180591620717411 does not come from any recorded bundle " \
+        "for this request" in msgs
+    assert "internal error" not in text

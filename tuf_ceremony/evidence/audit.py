@@ -486,7 +486,7 @@ class _Audit:
             for kid, sig in md.signatures.items():
                 if (payload.role, kid, sig.signature) not in in_bundles:
                     self.add("signatures", FAIL, rel, None,
-                             f"the signature by keyid {kid[:16]} does not come from any "
+                             f"the signature by keyid {str(kid)[:16]} does not come from any "
                              "recorded bundle for this request")
                     foreign = True
                     continue
@@ -497,7 +497,7 @@ class _Audit:
                     key.verify_signature(sig, md.signed_bytes)
                 except Exception:  # noqa: BLE001 - any failure: the signature does not count
                     self.add("signatures", FAIL, rel, None,
-                             f"the signature by keyid {kid[:16]} does not verify")
+                             f"the signature by keyid {str(kid)[:16]} does not verify")
                     continue
                 verified.add(kid)
             met_all = True
@@ -683,4 +683,12 @@ def audit_record(directory: Path) -> AuditReport:
     if not directory.is_dir():
         raise InputError("is not a directory (expected a ceremony record folder)",
                          source=str(directory))
-    return _Audit(directory).run()
+    audit = _Audit(directory)
+    try:
+        return audit.run()
+    except CeremonyError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a shape no check foresaw: a failure, never a crash
+        audit.add("flow", FAIL, ".", None, "the record could not be audited further: "
+                                           f"{type(e).__name__}: {e}")
+        return audit.report
