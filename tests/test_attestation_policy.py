@@ -173,3 +173,37 @@ def test_key_attestation_subjects_are_not_device_names() -> None:
         exts = {e.oid.dotted_string for e in load(f9).extensions
                 if isinstance(e.value, x509.UnrecognizedExtension)}
         assert "1.3.6.1.4.1.41482.3.3" in exts and "1.3.6.1.4.1.41482.3.8" not in exts
+
+
+def test_slot_9a_attestation_labelled_as_9c_is_shown_as_9a(pkcs11_fresh: object,
+                                                           tmp_path: Path) -> None:
+    """A token (untrusted: labels and CKA_IDs are anyone's to set) holds a
+    key under slot 9c's id and label, with a slot *9a* attestation labelled
+    as 9c's. The slot shown is the one the device signed (the attestation's
+    subject), never the label or id: the 2018 sample says 9a, PIN once."""
+    import uuid
+
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.fixtures_softhsm import SoftHSM
+    from tests.test_attestation_pkcs11 import _store_objects
+    from tuf_ceremony.signers.pkcs11 import close_sessions
+
+    assert isinstance(pkcs11_fresh, SoftHSM)
+    d = PIV / "go-piv-2018-u2f-root"
+    leaf = load(d / "key_cert.pem")
+    pub = tmp_path / "9a.pub.pem"
+    pub.write_bytes(leaf.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    label = f"ykpiv-{uuid.uuid4().hex[:8]}"
+    pkcs11_fresh.new_token(label)
+    _store_objects(pkcs11_fresh, label, pub, b"\x02", "Public key for Digital Signature", [
+        ("X.509 Certificate for PIV Attestation 9c", b"\x02", d / "key_cert.pem"),
+        ("X.509 Certificate for PIV Attestation", b"\x19", d / "device_cert.pem"),
+    ])
+    close_sessions()
+    out = tmp_path / "evidence"
+    r = run_cli("key", "attest", f"pkcs11:token={label};id=%02", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "slot 9a, generated on device, PIN once, touch never" in r.output, r.output
+    assert "slot 9c" not in r.output
