@@ -94,3 +94,52 @@ def _fingerprint(venv: Path, cwd: Path) -> str:
     tool = json.loads(run.stdout)["tool"]
     assert isinstance(tool["fingerprint"], str)
     return tool["fingerprint"]
+
+
+def test_a_module_dropped_into_a_dependency_changes_the_fingerprint(tmp_path: Path) -> None:
+    """A file no RECORD lists, beside a dependency's modules (it runs when
+    imported): the fingerprint changes and the ``tool`` check fails."""
+    import importlib.metadata as metadata
+    import shutil
+    import sys
+
+    click = metadata.distribution("click")
+    site = tmp_path / "site-packages"
+    for entry in click.files or []:
+        src = Path(str(click.locate_file(entry)))
+        if ".." in entry.parts or not src.is_file():
+            continue
+        dest = site / entry.as_posix()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+
+    def preflight() -> dict[str, object]:
+        env = {**os.environ, "PYTHONPATH": str(site)}
+        env.pop("TUF_CEREMONY_PKCS11_MODULE", None)
+        code = ("import sys, click; from tuf_ceremony.cli.main import main; "
+                f"assert click.__file__.startswith({str(site)!r}), click.__file__; "
+                "main(sys.argv[1:])")
+        run = subprocess.run([sys.executable, "-c", code, "preflight", "--json", *ACCEPT],
+                             cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=120, check=False)
+        doc: dict[str, object] = json.loads(run.stdout)
+        doc["exit"] = run.returncode
+        return doc
+
+    def tool_check(doc: dict[str, object]) -> dict[str, object]:
+        checks = doc["checks"]
+        assert isinstance(checks, list)
+        found: dict[str, object] = next(c for c in checks if c["name"] == "tool")
+        return found
+
+    clean = preflight()
+    assert clean["exit"] == 0 and tool_check(clean)["status"] == "pass"
+    (site / "click" / "_helper.py").write_text("print('not from the wheel')\n")
+    dropped = preflight()
+    assert dropped["exit"] == 1
+    assert isinstance(clean["tool"], dict) and isinstance(dropped["tool"], dict)
+    assert dropped["tool"]["fingerprint"] != clean["tool"]["fingerprint"]
+    check = tool_check(dropped)
+    assert check["status"] == "fail"
+    assert "click: file click/_helper.py is not listed in any installation record" in \
+        str(check["summary"])

@@ -23,6 +23,11 @@ What is hashed (format ``tuf-ceremony tool fingerprint v1``):
   (Python runs them before any tool code), named ``site/<file name>``, as
   the pseudo-distribution ``(site start-up)``.
 
+* files inside a distribution's top-level package directories that no
+  installed distribution's RECORD lists (a module dropped beside the
+  installed ones): hashed with the distribution, and each a problem (the
+  ``tool`` check of ``preflight`` fails).
+
 Left out, because they differ between identical installations: compiled
 bytecode (``*.pyc``, ``__pycache__``), files outside the installation
 directory (console scripts, whose first line names the interpreter), the
@@ -152,6 +157,42 @@ def _record_files(dist: metadata.Distribution, name: str,
     return tuple(sorted(files.items()))
 
 
+def _unlisted_files(dist: metadata.Distribution, name: str, files: dict[str, str],
+                    listed_anywhere: set[tuple[str, str]],
+                    problems: list[str]) -> dict[str, str]:
+    """Files inside the distribution's top-level package directories that no
+    installed distribution's RECORD lists (a module dropped beside the
+    installed ones runs when imported, and the wheel never held it)."""
+    base = Path(str(dist.locate_file("")))
+    tops = sorted({e.as_posix().split("/")[0] for e in dist.files or []
+                   if "/" in e.as_posix() and not _skipped(e.as_posix())
+                   and not e.as_posix().split("/")[0].endswith((".dist-info", ".egg-info",
+                                                                 ".data"))})
+    extra: dict[str, str] = {}
+    for top in tops:
+        top_dir = base / top
+        if top_dir.is_symlink() or not top_dir.is_dir():
+            continue
+        for p in sorted(top_dir.rglob("*")):
+            rel = p.relative_to(base).as_posix()
+            if rel in files or _skipped(rel) or (str(base), rel) in listed_anywhere \
+                    or not p.is_file():
+                continue
+            extra[rel] = _sha256_file(p)
+            problems.append(f"{name}: file {rel} is not listed in any installation record")
+    return extra
+
+
+def _listed_anywhere() -> set[tuple[str, str]]:
+    """(installation directory, path) of every file any installed
+    distribution's RECORD lists."""
+    out: set[tuple[str, str]] = set()
+    for dist in metadata.distributions():
+        base = str(Path(str(dist.locate_file(""))))
+        out.update((base, e.as_posix()) for e in dist.files or [])
+    return out
+
+
 STARTUP = "(site start-up)"
 
 
@@ -207,6 +248,7 @@ def compute_fingerprint(package_dir: Path | None = None,
     dists[ROOT_DISTRIBUTION] = DistributionFiles(ROOT_DISTRIBUTION, root_version,
                                                  tuple(sorted(own.items())))
     done: dict[str, frozenset[str]] = {}
+    listed: set[tuple[str, str]] | None = None
     while queue:
         name, extras, conditional = queue.pop(0)
         seen = done.get(name)
@@ -223,8 +265,11 @@ def compute_fingerprint(package_dir: Path | None = None,
         queue.extend(_requirements(dist, new_extras) if seen is not None
                      else _requirements(dist, extras))
         if seen is None:
-            dists[name] = DistributionFiles(name, dist.version,
-                                            _record_files(dist, name, problems))
+            files = dict(_record_files(dist, name, problems))
+            if listed is None:
+                listed = _listed_anywhere()
+            files.update(_unlisted_files(dist, name, files, listed, problems))
+            dists[name] = DistributionFiles(name, dist.version, tuple(sorted(files.items())))
     dists[STARTUP] = DistributionFiles(
         STARTUP, "-", _startup_files(site_dirs if site_dirs is not None else _site_dirs()))
     ordered = tuple(dists[n] for n in sorted(dists))
