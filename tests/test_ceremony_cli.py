@@ -145,7 +145,9 @@ def test_merge_refuses_bundle_from_another_request(workdir: Path) -> None:
         (other_dir / p.name).write_bytes(p.read_bytes())
     plan2 = write_plan(other_dir / "plan.toml")
     req2 = other_dir / "request.json"
-    assert run_cli("prepare", plan2, "--out", req2, "--at", "2026-01-01T00:00:00Z").exit_code == 0
+    from tests.test_redteam_payloads import a_day_ago  # a fixed past date expires
+
+    assert run_cli("prepare", plan2, "--out", req2, "--at", a_day_ago()).exit_code == 0
     b_other = sign_as(workdir, req2, "bob", workdir / "bob-other.json")
     r = run_cli("merge", req, a, b_other, "--out", workdir / "out")
     assert r.exit_code == 4

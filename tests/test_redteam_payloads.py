@@ -83,3 +83,63 @@ def test_forged_payload_field_is_refused(workdir: Path, case: str) -> None:
     write_forged(req, doc)
     r = run_cli("status", req)
     assert_refused(r, 3, req, needle)
+
+
+# --- payloads already expired ------------------------------------------------------------------
+
+
+def a_day_ago() -> str:
+    """An ``--at`` time for tests that need a request other than one made now,
+    that still signs (a fixed past date expires and is then refused)."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bundle(workdir: Path, doc: dict[str, Any], name: str) -> Path:
+    """What a keyholder's machine without the check would have written."""
+    import json
+
+    from tests.fixtures_core import software_signer
+    from tuf_ceremony.keys import canonical_bytes
+
+    signer = software_signer(workdir, name)
+    kid = keyid_of(key_json(workdir, name))
+    sigs = []
+    for p in doc["payloads"]:
+        role_keys = _root(doc)["roles"][p["role"]]["keyids"]
+        if kid in role_keys:
+            sig = signer.sign(canonical_bytes(p["signed"]))
+            sigs.append({"role": p["role"], "version": p["version"], "digest": p["digest"],
+                         "keyid": kid, "sig": sig.signature})
+    path = workdir / f"{name}.expired.bundle.json"
+    path.write_text(json.dumps({
+        "format": "tuf-ceremony/signature-bundle", "format_version": 1,
+        "request_id": doc["request_id"], "created": "2026-01-01T00:00:00Z",
+        "signer": {"keyid": kid, "name": name}, "signatures": sigs}))
+    return path
+
+
+def test_attack_expired_payload_is_neither_signed_nor_merged(workdir: Path) -> None:
+    """A request whose root and targets expired in 2001: python-tuf reads
+    and verifies them, then a client refuses the expired root, so every
+    client is stuck until the next ceremony. ``status`` still shows it (an
+    old request is a record), ``sign`` and ``merge`` refuse it."""
+    from tests.test_threat_trust import sign_cli
+
+    plan = write_plan(workdir / "plan.toml")
+    req = workdir / "request.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    doc = read(req)
+    for role in ("root", "targets"):
+        payload(doc, role)["signed"]["expires"] = "2001-01-01T00:00:00Z"
+    write_forged(req, doc)
+    assert run_cli("status", req).exit_code == 1
+    r = sign_cli(workdir, req, "alice", workdir / "a.json")
+    assert_refused(r, 3, req, "root version 1 expired at 2001-01-01T00:00:00Z")
+    assert not (workdir / "a.json").exists()
+    bundles = [_bundle(workdir, read(req), n) for n in ("alice", "bob")]
+    out = workdir / "out"
+    r = run_cli("merge", req, *bundles, "--out", out)
+    assert_refused(r, 3, req, "expired at 2001-01-01T00:00:00Z", "refusing to sign or merge")
+    assert not out.exists()

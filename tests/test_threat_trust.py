@@ -492,8 +492,10 @@ def test_merge_refuses_a_directory_with_another_history(workdir: Path, repo: Pat
     # another repository: same plan, another first root
     other = workdir / "other"
     req = workdir / "other-request.json"
+    from tests.test_redteam_payloads import a_day_ago  # a fixed past date expires
+
     assert run_cli("prepare", workdir / "plan1.toml", "--out", req, "--at",
-                   "2026-01-02T00:00:00Z").exit_code == 0
+                   a_day_ago()).exit_code == 0
     bundles = [sign_as(workdir, req, n, workdir / f"{n}-o.json") for n in ("alice", "bob")]
     assert run_cli("merge", req, *bundles, "--out", other).exit_code == 0
     r = run_cli("merge", renewal, workdir / "alice.bundle.json", b, "--out", other)

@@ -15,7 +15,7 @@ from tuf_ceremony.errors import InputError, SignatureRefused, ThresholdError
 from tuf_ceremony.files import write_files_atomic
 from tuf_ceremony.policy import ThresholdResult, check_role
 from tuf_ceremony.request import SigningRequest
-from tuf_ceremony.signing import authorized_keys, delegator_sets
+from tuf_ceremony.signing import authorized_keys, check_not_expired, delegator_sets
 from tuf_ceremony.text import safe
 from tuf_ceremony.wellformed import round_trip
 
@@ -183,6 +183,7 @@ def merge(col: Collection, out_dir: Path, force: bool) -> list[Path]:
 
     Refused when any bundle had a problem or any threshold is not met.
     """
+    check_not_expired(col.request)
     if col.problems:
         raise SignatureRefused(
             f"{len(col.problems)} signature problem(s), first: {col.problems[0]}; "

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from securesystemslib.signer import Key, Signer
 
 from tuf_ceremony.bundle import BundleSignature, SignatureBundle
-from tuf_ceremony.errors import SignatureRefused, UnauthorizedKeyError
+from tuf_ceremony.errors import InputError, SignatureRefused, UnauthorizedKeyError
 from tuf_ceremony.keys import public_der
 from tuf_ceremony.request import SigningRequest
 
@@ -95,7 +96,25 @@ def slots_for(request: SigningRequest, public_key: Key) -> list[SigningSlot]:
     return slots
 
 
+def check_not_expired(request: SigningRequest, now: datetime | None = None) -> None:
+    """Refuse a request with a payload already expired at ``now`` (the
+    machine's clock by default): a client refuses an expired root or targets,
+    so signing or merging it only locks clients out until the next ceremony.
+    A hostile request may carry one; ``prepare`` and ``rotate`` never make one."""
+    from tuf_ceremony.timeutil import fmt_time, utcnow
+
+    when = now or utcnow()
+    for payload in request.payloads:
+        signed = payload.metadata.signed
+        if signed.is_expired(when):
+            raise InputError(
+                f"{payload.role} version {payload.version} expired at "
+                f"{fmt_time(signed.expires)} (now {fmt_time(when)}): clients refuse expired "
+                "metadata; refusing to sign or merge it", source=request.source)
+
+
 def require_slots(request: SigningRequest, public_key: Key, key_label: str) -> list[SigningSlot]:
+    check_not_expired(request)
     slots = slots_for(request, public_key)
     if not slots:
         raise UnauthorizedKeyError(
