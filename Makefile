@@ -79,7 +79,7 @@ $(MIN_VENV)/.installed: pyproject.toml
 	$(MIN_VENV)/bin/pip install --quiet -c $(MIN_CONSTRAINTS) -e '.[test]'
 	touch $@
 
-test-min: $(MIN_VENV)/.installed softhsm
+test-min: $(MIN_VENV)/.installed softhsm rstuf
 	@echo "tests with the minimum versions: $$(tr '\n' ' ' < $(MIN_CONSTRAINTS))"
 	$(MIN_VENV)/bin/pip check
 	$(MIN_VENV)/bin/pytest -n 2 -q -p no:cacheprovider
