@@ -63,8 +63,10 @@ def _labels(req: SigningRequest, keyids: list[str]) -> list[str]:
 def _names(req: SigningRequest, keyids: list[str]) -> str:
     from tuf_ceremony.text import safe
 
-    return ", ".join(safe(req.name_of(k), 60) if req.name_of(k) else k[:12]
-                     for k in sorted(keyids))
+    # by name, as the keyholders' screens list them; keys without a name last, by keyid
+    named = sorted((str(req.name_of(k)), k) for k in keyids if req.name_of(k))
+    unnamed = sorted(k for k in keyids if not req.name_of(k))
+    return ", ".join([safe(name, 60) for name, _ in named] + [k[:12] for k in unnamed])
 
 
 def root_changes(req: SigningRequest, old: Root, new: Root) -> tuple[list[str], list[str]]:
