@@ -143,3 +143,54 @@ def test_attack_expired_payload_is_neither_signed_nor_merged(workdir: Path) -> N
     r = run_cli("merge", req, *bundles, "--out", out)
     assert_refused(r, 3, req, "expired at 2001-01-01T00:00:00Z", "refusing to sign or merge")
     assert not out.exists()
+
+
+# --- key names that look like another key's name ----------------------------------------------
+
+
+@pytest.mark.parametrize(("lookalike", "needle"), [
+    ("Alice", "the name of another key"),
+    ("\uff41lice", "the name of another key"),  # fullwidth a
+    ("\u0430lice", "mixes Cyrillic and Latin letters"),  # Cyrillic a
+])
+def test_attack_key_named_like_another_key(workdir: Path, lookalike: str, needle: str) -> None:
+    """carol's key named like alice's: "the root needs 2 of these 3 keys:
+    alice, alice, bob" looks like alice holds two keys."""
+    plan = write_plan(workdir / "plan.toml")
+    req = workdir / "request.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    doc = read(req)
+    doc["keys"][keyid_of(key_json(workdir, "carol"))]["name"] = lookalike
+    forged = write_forged(workdir / "forged.json", doc)
+    r = run_cli("status", forged)
+    assert_refused(r, 3, forged, needle)
+    assert lookalike in r.stderr
+    assert "another key" not in needle or "'alice'" in r.stderr
+
+
+def test_rotate_add_gives_lookalike_names_distinct_labels(workdir: Path) -> None:
+    """``rotate --add Alice.pub.json`` beside alice: neither keeps the bare
+    name, so the two are told apart by their keyid suffixes."""
+    import shutil
+
+    from tests.fixtures_core import sign_as
+
+    plan = write_plan(workdir / "plan.toml")
+    req = workdir / "request.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    bundles = [sign_as(workdir, req, n) for n in ("alice", "bob")]
+    repo = workdir / "repo"
+    assert run_cli("merge", req, *bundles, "--out", repo).exit_code == 0
+    shutil.copy(workdir / "dave.pub.json", workdir / "Alice.pub.json")
+    out = workdir / "rot.json"
+    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--add", workdir / "Alice.pub.json",
+                "--names", plan, "--out", out)
+    assert r.exit_code == 0, r.output + r.stderr
+    names = sorted(e["name"] for e in read(out)["keys"].values())
+    alice, dave = kid_of(workdir, "alice"), kid_of(workdir, "dave")
+    assert f"Alice-{dave[:8]}" in names and f"alice-{alice[:8]}" in names, names
+    assert "alice" not in names and "Alice" not in names
+
+
+def kid_of(workdir: Path, name: str) -> str:
+    return keyid_of(key_json(workdir, name))

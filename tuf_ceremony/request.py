@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -416,8 +417,9 @@ def bind_names(names: dict[str, str], keys: dict[str, Key]) -> dict[str, str]:
     """Names a request can carry (see :func:`_check_names`): one name per
     public key, one public key per name. A name several keys share becomes
     ``name-<keyid prefix>`` for each of them (no key keeps the bare name: it
-    would be ambiguous); a key known under several keyids keeps the name of
-    its first keyid. Keyids without a key are dropped."""
+    would be ambiguous), and so do names that look alike (:func:`name_look`);
+    a key known under several keyids keeps the name of its first keyid. Keyids
+    without a key are dropped."""
     by_material: dict[bytes, str] = {}
     chosen: dict[str, str] = {}
     for kid in sorted(names):
@@ -427,11 +429,11 @@ def bind_names(names: dict[str, str], keys: dict[str, Key]) -> dict[str, str]:
         if material is None:
             continue
         chosen[kid] = by_material.setdefault(material, names[kid])
-    holders: dict[str, set[bytes]] = {}
+    holders: dict[str, set[bytes]] = {}  # by what the name looks like (name_look)
     for kid, name in chosen.items():
         material = key_material(keys[kid])
         assert material is not None
-        holders.setdefault(name, set()).add(material)
+        holders.setdefault(name_look(name), set()).add(material)
     first_kid: dict[bytes, str] = {}
     for kid in sorted(chosen):
         material = key_material(keys[kid])
@@ -439,7 +441,7 @@ def bind_names(names: dict[str, str], keys: dict[str, Key]) -> dict[str, str]:
         first_kid.setdefault(material, kid)
     out: dict[str, str] = {}
     for kid, name in chosen.items():
-        if len(holders[name]) > 1:
+        if len(holders[name_look(name)]) > 1:
             material = key_material(keys[kid])
             assert material is not None
             name = f"{name}-{first_kid[material][:8]}"
@@ -447,13 +449,36 @@ def bind_names(names: dict[str, str], keys: dict[str, Key]) -> dict[str, str]:
     return out
 
 
+#: Scripts whose letters look alike (Latin "a", Cyrillic "\u0430", Greek
+#: "\u03bf"...): a name mixing them is a look-alike of another name.
+_CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
+                                 "COPTIC"})
+
+
+def name_look(name: str) -> str:
+    """What a name looks like on screen: NFKC-normalized and case-folded
+    (``Alice``, ``alice`` and fullwidth ``\uff41lice`` look alike)."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def mixed_script_reason(name: str) -> str | None:
+    """Why ``name`` mixes look-alike scripts, or None."""
+    scripts = sorted({(unicodedata.name(ch, "") or "?").split()[0] for ch in name
+                      if ch.isalpha()} & _CONFUSABLE_SCRIPTS)
+    if len(scripts) > 1:
+        return f"mixes {' and '.join(s.title() for s in scripts)} letters (a look-alike name)"
+    return None
+
+
 def _check_names(req: SigningRequest) -> None:
     """Names are bound to key material: every named key is a key of a payload
     or of the trusted metadata (the same key dict under that keyid), one name
-    is one public key, and one public key has one name."""
+    is one public key, and one public key has one name. Two keys' names
+    never look alike (case, compatibility forms, mixed scripts)."""
     known = {kid: key.to_dict() for kid, key in req._all_keys().items()}
     by_name: dict[str, bytes] = {}
     by_material: dict[bytes, str] = {}
+    by_look: dict[str, tuple[str, bytes]] = {}
     for kid, name in sorted(req.key_names.items()):
         where = f"keys.{kid[:16]}"
         _req(known.get(kid) == req.names_keys[kid].to_dict(), req.source,
@@ -462,6 +487,12 @@ def _check_names(req: SigningRequest) -> None:
         assert material is not None  # check_key ran
         _req(by_name.get(name, material) == material, req.source,
              f"{where}: the name {_short(name, 40)!r} is given to two different keys")
+        reason = mixed_script_reason(name)
+        _req(reason is None, req.source, f"{where}: the name {_short(name, 40)!r} {reason}")
+        other, other_material = by_look.setdefault(name_look(name), (name, material))
+        _req(other_material == material, req.source,
+             f"{where}: the name {_short(name, 40)!r} looks like {_short(other, 40)!r}, the "
+             "name of another key")
         _req(by_material.get(material, name) == name, req.source,
              f"{where}: one public key has two names ({_short(by_material.get(material, ''), 40)!r} "
              f"and {_short(name, 40)!r})")
