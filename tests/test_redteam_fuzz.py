@@ -175,3 +175,24 @@ def _toml(doc: Any) -> str:
     else:
         lines.append(f"x = {scalar(doc)}")
     return "\n".join(lines) + "\n"
+
+
+def test_a_number_python_will_not_convert_is_an_input_error(workdir: Path) -> None:
+    """Python refuses to convert integers of more than 4300 digits (a
+    ValueError that is not a TOML or JSON error): a plan holding one ended
+    in exit 70; requests, bundles and names files are refused cleanly."""
+    plan = write_plan(workdir / "plan.toml")
+    plan.write_text(plan.read_text().replace("threshold = 2", "threshold = " + "9" * 5000, 1))
+    out = workdir / "r.json"
+    r = run_cli("prepare", plan, "--out", out)
+    assert r.exit_code == 3, r.stderr
+    assert r.stderr == f"tuf-ceremony: error: {plan}: broken TOML: a number with too many digits\n"
+    assert not out.exists()
+    r = run_cli("verify", workdir, "--names", plan)
+    assert r.exit_code == 3 and "a number with too many digits" in r.stderr
+    doc = workdir / "request.json"
+    doc.write_text('{"format": "tuf-ceremony/signing-request", "format_version": '
+                   + "1" * 5000 + "}")
+    for args in (["status", doc], ["merge", doc, doc, "--out", workdir / "o"]):
+        r = run_cli(*args)
+        assert r.exit_code == 3 and "Traceback" not in r.stderr, r.stderr

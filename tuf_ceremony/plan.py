@@ -214,6 +214,8 @@ def load_plan(path: str | Path) -> Plan:
         raise PlanError("not UTF-8 text", source=str(p)) from None
     except tomllib.TOMLDecodeError as e:
         raise PlanError(f"broken TOML: {e}", source=str(p)) from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise PlanError("broken TOML: a number with too many digits", source=str(p)) from None
     return parse_plan(doc, p)
 
 
@@ -230,6 +232,8 @@ def load_plan_names(path: str | Path) -> tuple[dict[str, str], list[str]]:
         raise PlanError("not UTF-8 text", source=str(p)) from None
     except tomllib.TOMLDecodeError as e:
         raise PlanError(f"broken TOML: {e}", source=str(p)) from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise PlanError("broken TOML: a number with too many digits", source=str(p)) from None
     raw_keys = doc.get("keys")
     if not isinstance(raw_keys, dict) or not raw_keys:
         raise _err(p, "keys", "missing or empty: name each public key (alice = \"alice.pub.json\")")
