@@ -53,7 +53,8 @@ def _keys(refs: list[KeyRef]) -> str:
 
 
 def _met(check: ThresholdCheck | None) -> str:
-    return f"{check.valid} of {check.threshold}" if check is not None else "-"
+    # "5 (need 3)": valid signatures of distinct keys, and the threshold ("5 of 3" misread)
+    return f"{check.valid} (need {check.threshold})" if check is not None else "-"
 
 
 class VerifyText:
