@@ -123,3 +123,30 @@ def test_a_public_key_stating_a_huge_keyid_gets_a_short_error(workdir: Path) -> 
     assert "states keyid \\x1b[2Jfff" in r.stderr and "more characters]" in r.stderr
     assert len(r.stderr) < 600, len(r.stderr)
     assert not (workdir / "r.json").exists()
+
+
+@pytest.mark.parametrize("role", ["bin\x1b[2J", "c:x", "x" * 250, "a\u202eb", "a..b"])
+def test_verify_reports_role_names_prepare_refuses(classic_repo: RepoInfo, role: str) -> None:
+    """verify reported only separators and a leading dot; names that
+    ``prepare`` refuses (control, bidi, FAT-forbidden, '..', over-long) are
+    reported as unsafe too, shown escaped."""
+    import json
+
+    from tuf.api.metadata import DelegatedRole, Metadata
+
+    d, keys = classic_repo.directory, classic_repo.keys
+    assert keys is not None
+
+    def add_role(md: Metadata[Any]) -> None:
+        kid = next(iter(md.signed.delegations.keys))
+        md.signed.delegations.roles[role] = DelegatedRole(role, [kid], 1, False, paths=["z/*"])
+
+    resign(d / "1.targets.json", keys.targets, edit=add_role)
+    refresh_snapshot_timestamp(d, keys)
+    r = run_cli("verify", d, "--json")
+    assert r.exit_code == 1, r.stdout
+    _assert_ascii_json(r.stdout)
+    codes = [p["code"] for p in json.loads(r.stdout)["problems"]]
+    assert "unsafe-role-name" in codes, codes
+    r = run_cli("verify", d)
+    _no_raw(r.output)

@@ -61,5 +61,9 @@ def index_directory(directory: Path) -> DirIndex:
 
 def safe_role_name(name: str) -> bool:
     """Role names become file names; refuse ones that could leave the
-    directory or hide as dot files."""
-    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
+    directory, hide as dot files, or that ``prepare`` refuses (NUL, control
+    and invisible characters, ``..``, characters FAT refuses, over-long:
+    :func:`tuf_ceremony.wellformed.unsafe_name_reason`)."""
+    from tuf_ceremony.wellformed import unsafe_name_reason
+
+    return unsafe_name_reason(name) is None
