@@ -101,8 +101,8 @@ def with_retries(action: Callable[[], T], tries: int = SECRET_TRIES) -> T:
             if attempt == tries or not _retryable(e):
                 raise
             left = tries - attempt
-            click.echo(f"{safe(str(e), 300)}. Try again ({left} "
-                       f"{'try' if left == 1 else 'tries'} left).", err=True)
+            echo_wrapped(f"{safe(str(e), 300)}. Try again ({left} "
+                         f"{'try' if left == 1 else 'tries'} left).", err=True)
     raise AssertionError("unreachable")
 
 
