@@ -150,3 +150,23 @@ def test_verify_reports_role_names_prepare_refuses(classic_repo: RepoInfo, role:
     assert "unsafe-role-name" in codes, codes
     r = run_cli("verify", d)
     _no_raw(r.output)
+
+
+def test_plan_warnings_escape_hostile_key_and_file_names(workdir: Path) -> None:
+    """Plan warnings (a P-384 key, a threshold equal to its keys) carried the
+    plan's key name and file name raw to stderr."""
+    from tests.fixtures_core import write_plan
+
+    plan = write_plan(workdir / "plan.toml")
+    hostile = workdir / "\x1b]0;x\x07pl\u202ean.toml"
+    evil = "car\\u001b[31mol\\u202e[red]"  # TOML escapes: ESC and a bidi override
+    hostile.write_text(plan.read_text().replace('carol = "carol.pub.json"',
+                                                f'"{evil}" = "carol.pub.json"')
+                       .replace('"carol"', f'"{evil}"'))
+    r = run_cli("prepare", hostile, "--out", workdir / "r.json")
+    assert r.exit_code == 0, r.stderr
+    warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("warning:")]
+    assert any("P-384" in w for w in warnings), r.stderr  # carol's key is ECDSA P-384
+    _no_raw(r.output + r.stderr)
+    assert "\\x1b]0;x\\x07pl\\u202ean.toml" in r.stderr
+    assert "car\\x1b[31mol\\u202e[red]" in r.stderr

@@ -127,7 +127,12 @@ def console(stderr: bool = False) -> Any:
 
 
 def warn(message: str) -> None:
-    echo_wrapped(f"warning: {message}", err=True)
+    """A warning on stderr, on one line: a control, invisible or reordering
+    character that reached it from untrusted input (a plan's key name, a file
+    name) is shown escaped, as in error lines."""
+    from tuf_ceremony.cli.main import _one_line
+
+    echo_wrapped(f"warning: {_one_line(message)}", err=True)
 
 
 def echo_wrapped(message: str, err: bool = False) -> None:
