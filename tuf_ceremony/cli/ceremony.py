@@ -154,6 +154,7 @@ def _stdout_is_tty() -> bool:
 def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, rehearsal: bool,
          signer_name: str | None, yes: bool, force: bool) -> None:
     """Show what REQUEST asks to sign, confirm, sign and write a bundle."""
+    from tuf_ceremony.cli.common import echo_wrapped
     from tuf_ceremony.cli.screens import Terminal, after_signing, confirm_signing, show_review
     from tuf_ceremony.files import check_writable, removal_note, write_atomic
     from tuf_ceremony.request import load_request
@@ -174,7 +175,7 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
         warn(f"the trusted metadata lists {len(legacy)} key(s) under legacy keyids (not the "
              "SHA-256 of the key): they are matched and counted by key material")
     source = open_key_source(key_spec, secrets_handler(),
-                             notify=lambda msg: click.echo(safe(msg, 300), err=True))
+                             notify=lambda msg: echo_wrapped(safe(msg, 300), err=True))
     public = source.known_public_key()
     slots = require_slots(request, public, key_spec) if public is not None else None
     # display and confirmation flow: tuf_ceremony/cli/screens.py
@@ -190,8 +191,6 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
                                              fmt_time(utcnow())))
     _bind_review(request, bundle)
     written = write_atomic(out, bundle.to_bytes(), force=force)
-    from tuf_ceremony.cli.common import echo_wrapped
-
     # wrapped at the terminal's width: the keyholder reads these lines whole
     echo_wrapped(f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), "
                  "each verified against the public key)")
