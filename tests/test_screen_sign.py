@@ -304,3 +304,27 @@ def test_lines_after_signing_are_wrapped_not_cut_by_the_terminal(
     assert "Give alice.2.bundle.json to the coordinator. It holds no secret." in words
     for line in tail:
         assert len(line) < cols, line  # nothing reached the edge, so nothing was cut
+
+
+def test_closing_line_alone_never_makes_an_empty_summary_page(workdir: Path,
+                                                              rotation: Path) -> None:
+    """At a height where only the closing "Next: ..." lines would spill onto a
+    second summary page, the summary is one page (its status line says space
+    shows the details)."""
+    from tuf_ceremony.cli.screens import summary_lines, wrap_all
+    from tuf_ceremony.keys import load_public_key
+    from tuf_ceremony.signing import require_slots
+
+    request = load_request(rotation)
+    slots = require_slots(request, load_public_key(workdir / "alice.pub.json"), "alice.pem")
+    whole = wrap_all(summary_lines(request, slots, None, 80), 80)
+    rows = len(whole)  # a page of rows - 1 lines: everything but the last line fits
+    s = _open(workdir, rotation, 80, rows)
+    s.wait_for("-- summary 1/")
+    assert _status(s) == ("summary", 1, 1), s.text()
+    assert "Next: the full details" not in s.text()
+    assert s.lines()[0].startswith('Signing request for ceremony "')
+    s.send(" ")
+    s.wait_for("-- details 1/")
+    s.send("\x03")
+    s.finish()

@@ -384,6 +384,11 @@ def show_review(request: Any, slots: Sequence[Any] | None, name: str | None,
         term.show(render_review(request).splitlines())
         return
     summary = summary_lines(request, slots, name, term.width)
+    # the closing "Next: ..." lines alone on a second page would read as an empty
+    # summary page: dropped then (the status line says space shows the details)
+    whole, closing = wrap_all(summary, term.width), wrap_all(summary[-2:], term.width)
+    if len(whole) > term.height - 1 >= len(whole) - len(closing):
+        summary = summary[:-2]
     if page(term, summary, "summary", "the details") != "q":
         page(term, render_review(request).splitlines(), "details", "the confirmation")
     term.show([""])  # what follows (a passphrase prompt) starts below the status line
