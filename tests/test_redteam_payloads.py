@@ -66,6 +66,9 @@ FORGERIES: dict[str, tuple[Callable[[Path, dict[str, Any]], None], str]] = {
     "role-names-differ-in-case": (
         lambda w, d: _roles(w, d, "Bins", "bins"),
         "same file name"),
+    "role-name-is-a-top-level-role-in-another-case": (
+        lambda w, d: _roles(w, d, "Targets"),
+        "'targets' and 'Targets' are the same file name"),
     "role-names-differ-in-normalization": (
         lambda w, d: _roles(w, d, "caf\u00e9", "cafe\u0301"),
         "same file name"),

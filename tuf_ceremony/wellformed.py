@@ -164,7 +164,8 @@ def check_targets(targets: Targets, source: str, entry: str) -> None:
                         "bit_length must be a whole number")
         check_role_keys(materials, s.keyids, s.threshold, source,
                         f"{entry}.delegations.succinct_roles")
-    files: dict[str, str] = {}
+    # the top-level roles' files too: "Targets" is 5.targets.json on FAT or macOS
+    files: dict[str, str] = {r: r for r in ("root", "targets", "snapshot", "timestamp")}
     for name, role in (d.roles or {}).items():
         reason = unsafe_name_reason(name)
         if reason:
