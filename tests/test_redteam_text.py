@@ -170,3 +170,34 @@ def test_plan_warnings_escape_hostile_key_and_file_names(workdir: Path) -> None:
     _no_raw(r.output + r.stderr)
     assert "\\x1b]0;x\\x07pl\\u202ean.toml" in r.stderr
     assert "car\\x1b[31mol\\u202e[red]" in r.stderr
+
+
+def test_sign_trusted_names_a_hostile_copy_path_escaped(workdir: Path) -> None:
+    """A pinned copy under a directory name with escapes: the sign screen
+    says it is pinned and never prints the name raw (held)."""
+    import shutil
+
+    from tests.test_threat_trust import sign_cli
+
+    repo = _repo(workdir)
+    req = workdir / "request2.json"
+    r = run_cli("prepare", workdir / "plan1.toml", "--trusted", repo, "--out", req)
+    assert r.exit_code == 0, r.stderr
+    copy = workdir / "\x1b[2Jmy\u202ecopy"
+    shutil.copytree(repo, copy)
+    r = sign_cli(workdir, req, "bob", workdir / "b.json", "--trusted", copy)
+    assert r.exit_code == 0, r.stderr
+    _no_raw(r.output + r.stderr)
+    assert "pinned, equal to your own copy" in r.output
+
+
+def _repo(workdir: Path) -> Path:
+    from tests.fixtures_core import sign_as, write_plan
+
+    plan = write_plan(workdir / "plan1.toml")
+    req = workdir / "request1.json"
+    assert run_cli("prepare", plan, "--out", req).exit_code == 0
+    bundles = [sign_as(workdir, req, n, workdir / f"{n}1.json") for n in ("alice", "bob")]
+    out = workdir / "repo"
+    assert run_cli("merge", req, *bundles, "--out", out).exit_code == 0
+    return out
