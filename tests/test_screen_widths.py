@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures_core import run_cli, sign_as, write_plan
 from tests.fixtures_screen import PtySession
+from tuf_ceremony.keys import load_public_key
 from tuf_ceremony.request import load_request
 from tuf_ceremony.words import digest_words
 
@@ -81,3 +84,22 @@ def test_an_error_at_80_columns_is_wrapped_at_spaces(workdir: Path) -> None:
     assert "--revoke no-such-key-anywhere: no key of the trusted root has that name or keyid" \
         in " ".join(" ".join(message).split())
     assert not (workdir / "urgent.json").exists()
+
+
+def test_prepare_table_turns_vertical_instead_of_truncating_a_long_name(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    long = "alice-the-treasurer-of-the-python-software-foundation-board"
+    plan = write_plan(workdir / "plan.toml", root=([long, "bob", "carol"], 2),
+                      targets=([long, "bob"], 2), keys=[long, "bob", "carol", "online"])
+    (workdir / f"{long}.pub.json").write_bytes((workdir / "alice.pub.json").read_bytes())
+    monkeypatch.setenv("COLUMNS", "80")
+    r = run_cli("prepare", plan, "--out", workdir / "r.json")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "\u2026" not in r.output  # rich's ellipsis: a cell cut without a word
+    kid = load_public_key(workdir / "alice.pub.json").keyid
+    # the name (cut by safe() at 60 characters, visibly) and the keyid, both whole
+    assert f"{long} ({kid[:12]})" in " ".join(r.output.split())
+    assert "role:" in r.output and "threshold:" in r.output  # the vertical layout
+    table = [line for line in r.output.splitlines()
+             if line.startswith(("  role", "  threshold", "  keys", "    ", "      "))]
+    assert table and all(len(line) <= 80 for line in table), table

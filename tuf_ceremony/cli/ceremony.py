@@ -76,11 +76,13 @@ def _at(at: str | None) -> Any:
 def render_request_summary(request: Any, signing: set[str] | None = None) -> None:
     """Show every payload: role, version, expiry, keys, thresholds, digest."""
     from rich.markup import escape
-    from rich.table import Table
 
+    from tuf_ceremony.cli.formats import output_width
+    from tuf_ceremony.cli.screens import table_lines
     from tuf_ceremony.describe import numbered_words, quote, view_request
 
     con = console()
+    width = output_width()
     # At a terminal rich wraps at spaces to its width (the terminal would cut words,
     # digits of the digest and the words read aloud); piped, each line stays whole.
     tty = _stdout_is_tty()
@@ -99,13 +101,11 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
         for s in view.signer_sets:
             con.print(f"  signers: {escape(s)}")
         if view.roles:
-            table = Table(show_header=True, box=None, padding=(0, 2))
-            table.add_column("role")
-            table.add_column("threshold", justify="right")
-            table.add_column("keys (name, keyid)")
-            for r in view.roles:
-                table.add_row(escape(r.role), str(r.threshold), escape("\n".join(r.keys)))
-            con.print(table)
+            # columns when every cell fits whole, else one block per role: never truncated
+            rows = [[r.role, str(r.threshold), "\n".join(r.keys)] for r in view.roles]
+            for line in table_lines(["role", "threshold", "keys (name, keyid)"], rows,
+                                    width - 2):
+                con.print(f"  {escape(line)}", soft_wrap=True)
         from rich.markup import escape
 
         from tuf_ceremony.attestation.evidence import payload_hardware_lines  # ATTEST
