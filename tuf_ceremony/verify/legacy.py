@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from securesystemslib.signer import Key, Signature, SSlibKey
 
 from tuf_ceremony.keys import keyid_of, public_der
@@ -85,10 +88,7 @@ class KeyEntry:
 
 
 def _verify_direct(public: Any, scheme: str, sig_hex: str, data: bytes) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
+    # once per signature (16,384 bins): module-level imports, not per call
     try:
         sig = bytes.fromhex(sig_hex)
         if scheme == "ed25519":
