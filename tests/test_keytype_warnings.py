@@ -55,25 +55,33 @@ def test_rotate_add_p384_warns(workdir: Path) -> None:
     assert WARNING in r.stderr
 
 
+def _day(offset: int) -> str:
+    """A date relative to today (the test must not expire with the calendar)."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
+
+
 def test_at_takes_a_date_in_every_command(workdir: Path) -> None:
     plan = write_plan(workdir / "plan.toml")
     req = workdir / "r.json"
-    r = run_cli("prepare", plan, "--out", req, "--at", "2026-11-01")
+    start = _day(-30)
+    r = run_cli("prepare", plan, "--out", req, "--at", start)
     assert r.exit_code == 0, r.output
     doc = json.loads(req.read_text())
-    assert doc["created"] == "2026-11-01T00:00:00Z"
+    assert doc["created"] == f"{start}T00:00:00Z"
     root = doc["payloads"][0]["signed"]
-    assert root["expires"] == "2027-11-01T00:00:00Z"  # 365d from the date
+    assert root["expires"] == f"{_day(335)}T00:00:00Z"  # 365d from the date
     bundles = [sign_as(workdir, req, n) for n in ("alice", "bob")]
     assert run_cli("merge", req, *bundles, "--out", workdir / "repo").exit_code == 0
     # verify --at: a date after the expiry fails, one before passes
-    assert run_cli("verify", workdir / "repo", "--at", "2027-10-31").exit_code == 0
-    r = run_cli("verify", workdir / "repo", "--at", "2027-11-02")
+    assert run_cli("verify", workdir / "repo", "--at", _day(334)).exit_code == 0
+    r = run_cli("verify", workdir / "repo", "--at", _day(336))
     assert r.exit_code == 1
     r = run_cli("rotate", "--trusted", workdir / "repo", "--role", "root", "--threshold", "2",
-                "--at", "2026-11-02", "--out", workdir / "x.json")
+                "--at", _day(-29), "--out", workdir / "x.json")
     assert r.exit_code == 0, r.output + r.stderr
-    assert json.loads((workdir / "x.json").read_text())["created"] == "2026-11-02T00:00:00Z"
+    assert json.loads((workdir / "x.json").read_text())["created"] == f"{_day(-29)}T00:00:00Z"
     for cmd in (["prepare", plan, "--out", workdir / "y.json"],
                 ["verify", workdir / "repo"]):
         r = run_cli(*cmd, "--at", "2026-02-30")

@@ -198,7 +198,7 @@ def verify_attestation_cmd(pubkey: Path, attestation: tuple[Path, ...], as_json:
     if as_json:
         doc = att.to_dict()
         doc["keyid"] = pub.keyid
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=True))
         return
     echo_lines(attestation_lines(att, pub.keyid, when))
 
