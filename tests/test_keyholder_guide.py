@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def test_the_guide_lists_the_codes_sign_returns(workdir: Path, ceremony: Path,
     other.mkdir()
     oreq = other / "r.json"
     assert run_cli("prepare", workdir / "plan.toml", "--out", oreq,
-                   "--at", "2026-11-01").exit_code == 0
+                   "--at", (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
+                   ).exit_code == 0
     ob = [sign_as(workdir, oreq, n, other / f"{n}.json") for n in ("alice", "bob")]
     assert run_cli("merge", oreq, *ob, "--out", other / "repo").exit_code == 0
     seen[1] = _sign(workdir, ceremony, alice, ok, "--trusted", other / "repo" / "1.root.json",
