@@ -186,8 +186,8 @@ def test_failed_final_append_is_reported_and_leaves_the_chain_intact(
     monkeypatch.undo()
     assert r.exit_code == 3
     assert "No space left on device" in r.stderr
-    assert "the command completed and its outputs stay, but this run is NOT recorded" in r.stderr
-    assert (workdir / "r2.json").exists()
+    assert "this run is NOT recorded, so its new outputs were removed" in r.stderr
+    assert not (workdir / "r2.json").exists()  # writing the record is part of the command
     assert t.read_bytes() == before  # cut back: the next command can extend the chain
     assert run_cli("prepare", plan, "--out", workdir / "r3.json", "--transcript", t).exit_code == 0
     assert [d["seq"] for d in records(t)] == [1, 2]

@@ -159,6 +159,7 @@ def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., An
         paths = _path_values(cmd, kwargs)
         inputs = [describe_path(n, p) for n, p, is_out in paths if not is_out]
         before = {p: _tree(p) for _, p, is_out in paths if is_out and p.is_dir()}
+        existed = {p for _, p, is_out in paths if is_out and (p.exists() or p.is_symlink())}
     except BaseException:
         transcript.close()
         raise
@@ -175,14 +176,14 @@ def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., An
     except BaseException as e:
         code, result = _outcome(e)
         try:
-            _finish(ctx, transcript, record, paths, before, code, result)
+            _finish(ctx, transcript, record, paths, before, existed, code, result)
         except Exception as te:  # noqa: BLE001 - report, then the command's own error
             click.echo(f"tuf-ceremony: error: {_one_line(str(te))}", err=True)
         raise
     code = 0
     if isinstance(rv, int) and rv:
         code = rv
-    _finish(ctx, transcript, record, paths, before, code, "completed")
+    _finish(ctx, transcript, record, paths, before, existed, code, "completed")
     return rv
 
 
@@ -214,9 +215,49 @@ def _tree(directory: Path) -> dict[str, str]:
         return {}
 
 
+def _remove_new_outputs(paths: list[tuple[str, Path, bool]], before: dict[Path, dict[str, str]],
+                        existed: set[Path]) -> tuple[list[str], list[str]]:
+    """Remove what this run created (files that did not exist before it, and
+    new files in output directories), so that a run the transcript could not
+    record leaves nothing behind. Returns (removed, kept): files replaced
+    with --force cannot be restored and are named as kept."""
+    from tuf_ceremony.text import safe
+
+    removed: list[str] = []
+    kept: list[str] = []
+    for _, p, is_out in paths:
+        if not is_out:
+            continue
+        if p in before:
+            old = before[p]
+            for child in sorted(p.rglob("*"), reverse=True):
+                name = child.relative_to(p).as_posix()
+                if child.is_file() and not child.is_symlink():
+                    if name in old:
+                        continue
+                    child.unlink(missing_ok=True)
+                    removed.append(safe(child))
+                elif child.is_dir() and not any(child.iterdir()):
+                    child.rmdir()
+            continue
+        if p in existed:
+            if p.is_file():
+                kept.append(safe(p))
+            continue
+        if p.is_dir() and not p.is_symlink():
+            import shutil
+
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(safe(p))
+        elif p.exists() or p.is_symlink():
+            p.unlink(missing_ok=True)
+            removed.append(safe(p))
+    return removed, kept
+
+
 def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
             paths: list[tuple[str, Path, bool]], before: dict[Path, dict[str, str]],
-            code: int, result: str) -> None:
+            existed: set[Path], code: int, result: str) -> None:
     from tuf_ceremony.errors import CeremonyError
     from tuf_ceremony.evidence.transcript import TranscriptError, describe_path, tree_digest, tree_files
     from tuf_ceremony.text import safe
@@ -255,8 +296,18 @@ def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
     try:
         seq, digest = transcript.append(record)
     except CeremonyError as e:
-        what = "completed and its outputs stay" if code == 0 else f"ended with exit {code}"
-        raise TranscriptError(f"{e}; the command {what}, but this run is NOT recorded",
+        # Writing the record is part of the command: a run that cannot be
+        # recorded keeps none of its new outputs.
+        try:
+            removed, kept = _remove_new_outputs(paths, before, existed)
+        except OSError as oe:
+            removed, kept = [], [f"(cleaning up failed: {oe.strerror or type(oe).__name__})"]
+        what = f"ended with exit {code}" if code else "failed"
+        gone = (f"its new outputs were removed ({', '.join(removed)})" if removed
+                else "it wrote no new output")
+        if kept:
+            gone += f"; replaced with --force and not restorable: {', '.join(kept)}"
+        raise TranscriptError(f"{e}; the command {what}: this run is NOT recorded, so {gone}",
                               source=None) from None
     # short lines (an 80-column console never breaks a word to be read aloud)
     click.echo(f"transcript: record {seq} appended to {safe(transcript.path)}", err=True)
