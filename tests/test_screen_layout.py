@@ -109,7 +109,7 @@ def test_sign_output_ends_with_the_next_step(workdir: Path) -> None:
 def test_a_large_root_rotation_fits_80x24_whole(workdir: Path) -> None:
     """Two root keys replaced, the root threshold raised, targets keys changed:
     every change, both signer sets and both payloads' 32 words on one screen."""
-    from tuf_ceremony.words import digest_words
+    from tuf_ceremony.words import digest_words, layout_words
 
     repo = workdir / "repo"
     req1 = workdir / "r1.json"
@@ -130,6 +130,16 @@ def test_a_large_root_rotation_fits_80x24_whole(workdir: Path) -> None:
                               "alice", 80, 24)
     text = "\n".join(conf)
     assert len(conf) <= 23 and all(len(x) <= 80 for x in conf), text
+    words = [w for x in conf if x.split()[:1] and x.split()[0].isdigit() for w in x.split()[1:]]
+    assert words == [w for p in request.payloads for w in digest_words(p.digest)]
+    if sum(len(layout_words(digest_words(p.digest), 80, "")) - 4 for p in request.payloads) > 1:
+        # about 7.5 % of digests have a row of 8 words wider than 80 columns, which takes
+        # a fifth row; one such row still fits, but when both payloads have one (about
+        # 0.6 %) this rotation no longer fits whole, and the documented fallback applies
+        # (changes cut with a note; words, key and trust anchor kept)
+        assert "more than fits here: every change is in the details" in " ".join(text.split())
+        assert conf[0].startswith("Sign with alice (keyid ") and "NOT PINNED" in conf[1]
+        return
     for needle in ("root: key removed: bob (", "carol (", "root: key added: dave (", "erin (",
                    "root: now needs 3 signatures (was 2).", "targets: key removed: bob (",
                    "targets: now needs 1 signature (was 2).",

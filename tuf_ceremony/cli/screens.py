@@ -49,8 +49,8 @@ from tuf_ceremony.timeutil import fmt_time
 from tuf_ceremony.words import digest_words, group_hex, layout_words
 
 CLEAR = "\x1b[H\x1b[2J"
-COMPARE_WORDS = ("Compare these words with the coordinator and the other keyholders. "
-                 "If any word differs, answer N.")
+# one line at 80 columns (79 characters): the confirmation screen has no line to spare
+COMPARE_WORDS = "Compare with the coordinator and the keyholders. If any word differs, answer N."
 SIGN_QUESTION = "Sign these payloads?"
 MIN_WIDTH = 20
 MIN_HEIGHT = 8
