@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from securesystemslib.signer import Key
-from tuf.api.metadata import Metadata, Root, Targets
+from tuf.api.metadata import Delegations, Metadata, Root, Targets
 
 from tuf_ceremony.clients import is_p384, p384_warning
 from tuf_ceremony.errors import InputError, RotationError
@@ -148,6 +148,29 @@ def _thresholds(spec: RotationSpec) -> dict[str, int]:
     return out
 
 
+def _replace_keys(d: Delegations, keyids: list[str],
+                  revoked: dict[bytes, list[Key]]) -> tuple[list[str], list[str]]:
+    """Swap, in one delegated role's ``keyids``, each key whose material is in
+    ``revoked`` for its replacements (not already there). Returns (removed, added)."""
+    removed: list[str] = []
+    added: list[str] = []
+    for kid in list(keyids):
+        key = d.keys.get(kid)
+        material = _material(key) if key is not None else None
+        if material is None or material not in revoked:
+            continue
+        keyids.remove(kid)
+        removed.append(kid)
+        for new in revoked[material]:
+            present = {_material(d.keys[k]) for k in keyids if k in d.keys}
+            if _material(new) in present:
+                continue
+            d.keys[new.keyid] = new
+            keyids.append(new.keyid)
+            added.append(new.keyid)
+    return removed, added
+
+
 def replace_in_delegations(targets: Targets, revoked: dict[bytes, list[Key]],
                            label: dict[str, str], source: str) -> list[str]:
     """Take every key whose material is in ``revoked`` out of every delegation
@@ -164,22 +187,7 @@ def replace_in_delegations(targets: Targets, revoked: dict[bytes, list[Key]],
         s = d.succinct_roles
         roles.append((f"succinct bins {s.name_prefix}-*", s.keyids, s.threshold))
     for name, keyids, threshold in roles:
-        removed: list[str] = []
-        added: list[str] = []
-        for kid in list(keyids):
-            key = d.keys.get(kid)
-            material = _material(key) if key is not None else None
-            if material is None or material not in revoked:
-                continue
-            keyids.remove(kid)
-            removed.append(kid)
-            for new in revoked[material]:
-                present = {_material(d.keys[k]) for k in keyids if k in d.keys}
-                if _material(new) in present:
-                    continue
-                d.keys[new.keyid] = new
-                keyids.append(new.keyid)
-                added.append(new.keyid)
+        removed, added = _replace_keys(d, keyids, revoked)
         if not removed:
             continue
         if len(keyids) < threshold:
@@ -196,18 +204,28 @@ def replace_in_delegations(targets: Targets, revoked: dict[bytes, list[Key]],
     return notes
 
 
-def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
-           names: dict[str, str], ceremony: str) -> RotationResult:
+@dataclass
+class _Revoked:
+    """What the ``--revoke`` options took out of the new root."""
+
+    roles_left: dict[bytes, set[str]] = field(default_factory=dict)  # material -> roles it left
+    root_material: set[bytes] = field(default_factory=set)  # material that left root
+    label: dict[bytes, str] = field(default_factory=dict)  # material -> name shown
+
+
+def _checked_roles(spec: RotationSpec) -> list[str]:
+    """The ``--role`` values, in TOP_LEVEL_ROLES order; unknown ones refused."""
     roles = [r for r in TOP_LEVEL_ROLES if r in spec.roles]
     unknown = [r for r in spec.roles if r not in TOP_LEVEL_ROLES]
     if unknown or not roles:
         raise InputError(f"--role {unknown[0] if unknown else ''}: choose root, targets, "
                          "snapshot or timestamp")
-    spec.roles = roles
-    warnings: list[str] = []
-    notes: list[str] = []
-    old_md = trusted.root
-    old: Root = old_md.signed
+    return roles
+
+
+def _next_root(trusted: TrustedState, spec: RotationSpec, now: datetime) -> Root:
+    """A copy of the trusted root as version N+1, expiring after ``now``."""
+    old: Root = trusted.root.signed
     new = Root.from_dict(copy.deepcopy(old.to_dict()))
     new.version = old.version + 1
     if spec.expires is not None:
@@ -216,16 +234,14 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         raise RotationError(
             f"the new root would expire at {fmt_time(new.expires)}, which is not after "
             "now: give --expires", source=str(trusted.root_path))
-    names = dict(names)
-    key_objects: dict[str, Key] = {kid: k for kid, k in old.keys.items()
-                                   if keyid_of(k.to_dict()) == kid}
+    return new
 
-    # revoke: material of each revoked key -> the roles it left
-    revoked_from: dict[bytes, set[str]] = {}
-    revoked_root_material: set[bytes] = set()
-    revoked_label: dict[bytes, str] = {}
+
+def _revoke(old: Root, new: Root, spec: RotationSpec, names: dict[str, str]) -> _Revoked:
+    """Apply every ``--revoke`` to ``new`` (each key resolved in ``old``)."""
+    revoked = _Revoked()
     for ref in spec.revoke:
-        scope, value = scoped("--revoke", ref, roles)
+        scope, value = scoped("--revoke", ref, spec.roles)
         kid = resolve_key(value, old, names)
         material = _material(old.keys[kid])
         left: list[str] = []
@@ -237,15 +253,20 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
             raise InputError(f"--revoke {ref}: key {safe(names.get(kid, kid[:12]), 60)} is not a "
                              f"{' or '.join(scope)} key")
         if material is not None:
-            revoked_from.setdefault(material, set()).update(left)
-            revoked_label[material] = names.get(kid, kid[:12])
+            revoked.roles_left.setdefault(material, set()).update(left)
+            revoked.label[material] = names.get(kid, kid[:12])
             if "root" in left:
-                revoked_root_material.add(material)
+                revoked.root_material.add(material)
+    return revoked
 
-    # add: every named role (or the one scoped), never under another key's name
-    added_to: dict[str, list[Key]] = {r: [] for r in roles}
+
+def _add(new: Root, spec: RotationSpec, names: dict[str, str], key_objects: dict[str, Key],
+         warnings: list[str]) -> dict[str, list[Key]]:
+    """Apply every ``--add`` to ``new``: to every named role (or the one scoped),
+    never under another key's name. Returns the keys added, per role."""
+    added_to: dict[str, list[Key]] = {r: [] for r in spec.roles}
     for ref in spec.add:
-        scope, value = scoped("--add", ref, roles)
+        scope, value = scoped("--add", ref, spec.roles)
         key, label = _load_added(value)
         material = public_der(key)
         if is_p384(key):
@@ -263,57 +284,93 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         if key.keyid not in names:
             names[key.keyid] = _unique_label(label, key.keyid, names)
         key_objects[key.keyid] = key
+    return added_to
 
+
+def _set_thresholds(new: Root, spec: RotationSpec, warnings: list[str]) -> None:
+    """Apply ``--threshold``; warn where losing one key would lock a role."""
     for role, n in _thresholds(spec).items():
         new.roles[role].threshold = n
-    for role in roles:
+    for role in spec.roles:
         r = new.roles[role]
         if len(r.keyids) == r.threshold and len(r.keyids) > 1:
             warnings.append(f"{role}: threshold {r.threshold} equals the number of keys: "
                             "losing one key locks this role")
-    # compromised / revoked root keys cannot be counted on to sign the rotation
-    available = {m for k in old.keys.values()
-                 if (m := _material(k)) is not None and m not in revoked_root_material}
-    check_root_rotation(old, new, available, str(trusted.root_path))
-    for material in revoked_from:
+
+
+def _warn_still_held(new: Root, revoked: _Revoked, warnings: list[str]) -> None:
+    """Warn about each revoked key that some role not rotated still holds."""
+    for material in revoked.roles_left:
         still = [role for role in TOP_LEVEL_ROLES
                  if any(_material(new.keys[k]) == material for k in new.roles[role].keyids)]
         if still:
-            warnings.append(f"{revoked_label[material]} is still a {' and '.join(still)} key: "
+            warnings.append(f"{revoked.label[material]} is still a {' and '.join(still)} key: "
                             f"add --role {' --role '.join(still)} to take it out of every role")
 
-    payloads = [Payload("root", Metadata(new))]
-    trusted_targets = None
-    replacements = {m: [k for role in sorted(left) for k in added_to[role]]
-                    for m, left in revoked_from.items()}
-    labels = dict(names)
+
+def _next_targets(trusted: TrustedState, spec: RotationSpec, now: datetime, revoked: _Revoked,
+                  added_to: dict[str, list[Key]], labels: dict[str, str],
+                  warnings: list[str]) -> tuple[Targets | None, list[str]]:
+    """Targets M+1 when the targets role rotates or a delegation held a revoked
+    key (replaced by the keys added to the role(s) it left), with one note per
+    delegation changed; (None, []) otherwise."""
     if trusted.targets is None:
-        if "targets" in roles:
+        if "targets" in spec.roles:
             warnings.append("no N.targets.json in the trusted directory: the current targets "
                             "metadata must be re-signed by the new targets keys separately")
-        elif revoked_from:
+        elif revoked.roles_left:
             warnings.append("no N.targets.json in the trusted directory: delegations signed by "
                             "a revoked key were not checked; replace the key there separately")
-    else:
-        t = Targets.from_dict(copy.deepcopy(trusted.targets.signed.to_dict()))
-        delegation_notes = replace_in_delegations(
-            t, replacements, labels, str(trusted.targets_path or trusted.directory))
-        if "targets" in roles or delegation_notes:
-            trusted_targets = trusted.targets
-            t.version += 1
-            t.expires = spec.expires or t.expires
-            if t.expires <= now:
-                raise RotationError("the re-signed targets would be expired: give --expires")
-            payloads.append(Payload("targets", Metadata(t)))
-            notes += delegation_notes
-            for d_key in (t.delegations.keys.values() if t.delegations else []):
-                key_objects.setdefault(d_key.keyid, d_key)
-    for kid in list(names):
-        if kid not in key_objects:
-            names.pop(kid)
+        return None, []
+    replacements = {m: [k for role in sorted(left) for k in added_to[role]]
+                    for m, left in revoked.roles_left.items()}
+    t = Targets.from_dict(copy.deepcopy(trusted.targets.signed.to_dict()))
+    delegation_notes = replace_in_delegations(
+        t, replacements, labels, str(trusted.targets_path or trusted.directory))
+    if "targets" not in spec.roles and not delegation_notes:
+        return None, []
+    t.version += 1
+    t.expires = spec.expires or t.expires
+    if t.expires <= now:
+        raise RotationError("the re-signed targets would be expired: give --expires")
+    return t, delegation_notes
+
+
+def _names_for(key_objects: dict[str, Key], names: dict[str, str]) -> dict[str, str]:
+    """One unique name per key of the request (generated where none was given)."""
+    out = {kid: n for kid, n in names.items() if kid in key_objects}
     for kid in key_objects:
-        if kid not in names:
-            names[kid] = _unique_label(f"key-{kid[:8]}", kid, names)
+        if kid not in out:
+            out[kid] = _unique_label(f"key-{kid[:8]}", kid, out)
+    return out
+
+
+def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
+           names: dict[str, str], ceremony: str) -> RotationResult:
+    spec.roles = _checked_roles(spec)
+    old_md = trusted.root
+    old: Root = old_md.signed
+    new = _next_root(trusted, spec, now)
+    names = dict(names)
+    key_objects: dict[str, Key] = {kid: k for kid, k in old.keys.items()
+                                   if keyid_of(k.to_dict()) == kid}
+    warnings: list[str] = []
+    revoked = _revoke(old, new, spec, names)
+    added_to = _add(new, spec, names, key_objects, warnings)
+    _set_thresholds(new, spec, warnings)
+    # compromised / revoked root keys cannot be counted on to sign the rotation
+    available = {m for k in old.keys.values()
+                 if (m := _material(k)) is not None and m not in revoked.root_material}
+    check_root_rotation(old, new, available, str(trusted.root_path))
+    _warn_still_held(new, revoked, warnings)
+
+    payloads = [Payload("root", Metadata(new))]
+    t, notes = _next_targets(trusted, spec, now, revoked, added_to, dict(names), warnings)
+    if t is not None:
+        payloads.append(Payload("targets", Metadata(t)))
+        for d_key in (t.delegations.keys.values() if t.delegations else []):
+            key_objects.setdefault(d_key.keyid, d_key)
+    names = _names_for(key_objects, names)
     request = SigningRequest(
         ceremony=ceremony,
         created=fmt_time(now),
@@ -321,6 +378,6 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
         key_names=bind_names(names, key_objects),  # one name per public key (issue 9)
         names_keys=key_objects,
         trusted_root=old_md,
-        trusted_targets=trusted_targets,
+        trusted_targets=trusted.targets if t is not None else None,
     )
     return RotationResult(request, warnings, notes)
