@@ -9,12 +9,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 
 from tuf_ceremony.cli.main import cli as cli_group
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import CryptoSigner, Signer
+    from tuf.ngclient import Updater
 
 PASSPHRASES = {
     "alice": "alice-passphrase",
@@ -100,19 +104,21 @@ def sign_as(workdir: Path, request: Path, name: str, out: Path | None = None) ->
     return out
 
 
-def software_signer(workdir: Path, name: str) -> Any:
+def software_signer(workdir: Path, name: str) -> CryptoSigner:
     """A securesystemslib signer for a test key (the repository's online key)."""
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    from securesystemslib.signer import CryptoSigner
+    from securesystemslib.signer import CryptoSigner, SSlibKey
 
     from tuf_ceremony.keys import load_public_key
 
     priv = load_pem_private_key((workdir / f"{name}.pem").read_bytes(),
                                 PASSPHRASES[name].encode())
-    return CryptoSigner(priv, load_public_key(workdir / f"{name}.pub.json"))
+    public = load_public_key(workdir / f"{name}.pub.json")
+    assert isinstance(public, SSlibKey)
+    return CryptoSigner(priv, public)
 
 
-def publish_online(repo: Path, online_signer: Any, *, snapshot_version: int = 1,
+def publish_online(repo: Path, online_signer: Signer, *, snapshot_version: int = 1,
                    timestamp_version: int = 1) -> None:
     """Add snapshot and timestamp signed by the online key, as the repository
     would, next to the ceremony's N.root.json and N.targets.json."""
@@ -130,7 +136,7 @@ def publish_online(repo: Path, online_signer: Any, *, snapshot_version: int = 1,
     ts.to_file(str(repo / "timestamp.json"))
 
 
-def ngclient_refresh(repo: Path, bootstrap_root: bytes, client_dir: Path) -> Any:
+def ngclient_refresh(repo: Path, bootstrap_root: bytes, client_dir: Path) -> Updater:
     """python-tuf's own client, reading the repository from disk."""
     from tuf.api.exceptions import DownloadHTTPError
     from tuf.ngclient import Updater

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from cryptography.hazmat.primitives import hashes, serialization
 
 from tests.attestation_forge import (
@@ -32,7 +33,7 @@ from tests.fixtures_core import run_cli
 ROOTS = Path(__file__).parent.parent / "tuf_ceremony" / "attestation" / "roots"
 
 
-def verify(*args: str | Path) -> object:
+def verify(*args: str | Path) -> Result:
     return run_cli("key", "verify-attestation", *args)
 
 
@@ -136,9 +137,9 @@ def test_2018_u2f_root_sample(tmp_path: Path) -> None:
 # --- refusals -------------------------------------------------------------------------------
 
 
-def refused(r: object, *fragments: str, code: int = 1) -> None:
-    out = r.output  # type: ignore[attr-defined]
-    assert r.exit_code == code, out  # type: ignore[attr-defined]
+def refused(r: Result, *fragments: str, code: int = 1) -> None:
+    out = r.output
+    assert r.exit_code == code, out
     assert "Traceback" not in out
     for f in fragments:
         assert f in out, out
@@ -333,9 +334,8 @@ def test_bundled_roots_manifest() -> None:
 def test_damaged_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bundled root file that differs from the manifest is an error, not a
     new trust anchor."""
+    import importlib.resources
     import shutil
-
-    from tuf_ceremony.attestation import roots as roots_module
 
     copy = tmp_path / "roots"
     shutil.copytree(ROOTS, copy)
@@ -346,7 +346,7 @@ def test_damaged_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         def __truediv__(self, other: str) -> Path:
             return tmp_path / other
 
-    monkeypatch.setattr(roots_module.resources, "files", lambda _pkg: Files())
+    monkeypatch.setattr(importlib.resources, "files", lambda _pkg: Files())
     pub, files = piv_files("13078778")
     refused(verify(pub, *files), "bundled attestation roots are damaged",
             "yubico-piv-root-ca-263751.pem: SHA-256 differs", code=3)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from cryptography import x509
 
 from tests.attestation_forge import (
@@ -30,16 +31,17 @@ from tests.attestation_forge import (
     write_public,
 )
 from tests.fixtures_core import PASSPHRASES, run_cli
+from tests.fixtures_softhsm import SoftHSM
 from tests.test_attestation_plan import _plan
 
 
-def verify(*args: str | Path) -> object:
+def verify(*args: str | Path) -> Result:
     return run_cli("key", "verify-attestation", *args)
 
 
-def _refused(r: object, *fragments: str) -> None:
-    out = " ".join(r.output.split())  # type: ignore[attr-defined]
-    assert r.exit_code == 1, out  # type: ignore[attr-defined]
+def _refused(r: Result, *fragments: str) -> None:
+    out = " ".join(r.output.split())
+    assert r.exit_code == 1, out
     assert "Traceback" not in out
     for f in fragments:
         assert f in out, out
@@ -175,7 +177,7 @@ def test_key_attestation_subjects_are_not_device_names() -> None:
         assert "1.3.6.1.4.1.41482.3.3" in exts and "1.3.6.1.4.1.41482.3.8" not in exts
 
 
-def test_slot_9a_attestation_labelled_as_9c_is_shown_as_9a(pkcs11_fresh: object,
+def test_slot_9a_attestation_labelled_as_9c_is_shown_as_9a(pkcs11_fresh: SoftHSM,
                                                            tmp_path: Path) -> None:
     """A token (untrusted: labels and CKA_IDs are anyone's to set) holds a
     key under slot 9c's id and label, with a slot *9a* attestation labelled
@@ -185,11 +187,9 @@ def test_slot_9a_attestation_labelled_as_9c_is_shown_as_9a(pkcs11_fresh: object,
 
     from cryptography.hazmat.primitives import serialization
 
-    from tests.fixtures_softhsm import SoftHSM
     from tests.test_attestation_pkcs11 import _store_objects
     from tuf_ceremony.signers.pkcs11 import close_sessions
 
-    assert isinstance(pkcs11_fresh, SoftHSM)
     d = PIV / "go-piv-2018-u2f-root"
     leaf = load(d / "key_cert.pem")
     pub = tmp_path / "9a.pub.pem"

@@ -204,7 +204,7 @@ def test_update_refuses_role_fields_rstuf_drops_and_bootstrap_warns(workdir: Pat
     import shutil
 
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    from securesystemslib.signer import CryptoSigner
+    from securesystemslib.signer import CryptoSigner, SSlibKey
     from tuf.api.metadata import Metadata
 
     from tests.fixtures_core import PASSPHRASES
@@ -220,6 +220,7 @@ def test_update_refuses_role_fields_rstuf_drops_and_bootstrap_warns(workdir: Pat
         private = load_pem_private_key((workdir / f"{name}.pem").read_bytes(),
                                        PASSPHRASES[name].encode())
         named = load_public_key(workdir / f"{name}.rstuf.pub.json")
+        assert isinstance(named, SSlibKey)
         v2.sign(CryptoSigner(private, named), append=True)
     repo = workdir / "repo"
     shutil.copytree(meta, repo)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from securesystemslib.signer import CryptoSigner, Key, Signature
+from securesystemslib.signer import CryptoSigner, Signature, SSlibKey
 from tuf.api.metadata import Metadata, Root
 
 from tests.fixtures_core import PASSPHRASES, run_cli, sign_as
@@ -43,7 +43,7 @@ def _rstuf_made_root(workdir: Path) -> tuple[Path, dict[str, str]]:
         if name in ("alice", "bob"):
             priv = load_pem_private_key((workdir / f"{name}.pem").read_bytes(),
                                         PASSPHRASES[name].encode())
-            md.sign(CryptoSigner(priv, Key.from_dict(kid, key.to_dict())), append=True)
+            md.sign(CryptoSigner(priv, SSlibKey.from_dict(kid, key.to_dict())), append=True)
     out = workdir / "rstuf-meta"
     out.mkdir()
     md.to_file(str(out / "1.root.json"))

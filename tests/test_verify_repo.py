@@ -272,11 +272,16 @@ def test_canonical_payload_matches_securesystemslib(classic_repo: RepoInfo) -> N
 
     raw = (classic_repo.directory / f"1.{classic_repo.bin_names[0]}.json").read_bytes()
     doc = load_doc(raw, "f", "targets")
-    assert doc.payload == encode_canonical(json.loads(raw)["signed"]).encode()
+    def sslib_canonical(obj: dict[str, Any]) -> bytes:
+        text = encode_canonical(obj)
+        assert text is not None  # None only when an output function is given
+        return text.encode()
+
+    assert doc.payload == sslib_canonical(json.loads(raw)["signed"])
     # strings with escapes take securesystemslib's encoder
     escaped = raw.replace(b'"_type"', b'"x-note": "a \\"quoted\\" \\u00e9 \\n",\n  "_type"', 1)
     doc = load_doc(escaped, "f", "targets")
-    assert doc.payload == encode_canonical(json.loads(escaped)["signed"]).encode()
+    assert doc.payload == sslib_canonical(json.loads(escaped)["signed"])
     assert b'\\"quoted\\"' in doc.payload and b"\n" in doc.payload
 
 
@@ -368,7 +373,11 @@ def test_workers_from_a_forkserver_while_a_thread_runs(
     monkeypatch.setattr(repo_mod, "PARALLEL_MIN", 16)
     methods: list[str | None] = []
     real = scheduler.start_method
-    monkeypatch.setattr(scheduler, "start_method", lambda: methods.append(real()) or methods[-1])
+    def recording_start_method() -> str | None:
+        methods.append(real())
+        return methods[-1]
+
+    monkeypatch.setattr(scheduler, "start_method", recording_start_method)
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
