@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuf.api.metadata import Root, Targets
+from tuf.api.metadata import Delegations, Role, Root, Targets
 
 from tuf_ceremony.plan import ONLINE_ROLES, TOP_LEVEL_ROLES
 from tuf_ceremony.request import Payload, SigningRequest
@@ -383,7 +383,19 @@ def root_summary(req: SigningRequest, root: Root) -> list[str]:
 def targets_summary(req: SigningRequest, targets: Targets) -> list[str]:
     lines = [f"  Expires: {fmt_time(targets.expires)}",
              f"  spec_version: {quote(targets.spec_version)}"]
-    lines.append(f"  Targets ({len(targets.targets)}):")
+    lines += _target_file_lines(targets)
+    d = targets.delegations
+    if d is None:
+        lines.append("  Delegations: none")
+    else:
+        lines += _delegation_lines(req, d)
+    lines += _unrecognized("targets", targets.unrecognized_fields)
+    return lines
+
+
+def _target_file_lines(targets: Targets) -> list[str]:
+    """Each target file: path, length, hashes and custom / unknown fields."""
+    lines = [f"  Targets ({len(targets.targets)}):"]
     if not targets.targets:
         lines.append("    none")
     for path in sorted(targets.targets):
@@ -397,41 +409,41 @@ def targets_summary(req: SigningRequest, targets: Targets) -> list[str]:
             for p, x in leaves.items():
                 lines.append(f"      {label} {p} = {json_value(x)}" if p != "(top)"
                              else f"      {label} = {json_value(x)}")
-    d = targets.delegations
-    if d is None:
-        lines.append("  Delegations: none")
-    else:
-        roles_of: dict[str, list[str]] = {}
-        lines.append("  Delegations:")
-        if d.succinct_roles is not None:
-            s = d.succinct_roles
-            for k in s.keyids:
-                roles_of.setdefault(k, []).append(f"{s.name_prefix}-*")
-            lines.append(f"    Succinct hash bins: {2 ** s.bit_length} roles named "
-                         f"{quote(s.name_prefix)}-<n> (bit_length {s.bit_length})")
-            lines.append("      " + signer_sentence("Each bin", req, list(s.keyids), s.threshold))
-            lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})" for k in s.keyids]
-            lines += _unrecognized("succinct_roles", s.unrecognized_fields)
-        for name, role in (d.roles or {}).items():
-            for k in role.keyids:
-                roles_of.setdefault(k, []).append(quote(name))
-            lines.append(f"    Delegated role {quote(name)}:")
-            lines.append("      " + signer_sentence("It", req, list(role.keyids), role.threshold))
-            lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})"
-                      for k in role.keyids]
-            if role.paths is not None:
-                lines.append(f"      paths ({len(role.paths)}): "
-                             + ", ".join(quote(p) for p in role.paths))
-            if role.path_hash_prefixes is not None:
-                lines.append(f"      path_hash_prefixes ({len(role.path_hash_prefixes)}): "
-                             + ", ".join(quote(p) for p in role.path_hash_prefixes))
-            lines.append("      terminating: " + ("yes: a search stops here"
-                                                  if role.terminating else "no"))
-            lines += _unrecognized(f"delegated role {name[:40]}", role.unrecognized_fields)
-        lines.append(f"    Delegation keys ({len(d.keys)}):")
-        lines += _key_lines(req, d.keys, roles_of, "      ")
-        lines += _unrecognized("delegations", d.unrecognized_fields)
-    lines += _unrecognized("targets", targets.unrecognized_fields)
+    return lines
+
+
+def _delegation_lines(req: SigningRequest, d: Delegations) -> list[str]:
+    """Succinct bins, each delegated role and the delegation keys."""
+    roles_of: dict[str, list[str]] = {}
+    lines = ["  Delegations:"]
+    if d.succinct_roles is not None:
+        s = d.succinct_roles
+        for k in s.keyids:
+            roles_of.setdefault(k, []).append(f"{s.name_prefix}-*")
+        lines.append(f"    Succinct hash bins: {2 ** s.bit_length} roles named "
+                     f"{quote(s.name_prefix)}-<n> (bit_length {s.bit_length})")
+        lines.append("      " + signer_sentence("Each bin", req, list(s.keyids), s.threshold))
+        lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})" for k in s.keyids]
+        lines += _unrecognized("succinct_roles", s.unrecognized_fields)
+    for name, role in (d.roles or {}).items():
+        for k in role.keyids:
+            roles_of.setdefault(k, []).append(quote(name))
+        lines.append(f"    Delegated role {quote(name)}:")
+        lines.append("      " + signer_sentence("It", req, list(role.keyids), role.threshold))
+        lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})"
+                  for k in role.keyids]
+        if role.paths is not None:
+            lines.append(f"      paths ({len(role.paths)}): "
+                         + ", ".join(quote(p) for p in role.paths))
+        if role.path_hash_prefixes is not None:
+            lines.append(f"      path_hash_prefixes ({len(role.path_hash_prefixes)}): "
+                         + ", ".join(quote(p) for p in role.path_hash_prefixes))
+        lines.append("      terminating: " + ("yes: a search stops here"
+                                              if role.terminating else "no"))
+        lines += _unrecognized(f"delegated role {name[:40]}", role.unrecognized_fields)
+    lines.append(f"    Delegation keys ({len(d.keys)}):")
+    lines += _key_lines(req, d.keys, roles_of, "      ")
+    lines += _unrecognized("delegations", d.unrecognized_fields)
     return lines
 
 
@@ -546,72 +558,12 @@ def essential_changes(req: SigningRequest, payload: Payload) -> list[str]:
     added and removed, thresholds, online keys, first versions, content
     counts, and a warning for unknown fields."""
     signed = payload.metadata.signed
-    out: list[str] = []
-    if payload.role == "root":
-        if req.trusted_root is None:
-            out.append("This request has no trusted root: it is a first root.")
-            for rname in _role_order(signed.roles):
-                if rname == "root":
-                    continue
-                r = signed.roles[rname]
-                out.append(signer_sentence(rname, req, list(r.keyids), r.threshold))
-        else:
-            old: Root = req.trusted_root.signed
-            for rname in _role_order(set(old.roles) | set(signed.roles)):
-                o, n = old.roles.get(rname), signed.roles.get(rname)
-                if o is None or n is None:
-                    out.append(f"Role {quote(rname)} is {'added' if o is None else 'removed'}.")
-                    continue
-                removed = [k for k in o.keyids if k not in n.keyids]
-                added = [k for k in n.keyids if k not in o.keyids]
-                if removed:
-                    out.append(f"{rname}: key removed: "
-                               + ", ".join(_label(req, k) for k in removed))
-                if added:
-                    out.append(f"{rname}: key added: " + ", ".join(_label(req, k) for k in added))
-                if o.threshold != n.threshold:
-                    out.append(f"{rname}: now needs {n.threshold} "
-                               f"signature{'' if n.threshold == 1 else 's'} (was "
-                               f"{o.threshold}).")
-                if rname in ONLINE_ROLES and (added or removed):
-                    out.append(f"{rname}: ONLINE KEY CHANGED: the repository must re-sign "
-                               "at once (see the details).")
-            for k in sorted(set(old.keys) & set(signed.keys)):
-                if old.keys[k].to_dict() != signed.keys[k].to_dict():
-                    out.append(f"The key {_label(req, k)} itself is changed under the same "
-                               "keyid.")
-            if old.consistent_snapshot != signed.consistent_snapshot:
-                out.append(f"consistent_snapshot changes from {json_value(old.consistent_snapshot)}"
-                           f" to {json_value(signed.consistent_snapshot)}.")
-            if old.spec_version != signed.spec_version:
-                out.append(f"spec_version changes from {quote(old.spec_version)} to "
-                           f"{quote(signed.spec_version)}.")
-            if not out:
-                out.append("No key or threshold changes: a renewal with a new expiry.")
+    if payload.role != "root":
+        out = _targets_changes(req, signed)
+    elif req.trusted_root is None:
+        out = _first_root_sentences(req, signed)
     else:
-        targets: Targets = signed
-        d = targets.delegations
-        dsum = _delegation_summary(req, targets) if d is not None else "none"
-        if req.trusted_targets is None:
-            out.append(f"First targets version: {len(targets.targets)} target file(s); "
-                       f"delegations: {dsum}.")
-        else:
-            old_t: Targets = req.trusted_targets.signed
-            t_added = set(targets.targets) - set(old_t.targets)
-            t_removed = set(old_t.targets) - set(targets.targets)
-            t_changed = {p for p in set(targets.targets) & set(old_t.targets)
-                         if targets.targets[p] != old_t.targets[p]}
-            if t_added or t_removed or t_changed:
-                out.append(f"Target files: {len(t_added)} added, {len(t_removed)} removed, "
-                           f"{len(t_changed)} changed (each listed in the details).")
-            od = old_t.delegations.to_dict() if old_t.delegations else None
-            nd = d.to_dict() if d else None
-            if od != nd:
-                out.append(f"Delegations change; now: {dsum}.")
-            if old_t.unrecognized_fields != targets.unrecognized_fields:
-                out.append("Other fields change (see the details).")
-            if not out:
-                out.append("No content changes: a renewal with a new expiry.")
+        out = _root_changes(req, req.trusted_root.signed, signed)
     for kid in unused_keys(signed):
         out.append(f"WARNING: key {_label(req, kid)} is listed but in no role: it signs "
                    "nothing here.")
@@ -619,4 +571,87 @@ def essential_changes(req: SigningRequest, payload: Payload) -> list[str]:
     if unknown:
         out.append(f"WARNING: {unknown} field(s) that tuf-ceremony does not know are signed "
                    "too (each flagged in the details).")
+    return out
+
+
+def _first_root_sentences(req: SigningRequest, new: Root) -> list[str]:
+    """A first root: who signs each role but root."""
+    out = ["This request has no trusted root: it is a first root."]
+    for rname in _role_order(new.roles):
+        if rname == "root":
+            continue
+        r = new.roles[rname]
+        out.append(signer_sentence(rname, req, list(r.keyids), r.threshold))
+    return out
+
+
+def _role_changes(req: SigningRequest, rname: str, o: Role, n: Role) -> list[str]:
+    """Keys removed and added, threshold, and an online-key alarm for one role."""
+    out: list[str] = []
+    removed = [k for k in o.keyids if k not in n.keyids]
+    added = [k for k in n.keyids if k not in o.keyids]
+    if removed:
+        out.append(f"{rname}: key removed: "
+                   + ", ".join(_label(req, k) for k in removed))
+    if added:
+        out.append(f"{rname}: key added: " + ", ".join(_label(req, k) for k in added))
+    if o.threshold != n.threshold:
+        out.append(f"{rname}: now needs {n.threshold} "
+                   f"signature{'' if n.threshold == 1 else 's'} (was "
+                   f"{o.threshold}).")
+    if rname in ONLINE_ROLES and (added or removed):
+        out.append(f"{rname}: ONLINE KEY CHANGED: the repository must re-sign "
+                   "at once (see the details).")
+    return out
+
+
+def _root_changes(req: SigningRequest, old: Root, new: Root) -> list[str]:
+    """What root N+1 changes from the trusted root N."""
+    out: list[str] = []
+    for rname in _role_order(set(old.roles) | set(new.roles)):
+        o, n = old.roles.get(rname), new.roles.get(rname)
+        if o is None or n is None:
+            out.append(f"Role {quote(rname)} is {'added' if o is None else 'removed'}.")
+            continue
+        out += _role_changes(req, rname, o, n)
+    for k in sorted(set(old.keys) & set(new.keys)):
+        if old.keys[k].to_dict() != new.keys[k].to_dict():
+            out.append(f"The key {_label(req, k)} itself is changed under the same "
+                       "keyid.")
+    if old.consistent_snapshot != new.consistent_snapshot:
+        out.append(f"consistent_snapshot changes from {json_value(old.consistent_snapshot)}"
+                   f" to {json_value(new.consistent_snapshot)}.")
+    if old.spec_version != new.spec_version:
+        out.append(f"spec_version changes from {quote(old.spec_version)} to "
+                   f"{quote(new.spec_version)}.")
+    if not out:
+        out.append("No key or threshold changes: a renewal with a new expiry.")
+    return out
+
+
+def _targets_changes(req: SigningRequest, targets: Targets) -> list[str]:
+    """What targets M+1 changes from the trusted targets M (or a first version)."""
+    out: list[str] = []
+    d = targets.delegations
+    dsum = _delegation_summary(req, targets) if d is not None else "none"
+    if req.trusted_targets is None:
+        out.append(f"First targets version: {len(targets.targets)} target file(s); "
+                   f"delegations: {dsum}.")
+        return out
+    old_t: Targets = req.trusted_targets.signed
+    t_added = set(targets.targets) - set(old_t.targets)
+    t_removed = set(old_t.targets) - set(targets.targets)
+    t_changed = {p for p in set(targets.targets) & set(old_t.targets)
+                 if targets.targets[p] != old_t.targets[p]}
+    if t_added or t_removed or t_changed:
+        out.append(f"Target files: {len(t_added)} added, {len(t_removed)} removed, "
+                   f"{len(t_changed)} changed (each listed in the details).")
+    od = old_t.delegations.to_dict() if old_t.delegations else None
+    nd = d.to_dict() if d else None
+    if od != nd:
+        out.append(f"Delegations change; now: {dsum}.")
+    if old_t.unrecognized_fields != targets.unrecognized_fields:
+        out.append("Other fields change (see the details).")
+    if not out:
+        out.append("No content changes: a renewal with a new expiry.")
     return out
