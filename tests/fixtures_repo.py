@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -317,7 +317,7 @@ def root_md(
     return Metadata(root)
 
 
-def write_signed(md: Metadata[Any], path: Path, signers: list[Signer]) -> Path:
+def write_signed(md: Metadata[Any], path: Path, signers: Sequence[Signer]) -> Path:
     md.signatures.clear()
     for s in signers:
         md.sign(s, append=True)

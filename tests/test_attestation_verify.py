@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tests.attestation_forge import PIV, forged_hsm, piv_files, write_cert
 from tests.fixtures_core import run_cli
@@ -23,8 +24,10 @@ ATTESTED_V15 = {
 AT = "2026-11-01T00:00:00Z"
 
 
-def _json(output: str) -> dict:  # type: ignore[type-arg]
-    return json.loads(output[: output.rindex("}") + 1])
+def _json(output: str) -> dict[str, Any]:
+    doc = json.loads(output[: output.rindex("}") + 1])
+    assert isinstance(doc, dict)
+    return doc
 
 
 def test_sigstore_history_shows_which_keys_are_attested_yubikeys() -> None:

@@ -329,11 +329,11 @@ def _run_doc(doc: Path, steps: list[Step], room_dir: Path, work: Path) -> list[s
     }
     proc = subprocess.run(["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
                           env=env, capture_output=True, text=True, timeout=900, check=False)
-    results = {}
+    results: dict[int, int] = {}
     if (io / "results").exists():
         for line in (io / "results").read_text().splitlines():
-            k, rc = line.split()
-            results[int(k)] = int(rc)
+            index, rc = line.split()
+            results[int(index)] = int(rc)
     problems = []
     for k, step in enumerate(steps):
         if not step.run:

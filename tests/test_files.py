@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -81,13 +82,14 @@ def test_placeholder_method_refuses_a_file_that_appears_meanwhile(
     run on the same stick): O_EXCL on the name still refuses, and the other
     file is left as it was."""
     target = tmp_path / "out.json"
-    real_mkstemp = files.tempfile.mkstemp
+    real_mkstemp = tempfile.mkstemp
 
-    def racing_mkstemp(*args: object, **kwargs: object) -> tuple[int, str]:
+    def racing_mkstemp(suffix: str | None = None, prefix: str | None = None,
+                       dir: str | Path | None = None, text: bool = False) -> tuple[int, str]:
         target.write_bytes(b"theirs")
-        return real_mkstemp(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
+        return real_mkstemp(suffix, prefix, dir, text)
 
-    monkeypatch.setattr(files.tempfile, "mkstemp", racing_mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", racing_mkstemp)
     with pytest.raises(OutputExistsError):
         files.write_atomic(target, b"ours")
     assert target.read_bytes() == b"theirs"
@@ -148,7 +150,7 @@ def test_read_only_stick_is_one_line(workdir: Path, monkeypatch: pytest.MonkeyPa
     def read_only(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
     out = workdir / "r.json"
     r = run_cli("prepare", write_plan(workdir / "plan.toml"), "--out", out)
     assert r.exit_code == 3, r.output

@@ -89,8 +89,9 @@ def test_a_broken_bundle_in_the_glob_is_still_refused(stick: Path, breakage: str
     else:
         bundle.write_text(json.dumps(doc))
     req = stick / "request.json"
-    for args in (["status", req, *_all_json(stick)],
-                 ["merge", req, *_all_json(stick), "--out", stick / "repo"]):
+    commands: list[list[str | Path]] = [["status", req, *_all_json(stick)],
+                                        ["merge", req, *_all_json(stick), "--out", stick / "repo"]]
+    for args in commands:
         r = run_cli(*args)
         assert r.exit_code == 3, (breakage, r.output, r.stderr)
         assert f"tuf-ceremony: error: {bundle}: " in r.stderr

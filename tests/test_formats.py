@@ -65,11 +65,12 @@ def test_malformed_request(ceremony: tuple[Path, Path, Path], workdir: Path, cas
                            fn: Callable[[Any], Any], needle: str) -> None:
     req, a, b = ceremony
     _edit(req, fn)
-    for args in (
+    commands: list[list[str | Path]] = [
         ["sign", req, "--key", workdir / "alice.pem", "--out", workdir / "x.json", "--yes"],
         ["status", req, a],
         ["merge", req, a, b, "--out", workdir / "out"],
-    ):
+    ]
+    for args in commands:
         r = run_cli(*args, input=PASSPHRASES["alice"] + "\n")
         assert r.exit_code == 3, (case, args[0], r.output, r.stderr)
         assert r.stderr.startswith(f"tuf-ceremony: error: {req}: "), r.stderr
@@ -107,7 +108,8 @@ def test_malformed_bundle(ceremony: tuple[Path, Path, Path], workdir: Path, case
                           fn: Callable[[Any], Any], needle: str) -> None:
     req, a, b = ceremony
     _edit(b, fn)
-    for args in (["status", req, a, b], ["merge", req, a, b, "--out", workdir / "out"]):
+    commands: list[list[str | Path]] = [["status", req, a, b], ["merge", req, a, b, "--out", workdir / "out"]]
+    for args in commands:
         r = run_cli(*args)
         assert r.exit_code == 3, (case, r.output, r.stderr)
         assert r.stderr.startswith(f"tuf-ceremony: error: {b}: "), r.stderr

@@ -82,8 +82,9 @@ def test_at_takes_a_date_in_every_command(workdir: Path) -> None:
                 "--at", _day(-29), "--out", workdir / "x.json")
     assert r.exit_code == 0, r.output + r.stderr
     assert json.loads((workdir / "x.json").read_text())["created"] == f"{_day(-29)}T00:00:00Z"
-    for cmd in (["prepare", plan, "--out", workdir / "y.json"],
-                ["verify", workdir / "repo"]):
+    commands: list[list[str | Path]] = [["prepare", plan, "--out", workdir / "y.json"],
+                                        ["verify", workdir / "repo"]]
+    for cmd in commands:
         r = run_cli(*cmd, "--at", "2026-02-30")
         assert r.exit_code in (2, 3), r.output
         assert "2026-02-30" in r.stderr and "not a valid date" in r.stderr

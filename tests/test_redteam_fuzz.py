@@ -155,7 +155,7 @@ def _toml(doc: Any) -> str:
     def table(prefix: str, d: Any) -> None:
         if not isinstance(d, dict):
             return
-        subs = []
+        subs: list[tuple[str, dict[str, Any] | list[dict[str, Any]], bool]] = []
         for k, v in d.items():
             key = json.dumps(str(k))
             if isinstance(v, dict):
@@ -193,6 +193,7 @@ def test_a_number_python_will_not_convert_is_an_input_error(workdir: Path) -> No
     doc = workdir / "request.json"
     doc.write_text('{"format": "tuf-ceremony/signing-request", "format_version": '
                    + "1" * 5000 + "}")
-    for args in (["status", doc], ["merge", doc, doc, "--out", workdir / "o"]):
+    commands: list[list[str | Path]] = [["status", doc], ["merge", doc, doc, "--out", workdir / "o"]]
+    for args in commands:
         r = run_cli(*args)
         assert r.exit_code == 3 and "Traceback" not in r.stderr, r.stderr

@@ -323,14 +323,14 @@ def test_publish_refuses_hostile_signed_targets(workdir: Path, path: str,
                                                 needle: str) -> None:
     """The metadata directory is untrusted: even validly signed targets whose
     paths or hashes would escape targets/ or go unchecked are refused."""
-    from tuf.api.metadata import Metadata, TargetFile
+    from tuf.api.metadata import Metadata, TargetFile, Targets
 
     (workdir / "a.txt").write_bytes(b"x\n")
     plan = write_plan(workdir / "plan.toml", extra=files_table([
         {"path": "a.txt", "source": "a.txt"}]))
     meta = workdir / "meta"
     _ceremony(workdir, plan, meta)
-    md = Metadata.from_file(str(meta / "1.targets.json"))
+    md = Metadata[Targets].from_file(str(meta / "1.targets.json"))
     md.signatures.clear()
     good = md.signed.targets.pop("a.txt")
     md.signed.targets[path] = TargetFile(good.length, hashes or good.hashes, path)

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from securesystemslib.signer import SSlibKey
-from tuf.api.metadata import Metadata
+from tuf.api.metadata import Metadata, Targets
 
 from tests.fixtures_core import run_cli, write_plan
 from tests.fixtures_softhsm import USER_PIN, SoftHSM, pin_handler
@@ -47,7 +47,7 @@ def test_attack_token_key_counted_twice(pkcs11_fresh: SoftHSM, workdir: Path) ->
 
     # before: the token signs the targets under both keyids; python-tuf counts 2
     new_root = Metadata.from_dict({"signed": copy.deepcopy(root), "signatures": []}).signed
-    targets: Metadata[object] = Metadata.from_dict(
+    targets = Metadata[Targets].from_dict(
         {"signed": copy.deepcopy(payload(doc, "targets")["signed"]), "signatures": []})
     source = open_key_source(uri, pin_handler())
     for kid, kd in ((k1, tok), (k2, tok2)):
