@@ -83,6 +83,24 @@ def _extension_name_ok(name: str) -> bool:
     return name.startswith("x") and len(name.split("-")) >= 3
 
 
+def _key_losses(where: str, key: dict[str, Any], dropped: list[str], rejected: list[str]) -> None:
+    """What RSTUF's model drops from, or rejects in, one key of ``keys``."""
+    for f in sorted(set(key) - _KEY_FIELDS_KEPT):
+        dropped.append(f"{where}.{safe(f, 60)}")
+    for f in sorted(_KEY_FIELDS_NULLABLE & set(key)):
+        if key[f] is None:
+            dropped.append(f"{where}.{f} (null)")
+        elif not isinstance(key[f], str):
+            rejected.append(f"{where}.{f} (not a string)")
+    keyval = key.get("keyval")
+    if isinstance(keyval, dict):
+        for f in sorted(set(keyval) - _KEYVAL_KEYS):
+            rejected.append(f"{where}.keyval.{safe(f, 60)}")
+        for f, v in sorted(keyval.items()):
+            if not isinstance(v, str):
+                rejected.append(f"{where}.keyval.{safe(f, 60)} (not a string)")
+
+
 def model_losses(md: dict[str, Any]) -> Losses:
     """The fields RSTUF's ``TUFMetadata`` model would drop from, or reject
     in, the metadata dict ``md`` (update path and pending-signing answers)."""
@@ -96,21 +114,7 @@ def model_losses(md: dict[str, Any]) -> Losses:
         if not _extension_name_ok(f):
             rejected.append(f"signed.{safe(f, 60)} (not named x-<vendor>-<name>)")
     for kid, key in sorted((signed.get("keys") or {}).items()):
-        where = f"keys.{kid[:12]}"
-        for f in sorted(set(key) - _KEY_FIELDS_KEPT):
-            dropped.append(f"{where}.{safe(f, 60)}")
-        for f in sorted(_KEY_FIELDS_NULLABLE & set(key)):
-            if key[f] is None:
-                dropped.append(f"{where}.{f} (null)")
-            elif not isinstance(key[f], str):
-                rejected.append(f"{where}.{f} (not a string)")
-        keyval = key.get("keyval")
-        if isinstance(keyval, dict):
-            for f in sorted(set(keyval) - _KEYVAL_KEYS):
-                rejected.append(f"{where}.keyval.{safe(f, 60)}")
-            for f, v in sorted(keyval.items()):
-                if not isinstance(v, str):
-                    rejected.append(f"{where}.keyval.{safe(f, 60)} (not a string)")
+        _key_losses(f"keys.{kid[:12]}", key, dropped, rejected)
     for role, info in sorted((signed.get("roles") or {}).items()):
         if role not in _ROLE_NAMES:
             rejected.append(f"roles.{safe(role, 60)} (RSTUF knows only "
@@ -373,21 +377,13 @@ def _stale_keyids(root: Root) -> list[str]:
     return [kid for kid, key in root.keys.items() if keyid_of(key.to_dict()) != kid]
 
 
-def request_from_pending(pending: Pending, source: str, *, created: str,
-                         pinned: tuple[Metadata[Root], str] | None,
-                         ceremony: str | None = None) -> tuple[Any, list[str]]:
-    """A signing request for RSTUF's pending root, and warnings.
-
-    The trusted root is the keyholder's pinned copy when given (RSTUF's must
-    then be the same document); else RSTUF's, reported as not pinned.
-    """
-    from tuf_ceremony.keys import keyid_of, public_der
-    from tuf_ceremony.request import Payload, SigningRequest
+def _pending_trusted(pending: Pending, source: str, pinned: tuple[Metadata[Root], str] | None,
+                     warnings: list[str]) -> Metadata[Root] | None:
+    """The trusted root for RSTUF's pending root: the keyholder's pinned copy
+    (RSTUF's must be the same document), else RSTUF's, with a warning."""
     from tuf_ceremony.words import digest_words
 
-    warnings: list[str] = []
-    root = pending.root
-    version = root.signed.version
+    version = pending.root.signed.version
     trusted = pending.trusted_root
     if pinned is not None:
         pin_md, pin_src = pinned
@@ -412,7 +408,15 @@ def request_from_pending(pending: Pending, source: str, *, created: str,
         raise VerificationError(f"pending root version {version} needs its trusted root "
                                 f"(version {version - 1}): RSTUF sent none; give --trusted",
                                 source=source)
-    stale = _stale_keyids(root.signed)
+    return trusted
+
+
+def _check_pending_keyids(root: Root, trusted: Metadata[Root] | None, source: str,
+                          warnings: list[str]) -> None:
+    """Refuse a pending root whose keyids do not cover every key field (made by
+    RSTUF's CLI); warn when the trusted root has such keyids."""
+    version = root.version
+    stale = _stale_keyids(root)
     if stale:
         steps = ("prepare PLAN, then export rstuf bootstrap" if version == 1 else
                  "prepare PLAN --trusted DIR, then export rstuf update")
@@ -428,13 +432,18 @@ def request_from_pending(pending: Pending, source: str, *, created: str,
                 f"{source}: the trusted root (version {trusted.signed.version}) lists "
                 f"{len(legacy)} key(s) under keyids computed before {KEY_NAME_FIELD} was "
                 "added (RSTUF's CLI): they are matched and counted by key material")
+
+
+def _pending_key_names(roots: list[Metadata[Root]], source: str) -> tuple[dict[str, str], dict[str, Key]]:
+    """Names and keys (by true keyid) of every key of ``roots``: one name per
+    key material, from RSTUF's key name or the keyid."""
+    from tuf_ceremony.keys import keyid_of, public_der
+
     names: dict[str, str] = {}
     keys: dict[str, Key] = {}
     by_material: dict[bytes, str] = {}
     used: set[str] = set()
-    for md in (root, trusted):
-        if md is None:
-            continue
+    for md in roots:
         for listed_kid, key in sorted(md.signed.keys.items()):
             # a trusted root's key under a legacy keyid is named under its
             # true keyid (the request's keys table is keyed by SHA-256 of the
@@ -458,6 +467,25 @@ def request_from_pending(pending: Pending, source: str, *, created: str,
                 by_material[material] = name
                 names[kid] = name
             keys[kid] = key
+    return names, keys
+
+
+def request_from_pending(pending: Pending, source: str, *, created: str,
+                         pinned: tuple[Metadata[Root], str] | None,
+                         ceremony: str | None = None) -> tuple[Any, list[str]]:
+    """A signing request for RSTUF's pending root, and warnings.
+
+    The trusted root is the keyholder's pinned copy when given (RSTUF's must
+    then be the same document); else RSTUF's, reported as not pinned.
+    """
+    from tuf_ceremony.request import Payload, SigningRequest
+
+    warnings: list[str] = []
+    root = pending.root
+    version = root.signed.version
+    trusted = _pending_trusted(pending, source, pinned, warnings)
+    _check_pending_keyids(root.signed, trusted, source, warnings)
+    names, keys = _pending_key_names([root] if trusted is None else [root, trusted], source)
     unsigned: Metadata[Root] = Metadata.from_dict(
         {"signed": root.signed.to_dict(), "signatures": []})
     request = SigningRequest(
