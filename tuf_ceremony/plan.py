@@ -252,6 +252,30 @@ def load_plan_names(path: str | Path) -> tuple[dict[str, str], list[str]]:
 def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
     _check_fields(p, "plan", doc, _PLAN_FIELDS)
     warnings: list[str] = []
+    name, consistent = _ceremony(p, doc)
+    keys, attestations = _plan_keys(p, doc)
+    roles, delegations, succinct = _plan_roles(p, doc, keys, attestations, warnings)
+    target_files = parse_target_files(p, doc["targets"]) if "targets" in doc else None
+    unpinned = [f.entry for f in target_files or [] if f.sha256 is None]
+    if unpinned:
+        warnings.append(
+            f"{p}: {len(unpinned)} target file(s) without a sha256 pin ({unpinned[0]}"
+            f"{', ...' if len(unpinned) > 1 else ''}): a change since the plan was reviewed "
+            "cannot be detected; pin them with `tuf-ceremony targets hash`")
+    from tuf_ceremony.clients import role_key_warnings
+
+    role_keys = {f"roles.{r}": [(n, keys[n].key) for n in rp.keys] for r, rp in roles.items()}
+    role_keys.update({f"delegation {d.name}": [(n, keys[n].key) for n in d.keys]
+                      for d in delegations})
+    if succinct is not None:
+        role_keys["succinct delegations"] = [(n, keys[n].key) for n in succinct.keys]
+    warnings += role_key_warnings(str(p), role_keys)
+    return Plan(p, name, consistent, keys, roles, delegations, succinct, warnings,
+                target_files=target_files, attestations=attestations)
+
+
+def _ceremony(p: Path, doc: dict[str, Any]) -> tuple[str, bool]:
+    """The plan's [ceremony] table: its name and consistent_snapshot."""
     ceremony = _check_fields(p, "ceremony", doc.get("ceremony", {}), _CEREMONY_FIELDS)
     name = ceremony.get("name", p.stem)
     if not isinstance(name, str):
@@ -261,7 +285,12 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
     consistent = ceremony.get("consistent_snapshot", True)
     if not isinstance(consistent, bool):
         raise _err(p, "ceremony.consistent_snapshot", "must be true or false")
+    return name, consistent
 
+
+def _plan_keys(p: Path, doc: dict[str, Any]) -> tuple[dict[str, NamedKey], dict[str, Any]]:
+    """The plan's [keys] table, one name per public key, and the attestation
+    evidence of the keys that give one."""
     raw_keys = doc.get("keys")
     if not isinstance(raw_keys, dict) or not raw_keys:
         raise _err(p, "keys", "missing or empty: name each public key (alice = \"alice.pub.json\")")
@@ -282,7 +311,15 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
             )
         by_material[material] = kname
         keys[kname] = nk
+    return keys, attestations
 
+
+def _plan_roles(
+    p: Path, doc: dict[str, Any], keys: dict[str, NamedKey], attestations: dict[str, Any],
+    warnings: list[str],
+) -> tuple[dict[str, RolePlan], list[DelegationPlan], SuccinctPlan | None]:
+    """The plan's [roles] tables: every top-level role, and the delegations
+    (or succinct delegations) of targets."""
     raw_roles = _check_fields(p, "roles", doc.get("roles"), set(TOP_LEVEL_ROLES))
     roles: dict[str, RolePlan] = {}
     delegations: list[DelegationPlan] = []
@@ -311,23 +348,7 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
                         "cannot be combined with roles.targets.delegations",
                     )
                 succinct = _succinct(p, table["succinct_delegations"], keys, warnings)
-    target_files = parse_target_files(p, doc["targets"]) if "targets" in doc else None
-    unpinned = [f.entry for f in target_files or [] if f.sha256 is None]
-    if unpinned:
-        warnings.append(
-            f"{p}: {len(unpinned)} target file(s) without a sha256 pin ({unpinned[0]}"
-            f"{', ...' if len(unpinned) > 1 else ''}): a change since the plan was reviewed "
-            "cannot be detected; pin them with `tuf-ceremony targets hash`")
-    from tuf_ceremony.clients import role_key_warnings
-
-    role_keys = {f"roles.{r}": [(n, keys[n].key) for n in rp.keys] for r, rp in roles.items()}
-    role_keys.update({f"delegation {d.name}": [(n, keys[n].key) for n in d.keys]
-                      for d in delegations})
-    if succinct is not None:
-        role_keys["succinct delegations"] = [(n, keys[n].key) for n in succinct.keys]
-    warnings += role_key_warnings(str(p), role_keys)
-    return Plan(p, name, consistent, keys, roles, delegations, succinct, warnings,
-                target_files=target_files, attestations=attestations)
+    return roles, delegations, succinct
 
 
 def _delegations(
