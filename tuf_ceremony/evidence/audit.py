@@ -458,10 +458,6 @@ class _Audit:
     def check_metadata(self, request: Any, bundles: list[Any], merged: set[str]) -> None:
         from tuf.api.metadata import Metadata
 
-        from tuf_ceremony.keys import public_der
-        from tuf_ceremony.policy import evaluate_threshold
-        from tuf_ceremony.signing import authorized_keys
-
         in_bundles = {(s.role, s.keyid, s.sig) for b in bundles for s in b.signatures}
         for payload in request.payloads:
             rel = f"repository/{payload.version}.{payload.role}.json"
@@ -480,44 +476,62 @@ class _Audit:
                 self.add("signatures", FAIL, rel, None,
                          "its signed content differs from the request's payload")
                 continue
-            keys = authorized_keys(request, payload.role)
-            verified: set[str] = set()
-            foreign = False
-            for kid, sig in md.signatures.items():
-                if (payload.role, kid, sig.signature) not in in_bundles:
-                    self.add("signatures", FAIL, rel, None,
-                             f"the signature by keyid {str(kid)[:16]} does not come from any "
-                             "recorded bundle for this request")
-                    foreign = True
-                    continue
-                key = keys.get(kid)
-                try:
-                    if key is None:
-                        raise ValueError("key not authorized")
-                    key.verify_signature(sig, md.signed_bytes)
-                except Exception:  # noqa: BLE001 - any failure: the signature does not count
-                    self.add("signatures", FAIL, rel, None,
-                             f"the signature by keyid {str(kid)[:16]} does not verify")
-                    continue
-                verified.add(kid)
-            met_all = True
-            for label, keyids, threshold, all_keys in _threshold_sets(request, payload.role):
-                material: dict[str, bytes | None] = {}
-                for kid in keyids:
-                    try:
-                        material[kid] = public_der(all_keys[kid]) if kid in all_keys else None
-                    except ValueError:
-                        material[kid] = None
-                res = evaluate_threshold(label, keyids, threshold, material, verified)
-                if not res.met:
-                    met_all = False
-                    self.add("signatures", FAIL, rel, None,
-                             f"{label} threshold not met: {len(res.signed)} of {threshold} "
-                             "distinct keys signed")
+            verified, foreign = self._verified_signatures(request, payload, rel, md, in_bundles)
+            met_all = self._thresholds_met(request, payload, rel, verified)
             if met_all and not foreign:
                 self.add("signatures", PASS, rel, None,
                          f"{len(verified)} signature(s), all from recorded bundles; thresholds "
                          "met (distinct keys)")
+
+    def _verified_signatures(self, request: Any, payload: Any, rel: str, md: Any,
+                             in_bundles: set[tuple[str, str, str]]) -> tuple[set[str], bool]:
+        """The keyids whose signature on ``md`` verifies by an authorized key, and
+        whether any signature comes from no recorded bundle (each a finding)."""
+        from tuf_ceremony.signing import authorized_keys
+
+        keys = authorized_keys(request, payload.role)
+        verified: set[str] = set()
+        foreign = False
+        for kid, sig in md.signatures.items():
+            if (payload.role, kid, sig.signature) not in in_bundles:
+                self.add("signatures", FAIL, rel, None,
+                         f"the signature by keyid {str(kid)[:16]} does not come from any "
+                         "recorded bundle for this request")
+                foreign = True
+                continue
+            key = keys.get(kid)
+            try:
+                if key is None:
+                    raise ValueError("key not authorized")
+                key.verify_signature(sig, md.signed_bytes)
+            except Exception:  # noqa: BLE001 - any failure: the signature does not count
+                self.add("signatures", FAIL, rel, None,
+                         f"the signature by keyid {str(kid)[:16]} does not verify")
+                continue
+            verified.add(kid)
+        return verified, foreign
+
+    def _thresholds_met(self, request: Any, payload: Any, rel: str, verified: set[str]) -> bool:
+        """Whether ``verified`` meets every threshold the payload needs, counted
+        by distinct keys (a finding for each one not met)."""
+        from tuf_ceremony.keys import public_der
+        from tuf_ceremony.policy import evaluate_threshold
+
+        met_all = True
+        for label, keyids, threshold, all_keys in _threshold_sets(request, payload.role):
+            material: dict[str, bytes | None] = {}
+            for kid in keyids:
+                try:
+                    material[kid] = public_der(all_keys[kid]) if kid in all_keys else None
+                except ValueError:
+                    material[kid] = None
+            res = evaluate_threshold(label, keyids, threshold, material, verified)
+            if not res.met:
+                met_all = False
+                self.add("signatures", FAIL, rel, None,
+                         f"{label} threshold not met: {len(res.signed)} of {threshold} "
+                         "distinct keys signed")
+        return met_all
 
     def check_repository(self, request: Any) -> None:
         """Every file under repository/ was written by the recorded merge or
@@ -550,8 +564,6 @@ class _Audit:
     # -- pre-flight ------------------------------------------------------------
 
     def check_preflight(self) -> None:
-        from tuf_ceremony.evidence.preflight import CHECKS, PREFLIGHT_FORMAT
-
         written: set[str] = set()
         for s in self.steps:
             if s.entry.command == "preflight":
@@ -574,57 +586,73 @@ class _Audit:
                          f"no successful pre-flight before {first.local}")
                 continue
             step = before[-1]
-            outs = step.entry.digests("outputs", "out")
-            own = machine.removesuffix(".jsonl") + ".preflight.json"
-            found = self.find(outs[0], prefer=own) if outs else None
-            if found is None:
-                self.add("preflight", missing, machine, step.local,
-                         "its result (--out) is not in the record")
-                continue
-            rel = found
-            try:
-                doc = self.load(rel)
-            except CeremonyError as e:
-                self.add("preflight", FAIL, rel, step.name, str(e))
-                continue
-            if not isinstance(doc, dict) or doc.get("format") != PREFLIGHT_FORMAT \
-                    or not isinstance(doc.get("checks"), list):
-                self.add("preflight", FAIL, rel, step.name, "not a pre-flight result")
-                continue
-            checks = [c for c in doc["checks"] if isinstance(c, dict)]
-            absent = [n for n in CHECKS if n not in {c.get("name") for c in checks}]
-            odd = [c for c in checks if c.get("status") not in ("pass", "fail", "accepted", "info")]
-            if absent or odd or len(checks) != len(doc["checks"]):
-                what = f"lacks the check(s) {', '.join(absent)}" if absent else \
-                    "holds a check of unknown status"
-                self.add("preflight", FAIL, rel, step.name,
-                         f"not a complete pre-flight result: it {what}")
-                continue
-            failed = [c for c in checks if c.get("status") == "fail"]
-            accepted = [c for c in checks if c.get("status") == "accepted"]
-            for c in failed:
-                self.add("preflight", FAIL, rel, step.name,
-                         f"unaccepted failure: {c.get('name')}: {c.get('summary')}")
-            for c in accepted:
-                self.add("preflight", WARN, rel, step.name,
-                         f"failure accepted by the operator: {c.get('name')}: "
-                         f"{c.get('summary')}")
-            tool = doc.get("tool")
-            fp = tool.get("fingerprint") if isinstance(tool, dict) else None
-            if fp != step.entry.doc.get("tool", {}).get("fingerprint"):
-                self.add("preflight", FAIL, rel, step.name,
-                         "its tool fingerprint differs from the transcript's")
-            later = [s for s in self.steps if s.file == machine and s.entry.seq > step.entry.seq
-                     and _fingerprint(s.entry) != _fingerprint(step.entry)]
-            for s in later:
-                self.add("preflight", FAIL, machine, s.local,
-                         "ran another tool installation than the one the pre-flight "
-                         f"fingerprinted ({str(_fingerprint(s.entry))[:16]}, pre-flight "
-                         f"{str(_fingerprint(step.entry))[:16]})")
-            if not failed and not later:
-                self.add("preflight", PASS, rel, step.name,
-                         f"pre-flight of {machine} before {first.local}: no unaccepted failure, and "
-                         "the same tool ran every later step")
+            found = self._preflight_result(machine, step, missing)
+            if found is not None:
+                self._judge_preflight(machine, first, step, *found)
+
+    def _preflight_result(self, machine: str, step: _Step, missing: str) -> tuple[str, dict[str, Any]] | None:
+        """The recorded result (--out) of ``step`` on ``machine`` when it is a
+        complete pre-flight result; else None (a finding)."""
+        from tuf_ceremony.evidence.preflight import CHECKS, PREFLIGHT_FORMAT
+
+        outs = step.entry.digests("outputs", "out")
+        own = machine.removesuffix(".jsonl") + ".preflight.json"
+        found = self.find(outs[0], prefer=own) if outs else None
+        if found is None:
+            self.add("preflight", missing, machine, step.local,
+                     "its result (--out) is not in the record")
+            return None
+        rel = found
+        try:
+            doc = self.load(rel)
+        except CeremonyError as e:
+            self.add("preflight", FAIL, rel, step.name, str(e))
+            return None
+        if not isinstance(doc, dict) or doc.get("format") != PREFLIGHT_FORMAT \
+                or not isinstance(doc.get("checks"), list):
+            self.add("preflight", FAIL, rel, step.name, "not a pre-flight result")
+            return None
+        checks = [c for c in doc["checks"] if isinstance(c, dict)]
+        absent = [n for n in CHECKS if n not in {c.get("name") for c in checks}]
+        odd = [c for c in checks if c.get("status") not in ("pass", "fail", "accepted", "info")]
+        if absent or odd or len(checks) != len(doc["checks"]):
+            what = f"lacks the check(s) {', '.join(absent)}" if absent else \
+                "holds a check of unknown status"
+            self.add("preflight", FAIL, rel, step.name,
+                     f"not a complete pre-flight result: it {what}")
+            return None
+        return rel, doc
+
+    def _judge_preflight(self, machine: str, first: _Step, step: _Step, rel: str,
+                         doc: dict[str, Any]) -> None:
+        """Findings for a complete pre-flight result: its failures, accepted
+        failures, and the tool installation against the transcript's."""
+        checks = doc["checks"]
+        failed = [c for c in checks if c.get("status") == "fail"]
+        accepted = [c for c in checks if c.get("status") == "accepted"]
+        for c in failed:
+            self.add("preflight", FAIL, rel, step.name,
+                     f"unaccepted failure: {c.get('name')}: {c.get('summary')}")
+        for c in accepted:
+            self.add("preflight", WARN, rel, step.name,
+                     f"failure accepted by the operator: {c.get('name')}: "
+                     f"{c.get('summary')}")
+        tool = doc.get("tool")
+        fp = tool.get("fingerprint") if isinstance(tool, dict) else None
+        if fp != step.entry.doc.get("tool", {}).get("fingerprint"):
+            self.add("preflight", FAIL, rel, step.name,
+                     "its tool fingerprint differs from the transcript's")
+        later = [s for s in self.steps if s.file == machine and s.entry.seq > step.entry.seq
+                 and _fingerprint(s.entry) != _fingerprint(step.entry)]
+        for s in later:
+            self.add("preflight", FAIL, machine, s.local,
+                     "ran another tool installation than the one the pre-flight "
+                     f"fingerprinted ({str(_fingerprint(s.entry))[:16]}, pre-flight "
+                     f"{str(_fingerprint(step.entry))[:16]})")
+        if not failed and not later:
+            self.add("preflight", PASS, rel, step.name,
+                     f"pre-flight of {machine} before {first.local}: no unaccepted failure, and "
+                     "the same tool ran every later step")
 
     def check_tools(self) -> None:
         prints: dict[str, set[str]] = {}
