@@ -177,8 +177,14 @@ def check_request_against_directory(request: SigningRequest, directory: str | Pa
     except OSError as e:
         raise InputError(f"cannot use this directory: {e.strerror}", source=str(d)) from None
     roots, targets = versioned_files(d) if exists else ({}, {})
+    _check_root_history(request, d, roots)
+    _check_targets_history(request, d, targets)
+
+
+def _check_root_history(request: SigningRequest, d: Path, roots: dict[int, Path]) -> None:
+    """The directory's root chain ends at the request's trusted root (or the
+    directory has none when the request starts a new repository)."""
     root_v = _payload_version(request, "root")
-    targets_v = _payload_version(request, "targets")
     tr = request.trusted_root
     if tr is None:
         other = [v for v in roots if v != root_v or _differs(roots[v], request, "root")]
@@ -202,6 +208,12 @@ def check_request_against_directory(request: SigningRequest, directory: str | Pa
             raise VerificationError(
                 f"{n}.root.json differs from the request's trusted root version {n}: forged "
                 "trusted section, or another repository", source=str(d))
+
+
+def _check_targets_history(request: SigningRequest, d: Path, targets: dict[int, Path]) -> None:
+    """The directory's targets end at the request's trusted targets (or hold
+    none but the request's own when it has no trusted targets)."""
+    targets_v = _payload_version(request, "targets")
     tt = request.trusted_targets
     if tt is None:
         if targets_v is not None:

@@ -120,32 +120,37 @@ def parse_target_files(plan_path: Path, table: Any) -> list[TargetFilePlan]:
     out: list[TargetFilePlan] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(files):
-        entry = f"targets.files[{i}]"
-        if not isinstance(raw, dict):
-            raise PlanError(f"{entry}: must be a table", source=src)
-        unknown = sorted(set(raw) - _FILE_FIELDS)
-        if unknown:
-            raise PlanError(f"{entry}: unknown field {unknown[0]!r} "
-                            f"(allowed: {', '.join(sorted(_FILE_FIELDS))})", source=src)
-        path = check_target_path(raw.get("path"), src, f"{entry}.path")
-        if path in seen:
-            raise PlanError(f"{entry}.path: {safe_quoted(path)} is also {seen[path]}", source=src)
-        seen[path] = entry
-        source = raw.get("source")
-        if not isinstance(source, str) or not source or "\x00" in source:
-            raise PlanError(f"{entry}.source: must be the local file to hash", source=src)
-        _check_source_inside(plan_path, source, src, f"{entry}.source")
-        pin = raw.get("sha256")
-        if pin is not None and (not isinstance(pin, str) or len(pin) != 64
-                                or any(c not in "0123456789abcdef" for c in pin)):
-            raise PlanError(f"{entry}.sha256: must be 64 lowercase hex digits", source=src)
-        custom = raw.get("custom")
-        if custom is not None:
-            if not isinstance(custom, dict):
-                raise PlanError(f"{entry}.custom: must be a table", source=src)
-            custom = _json_value(custom, src, f"{entry}.custom")
-        out.append(TargetFilePlan(path, (plan_path.parent / source), pin, custom, entry))
+        out.append(_target_file(plan_path, f"targets.files[{i}]", raw, seen))
     return out
+
+
+def _target_file(plan_path: Path, entry: str, raw: Any, seen: dict[str, str]) -> TargetFilePlan:
+    """One ``[[targets.files]]`` table; ``seen`` maps the paths so far to their entry."""
+    src = str(plan_path)
+    if not isinstance(raw, dict):
+        raise PlanError(f"{entry}: must be a table", source=src)
+    unknown = sorted(set(raw) - _FILE_FIELDS)
+    if unknown:
+        raise PlanError(f"{entry}: unknown field {unknown[0]!r} "
+                        f"(allowed: {', '.join(sorted(_FILE_FIELDS))})", source=src)
+    path = check_target_path(raw.get("path"), src, f"{entry}.path")
+    if path in seen:
+        raise PlanError(f"{entry}.path: {safe_quoted(path)} is also {seen[path]}", source=src)
+    seen[path] = entry
+    source = raw.get("source")
+    if not isinstance(source, str) or not source or "\x00" in source:
+        raise PlanError(f"{entry}.source: must be the local file to hash", source=src)
+    _check_source_inside(plan_path, source, src, f"{entry}.source")
+    pin = raw.get("sha256")
+    if pin is not None and (not isinstance(pin, str) or len(pin) != 64
+                            or any(c not in "0123456789abcdef" for c in pin)):
+        raise PlanError(f"{entry}.sha256: must be 64 lowercase hex digits", source=src)
+    custom = raw.get("custom")
+    if custom is not None:
+        if not isinstance(custom, dict):
+            raise PlanError(f"{entry}.custom: must be a table", source=src)
+        custom = _json_value(custom, src, f"{entry}.custom")
+    return TargetFilePlan(path, (plan_path.parent / source), pin, custom, entry)
 
 
 def _check_source_inside(plan_path: Path, source: str, src: str, entry: str) -> None:
