@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuf.api.metadata import TargetFile
+from tuf.api.metadata import TargetFile, Targets
 
 from tuf_ceremony.content import hash_file, target_path_problem
 from tuf_ceremony.errors import InputError, VerificationError
 from tuf_ceremony.files import read_bytes, write_files_atomic
 from tuf_ceremony.text import safe, safe_quoted
-from tuf_ceremony.trusted import load_trusted
+from tuf_ceremony.trusted import TrustedState, load_trusted
 
 _VERSIONED_ROOT = re.compile(r"^([1-9][0-9]{0,9})\.root\.json$")
 _ONLINE = re.compile(r"^(?:[1-9][0-9]{0,9}\.)?(snapshot|timestamp)\.json$")
@@ -120,16 +120,29 @@ def publish(metadata_dir: Path, out: Path, source_of: Callable[[str], Path | Non
     state = load_trusted(metadata_dir)
     if state.targets is None or state.targets_path is None:
         raise InputError("holds no N.targets.json file", source=str(metadata_dir))
+    consistent = bool(state.root.signed.consistent_snapshot)
+    meta_out = out / "metadata"
+    files = _metadata_files(metadata_dir, state, state.targets_path, meta_out, unversioned=unversioned)
+    target_files = _target_contents(state.targets.signed, state.targets_path, consistent,
+                                    out / "targets", source_of, files)
+    for dest in files:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    write_files_atomic(files, force=force)
+    return Published(sorted(p for p in files if p.parent == meta_out), target_files)
+
+
+def _metadata_files(metadata_dir: Path, state: TrustedState, targets_path: Path, meta_out: Path, *,
+                    unversioned: bool) -> dict[Path, bytes]:
+    """The metadata to publish under ``meta_out``: every N.root.json, the
+    targets (also as targets.json when not consistent), the online roles."""
     root = state.root.signed
     consistent = bool(root.consistent_snapshot)
-    meta_out = out / "metadata"
-    targets_out = out / "targets"
     files: dict[Path, bytes] = {}
     for p in sorted(metadata_dir.iterdir()):
         if _VERSIONED_ROOT.match(p.name):
             files[meta_out / p.name] = read_bytes(p, "root metadata")
-    targets_bytes = read_bytes(state.targets_path, "targets metadata")
-    files[meta_out / state.targets_path.name] = targets_bytes
+    targets_bytes = read_bytes(targets_path, "targets metadata")
+    files[meta_out / targets_path.name] = targets_bytes
     if unversioned:
         files[meta_out / "root.json"] = read_bytes(state.root_path, "root metadata")
     if unversioned or not consistent:
@@ -138,25 +151,29 @@ def publish(metadata_dir: Path, out: Path, source_of: Callable[[str], Path | Non
         m = _ONLINE.match(p.name)
         if m:  # the online roles, when the directory holds them: checked, then copied
             files[meta_out / p.name] = _online_metadata(p, m.group(1), root)
+    return files
+
+
+def _target_contents(targets: Targets, targets_path: Path, consistent: bool, targets_out: Path,
+                     source_of: Callable[[str], Path | None], files: dict[Path, bytes]) -> list[Path]:
+    """Add each target's checked content to ``files`` under every name a client
+    fetches it by; returns those destinations."""
     target_files: list[Path] = []
-    for path, tf in sorted(state.targets.signed.targets.items()):
+    for path, tf in sorted(targets.targets.items()):
         names = target_names(tf, consistent)
         source = source_of(path)
         if source is None:
             raise InputError(f"no content file for target {safe_quoted(path)} (give it in the "
-                             "plan or under --files)", source=str(state.targets_path))
+                             "plan or under --files)", source=str(targets_path))
         data = _check_content(tf, source)
         for name in names:
             dest = targets_out / name
             if dest in files:
                 raise VerificationError(f"two targets publish to {safe_quoted(name)}",
-                                        source=str(state.targets_path))
+                                        source=str(targets_path))
             files[dest] = data
             target_files.append(dest)
-    for dest in files:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    write_files_atomic(files, force=force)
-    return Published(sorted(p for p in files if p.parent == meta_out), target_files)
+    return target_files
 
 
 def sources_from_plan(plan_path: Path) -> Callable[[str], Path | None]:
