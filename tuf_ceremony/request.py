@@ -326,28 +326,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         _req(0 < len(doc[fld]) <= MAX_NAME, source, f"{fld}: empty or longer than {MAX_NAME} "
                                                     "characters")
 
-    raw_keys = doc.get("keys")
-    _req(isinstance(raw_keys, dict), source, "keys: missing or not an object")
-    key_names: dict[str, str] = {}
-    names_keys: dict[str, Key] = {}
-    for kid, entry in raw_keys.items():
-        _req(
-            isinstance(entry, dict) and isinstance(entry.get("name"), str)
-            and isinstance(entry.get("key"), dict),
-            source,
-            f"keys.{_short(kid[:16])}: must hold a name and a key",
-        )
-        _req(set(entry) == {"name", "key"}, source, f"keys.{_short(kid[:16])}: unknown field")
-        _req(keyid_of(entry["key"]) == kid, source,
-             f"keys.{_short(kid[:16])}: keyid does not match its key")
-        try:
-            names_keys[kid] = Key.from_dict(kid, dict(entry["key"]))
-        except Exception:  # noqa: BLE001 - securesystemslib raises several types
-            raise FormatError(f"keys.{kid[:16]}: not a TUF key", source=source) from None
-        check_key(kid, names_keys[kid], source, "keys")
-        _req(bool(entry["name"]) and len(entry["name"]) <= MAX_NAME, source,
-             f"keys.{kid[:16]}: name is empty or longer than {MAX_NAME} characters")
-        key_names[kid] = entry["name"]
+    key_names, names_keys = _parse_keys(doc.get("keys"), source)
 
     trusted = doc.get("trusted")
     _req(isinstance(trusted, dict) and set(trusted) <= {"root", "targets"}, source,
@@ -360,28 +339,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         trusted_targets = _metadata_from_dict(trusted["targets"], source, "trusted.targets",
                                               "targets")
 
-    raw_payloads = doc.get("payloads")
-    _req(isinstance(raw_payloads, list) and bool(raw_payloads), source,
-         "payloads: missing or empty")
-    payloads: list[Payload] = []
-    for i, raw in enumerate(raw_payloads):
-        entry_name = f"payloads[{i}]"
-        _req(isinstance(raw, dict) and set(raw) == {"role", "version", "digest", "signed"},
-             source, f"{entry_name}: must hold exactly role, version, digest and signed")
-        role = raw["role"]
-        _req(role in SIGNABLE_ROLES, source,
-             f"{entry_name}: role {_short(repr(role), 40)} is not root or targets")
-        _req(all(p.role != role for p in payloads), source, f"{entry_name}: role {role} twice")
-        md = _metadata_from_dict({"signed": raw["signed"], "signatures": []}, source,
-                                 entry_name, role)
-        check_payload(md, source, entry_name, read_back=False)  # read back just above
-        payload = Payload(role, md)
-        _req(type(raw["version"]) is int and raw["version"] == payload.version, source,
-             f"{entry_name}: version {_short(repr(raw['version']), 30)} differs from "
-             "signed.version")
-        _req(raw["digest"] == payload.digest, source,
-             f"{entry_name}: digest does not match the signed content (tampered or corrupted)")
-        payloads.append(payload)
+    payloads = _parse_payloads(doc.get("payloads"), source)
 
     online = doc.get("online", {})
     _req(isinstance(online, dict), source, "online: must be an object")
@@ -411,6 +369,58 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
     _check_consistency(req)
     _check_names(req)
     return req
+
+
+def _parse_keys(raw_keys: Any, source: str) -> tuple[dict[str, str], dict[str, Key]]:
+    """The request's ``keys``: keyid -> name and keyid -> key, each keyid checked."""
+    _req(isinstance(raw_keys, dict), source, "keys: missing or not an object")
+    key_names: dict[str, str] = {}
+    names_keys: dict[str, Key] = {}
+    for kid, entry in raw_keys.items():
+        _req(
+            isinstance(entry, dict) and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("key"), dict),
+            source,
+            f"keys.{_short(kid[:16])}: must hold a name and a key",
+        )
+        _req(set(entry) == {"name", "key"}, source, f"keys.{_short(kid[:16])}: unknown field")
+        _req(keyid_of(entry["key"]) == kid, source,
+             f"keys.{_short(kid[:16])}: keyid does not match its key")
+        try:
+            names_keys[kid] = Key.from_dict(kid, dict(entry["key"]))
+        except Exception:  # noqa: BLE001 - securesystemslib raises several types
+            raise FormatError(f"keys.{kid[:16]}: not a TUF key", source=source) from None
+        check_key(kid, names_keys[kid], source, "keys")
+        _req(bool(entry["name"]) and len(entry["name"]) <= MAX_NAME, source,
+             f"keys.{kid[:16]}: name is empty or longer than {MAX_NAME} characters")
+        key_names[kid] = entry["name"]
+    return key_names, names_keys
+
+
+def _parse_payloads(raw_payloads: Any, source: str) -> list[Payload]:
+    """The request's ``payloads``: one per signable role, each digest checked."""
+    _req(isinstance(raw_payloads, list) and bool(raw_payloads), source,
+         "payloads: missing or empty")
+    payloads: list[Payload] = []
+    for i, raw in enumerate(raw_payloads):
+        entry_name = f"payloads[{i}]"
+        _req(isinstance(raw, dict) and set(raw) == {"role", "version", "digest", "signed"},
+             source, f"{entry_name}: must hold exactly role, version, digest and signed")
+        role = raw["role"]
+        _req(role in SIGNABLE_ROLES, source,
+             f"{entry_name}: role {_short(repr(role), 40)} is not root or targets")
+        _req(all(p.role != role for p in payloads), source, f"{entry_name}: role {role} twice")
+        md = _metadata_from_dict({"signed": raw["signed"], "signatures": []}, source,
+                                 entry_name, role)
+        check_payload(md, source, entry_name, read_back=False)  # read back just above
+        payload = Payload(role, md)
+        _req(type(raw["version"]) is int and raw["version"] == payload.version, source,
+             f"{entry_name}: version {_short(repr(raw['version']), 30)} differs from "
+             "signed.version")
+        _req(raw["digest"] == payload.digest, source,
+             f"{entry_name}: digest does not match the signed content (tampered or corrupted)")
+        payloads.append(payload)
+    return payloads
 
 
 def bind_names(names: dict[str, str], keys: dict[str, Key]) -> dict[str, str]:
