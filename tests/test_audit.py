@@ -11,16 +11,46 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypedDict
 
 import pytest
 
-from tests.fixtures_core import PASSPHRASES, run_cli, write_plan
+from tests.fixtures_core import PASSPHRASES, KeySet, run_cli, write_plan
 from tests.fixtures_softhsm import USER_PIN, SoftHSM
 
 # the sandbox (and CI) have a network: the air-gap checks are accepted, and
 # the audit shows each acceptance as a warning
 ACCEPT = ("--accept", "network", "--accept", "route", "--accept", "radio")
 TOKEN_HOLDER = "hsm"
+
+
+class FindingJSON(TypedDict):
+    """One finding of ``audit --json`` (tuf_ceremony.evidence.audit.Finding)."""
+
+    check: str
+    status: str
+    file: str
+    step: str | None
+    message: str
+
+
+class TranscriptJSON(TypedDict):
+    file: str
+    records: int
+    head: str
+    ok: bool
+
+
+class ReportJSON(TypedDict):
+    """What ``audit --json`` prints (AuditReport.to_dict)."""
+
+    format: str
+    format_version: int
+    directory: str
+    ok: bool
+    request_id: str | None
+    transcripts: list[TranscriptJSON]
+    findings: list[FindingJSON]
 
 
 def _ok(*args: str | Path, input: str | None = None) -> str:
@@ -72,9 +102,9 @@ def run_ceremony(work: Path, token_uri: str | None) -> Path:
 
 
 @pytest.fixture(scope="module")
-def software_record(tmp_path_factory: pytest.TempPathFactory, keyset: object) -> Path:
+def software_record(tmp_path_factory: pytest.TempPathFactory, keyset: KeySet) -> Path:
     work = tmp_path_factory.mktemp("ceremony")
-    keyset.copy_to(work)  # type: ignore[attr-defined]
+    keyset.copy_to(work)
     return run_ceremony(work, None)
 
 
@@ -86,23 +116,24 @@ def record(software_record: Path, tmp_path: Path) -> Path:
     return dest
 
 
-def audit(record: Path) -> tuple[int, dict[str, object], str]:
+def audit(record: Path) -> tuple[int, ReportJSON, str]:
     r = run_cli("audit", record, "--json")
     text = run_cli("audit", record)
     assert r.exit_code == text.exit_code
     assert r.exit_code in (0, 1), r.output
-    return r.exit_code, json.loads(r.stdout), text.output
+    report: ReportJSON = json.loads(r.stdout)
+    return r.exit_code, report, text.output
 
 
-def failures(report: dict[str, object]) -> list[dict[str, str]]:
-    return [f for f in report["findings"] if f["status"] == "fail"]  # type: ignore[union-attr,index]
+def failures(report: ReportJSON) -> list[FindingJSON]:
+    return [f for f in report["findings"] if f["status"] == "fail"]
 
 
 def lines(path: Path) -> list[str]:
     return path.read_text().splitlines(keepends=True)
 
 
-def rechain(path: Path, edit: Callable[[list[dict[str, object]]], None]) -> None:
+def rechain(path: Path, edit: Callable[[list[dict[str, Any]]], object]) -> None:
     """Rewrite a whole transcript consistently (what a dishonest machine owner
     could do): edit the records, then recompute every prev."""
     docs = [json.loads(line) for line in path.read_text().splitlines()]
@@ -121,13 +152,13 @@ def test_rehearsal_record_passes_the_audit(software_record: Path) -> None:
     code, report, text = audit(software_record)
     assert code == 0, text
     assert report["ok"] is True
-    checks = {(f["check"], f["status"]) for f in report["findings"]}  # type: ignore[union-attr,index]
+    checks = {(f["check"], f["status"]) for f in report["findings"]}
     for check in ("chain", "flow", "replay", "signatures", "review", "preflight"):
         assert (check, "pass") in checks, check
     assert "audit passed" in text
     assert "follows from plan.toml: prepare replayed at" in text
     assert "repository/1.root.json: 2 signature(s), all from recorded bundles" in text
-    assert len(report["transcripts"]) == 3  # type: ignore[arg-type]
+    assert len(report["transcripts"]) == 3
     # the record of every machine: preflight first, then the signing
     alice = [json.loads(x) for x in lines(software_record / "alice.jsonl")]
     assert [d["command"] for d in alice] == ["preflight", "sign"]
@@ -229,9 +260,9 @@ def test_swapped_bundle_is_reported(record: Path, workdir: Path) -> None:
 
 
 def test_merged_bundle_not_from_a_keyholder_is_reported(record: Path) -> None:
-    def swap(docs: list[dict[str, object]]) -> None:
+    def swap(docs: list[dict[str, Any]]) -> None:
         merge = next(d for d in docs if d["command"] == "merge")
-        bundle = next(i for i in merge["inputs"] if i["param"] == "bundles")  # type: ignore[attr-defined]
+        bundle = next(i for i in merge["inputs"] if i["param"] == "bundles")
         bundle["sha256"] = "ab" * 32
 
     rechain(record / "coordinator.jsonl", swap)
@@ -243,9 +274,9 @@ def test_merged_bundle_not_from_a_keyholder_is_reported(record: Path) -> None:
 
 
 def test_request_that_does_not_follow_from_the_plan_is_reported(
-        record: Path, keyset: object) -> None:
+        record: Path, keyset: KeySet) -> None:
     # the key file the plan names is not the key the request holds
-    shutil.copy2(keyset.pub("erin"), record / "bob.pub.json")  # type: ignore[attr-defined]
+    shutil.copy2(keyset.pub("erin"), record / "bob.pub.json")
     code, report, text = audit(record)
     assert code == 1
     f = next(x for x in failures(report) if x["check"] == "replay")
@@ -259,8 +290,8 @@ def test_request_that_does_not_follow_from_the_plan_is_reported(
 def test_rewritten_preparation_time_does_not_replay(record: Path) -> None:
     # the coordinator rewrites their whole transcript: the chain holds, the
     # replay does not
-    def move(docs: list[dict[str, object]]) -> None:
-        docs[1]["arguments"]["at"] = "2026-01-01T00:00:00Z"  # type: ignore[index]
+    def move(docs: list[dict[str, Any]]) -> None:
+        docs[1]["arguments"]["at"] = "2026-01-01T00:00:00Z"
 
     rechain(record / "coordinator.jsonl", move)
     code, report, _ = audit(record)
@@ -279,9 +310,9 @@ def test_review_digest_that_does_not_match_is_reported(record: Path) -> None:
     data = (json.dumps(bundle, indent=2, sort_keys=True) + "\n").encode()
     (record / "alice.bundle.json").write_bytes(data)
 
-    def forge(docs: list[dict[str, object]]) -> None:
+    def forge(docs: list[dict[str, Any]]) -> None:
         docs[1]["review_digest"] = "cd" * 32
-        docs[1]["outputs"][0]["sha256"] = hashlib.sha256(data).hexdigest()  # type: ignore[index]
+        docs[1]["outputs"][0]["sha256"] = hashlib.sha256(data).hexdigest()
 
     rechain(record / "alice.jsonl", forge)
     code, report, text = audit(record)
@@ -304,8 +335,8 @@ def test_missing_or_failed_preflight_is_reported(record: Path) -> None:
     data = json.dumps(pre).encode()
     (record / "alice.preflight.json").write_bytes(data)
 
-    def forge(docs: list[dict[str, object]]) -> None:
-        docs[0]["outputs"][0]["sha256"] = hashlib.sha256(data).hexdigest()  # type: ignore[index]
+    def forge(docs: list[dict[str, Any]]) -> None:
+        docs[0]["outputs"][0]["sha256"] = hashlib.sha256(data).hexdigest()
 
     rechain(record / "alice.jsonl", forge)
     code, report, _ = audit(record)
@@ -341,8 +372,8 @@ def test_audit_of_something_that_is_not_a_record(tmp_path: Path) -> None:
 
 
 def test_tool_changed_after_the_preflight_is_reported(record: Path) -> None:
-    def swap_tool(docs: list[dict[str, object]]) -> None:
-        docs[1]["tool"]["fingerprint"] = "ee" * 32  # type: ignore[index]
+    def swap_tool(docs: list[dict[str, Any]]) -> None:
+        docs[1]["tool"]["fingerprint"] = "ee" * 32
 
     rechain(record / "bob.jsonl", swap_tool)
     code, report, _ = audit(record)
@@ -352,8 +383,8 @@ def test_tool_changed_after_the_preflight_is_reported(record: Path) -> None:
         ("preflight", "bob.jsonl", "record 2 (line 2, sign)")]
     assert "ran another tool installation than the one the pre-flight fingerprinted" in \
         f[0]["message"]
-    warn = [x for x in report["findings"] if x["check"] == "tool"]  # type: ignore[union-attr]
-    assert warn[0]["status"] == "warn"  # type: ignore[index]
+    warn = [x for x in report["findings"] if x["check"] == "tool"]
+    assert warn[0]["status"] == "warn"
 
 
 def test_bundle_without_review_digest_stays_readable_and_is_reported(
@@ -378,15 +409,15 @@ def test_signing_without_a_preflight_is_reported(record: Path) -> None:
     rechain(record / "coordinator.jsonl", lambda docs: docs.pop(0))
     code, report, _ = audit(record)
     assert code == 1
-    found = {(f["status"], f["file"], f["message"]) for f in report["findings"]  # type: ignore[union-attr]
-             if f["check"] == "preflight"}  # type: ignore[index]
+    found = {(f["status"], f["file"], f["message"]) for f in report["findings"]
+             if f["check"] == "preflight"}
     assert ("fail", "bob.jsonl", "no successful pre-flight before record 1 (line 1, sign)") in found
     assert ("warn", "coordinator.jsonl",
             "no successful pre-flight before record 1 (line 1, prepare)") in found
 
 
 def test_hostile_record_is_reported_never_crashes(record: Path) -> None:
-    def hostile(docs: list[dict[str, object]]) -> None:
+    def hostile(docs: list[dict[str, Any]]) -> None:
         docs[1]["arguments"] = {"at": 5, "trusted": "yes"}
         docs[1]["inputs"] = [5, "x", {"param": "plan", "sha256": 7},
                              {"param": "trusted", "files": [{"name": "", "sha256": "x"}]}]

@@ -10,21 +10,14 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 from tests.fixtures_core import PASSPHRASES
-from tests.test_audit import audit, failures, lines, rechain, record, software_record
+from tests.test_audit import ReportJSON, audit, failures, lines, rechain, record, software_record
 
 __all__ = ["record", "software_record"]  # the fixtures, shared with tests/test_audit.py
 
 
-def _rows(report: dict[str, object], key: str) -> list[dict[str, Any]]:
-    rows = report[key]
-    assert isinstance(rows, list)
-    return rows
-
-
-def _fails(report: dict[str, object]) -> set[tuple[str, str, str | None, str]]:
+def _fails(report: ReportJSON) -> set[tuple[str, str, str | None, str]]:
     return {(f["check"], f["file"], f["step"], f["message"]) for f in failures(report)}
 
 
@@ -182,14 +175,14 @@ def test_cut_last_record_is_shown_by_the_record_count_and_hash(
     t.write_text("".join(lines(t)[:-1]))  # the verify record is gone
     code, report, text = audit(record)
     assert code == 0, text
-    heads = {x["file"]: x for x in _rows(report, "transcripts")}
-    before = {x["file"]: x for x in _rows(original, "transcripts")}
+    heads = {x["file"]: x for x in report["transcripts"]}
+    before = {x["file"]: x for x in original["transcripts"]}
     assert heads["coordinator.jsonl"]["records"] == 3
     assert before["coordinator.jsonl"]["records"] == 4
     assert heads["coordinator.jsonl"]["head"] != before["coordinator.jsonl"]["head"]
     assert heads["alice.jsonl"] == before["alice.jsonl"]
     assert ("flow", "warn", "no successful verify of the merged metadata is recorded") in {
-        (f["check"], f["status"], f["message"]) for f in _rows(report, "findings")}
+        (f["check"], f["status"], f["message"]) for f in report["findings"]}
     assert "coordinator.jsonl: chain of 3 record(s) unbroken; last record hash" in text
 
     # a cut sign record is a failure: its bundle is no longer accounted for
@@ -218,11 +211,12 @@ def test_json_report_shape(software_record: Path, record: Path) -> None:
     assert (report["format"], report["format_version"], report["ok"]) == (
         "tuf-ceremony/audit-report", 1, True)
     assert len(str(report["request_id"])) == 64
-    for t in _rows(report, "transcripts"):
+    assert isinstance(report["transcripts"], list) and isinstance(report["findings"], list)
+    for t in report["transcripts"]:
         assert set(t) == {"file", "records", "head", "ok"}
         assert len(t["head"]) == 64 and t["ok"] is True
     checks: set[str] = set()
-    for f in _rows(report, "findings"):
+    for f in report["findings"]:
         assert set(f) == {"check", "status", "file", "step", "message"}
         assert f["status"] in ("pass", "fail", "warn")
         assert isinstance(f["file"], str) and f["file"]
