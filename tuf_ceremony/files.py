@@ -230,11 +230,7 @@ def write_atomic(
             fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
         except OSError as e:
             raise _write_error(p, e) from None
-        _chmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        _fill(fd, data, mode)
         if force:
             os.replace(tmp, p)
             tmp = None
@@ -271,6 +267,15 @@ def write_atomic(
         _cleanup(tmp, p if placeholder else None)
         raise
     return Written(p, flushed, method, filesystem_type(parent))
+
+
+def _fill(fd: int, data: bytes, mode: int) -> None:
+    """Give the temporary file ``fd`` its mode and ``data``, on disk (fsync), and close it."""
+    _chmod(fd, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _write_error(p: Path, e: OSError) -> InputError:
