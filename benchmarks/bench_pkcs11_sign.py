@@ -100,6 +100,68 @@ def _verify(kind: str, key: Any, raw: bytes, payload: bytes) -> None:
         key.verify(raw, payload, pss, hashes.SHA256())
 
 
+def _sign_run(key: Any, handler: Any, pins: list[str]) -> bytes:
+    """Sign a root and a targets with one token; print (and check) the
+    sessions, logins and PIN prompts it took. Returns root's signed bytes."""
+    from tuf.api.metadata import Metadata, Root, Targets
+
+    from tuf_ceremony.signers import pkcs11 as p11
+
+    root = Metadata(Root())
+    root.signed.add_key(key, "root")
+    targets = Metadata(Targets())
+    uri = "pkcs11:token=bench;object=ecdsa-p256"
+    root_signer = p11.open_pkcs11_signer(uri, key, handler)
+    targets_signer = p11.open_pkcs11_signer(uri, key, handler)
+    root.sign(root_signer)
+    targets.sign(targets_signer)
+    root.signed.verify_delegate("root", root.signed_bytes, root.signatures)
+    stats = p11.session_stats()
+    print(
+        f"sign run (root + targets, one token): sessions opened {stats.sessions_opened}, "
+        f"logins {stats.logins}, PIN prompts {len(pins)}"
+    )
+    assert (stats.sessions_opened, stats.logins, len(pins)) == (1, 1, 1)
+    return root.signed_bytes
+
+
+def _time_kind(
+    token: Any, kind: str, mechanism: tuple[Any, Any, str | None], payload: bytes, handler: Any,
+    repeat: int, rounds: int,
+) -> tuple[float, float, float]:
+    """Seconds per signature of one key kind: the bare PKCS#11 sign call, the
+    bare call plus a verification, and our PKCS11Signer (best of ``repeat``)."""
+    from pkcs11 import Attribute, ObjectClass
+
+    from tuf_ceremony.signers import pkcs11 as p11
+
+    mech, param, hash_name = mechanism
+    signer = p11.open_pkcs11_signer(f"pkcs11:token=bench;object={kind}", None, handler)
+    signer.sign(payload)  # logs in (once) and warms caches
+    crypto_key = _crypto_key(signer.public_key)
+    # The bare call runs on its own session; the token is logged in already.
+    with token.open() as session:
+        priv = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=kind)
+        assert priv[Attribute.SIGN]
+
+        def bare() -> bytes:
+            data = hashlib.new(hash_name, payload).digest() if hash_name else payload
+            out: bytes = priv.sign(data, mechanism=mech, mechanism_param=param)
+            return out
+
+        def bare_verified() -> None:
+            _verify(kind, crypto_key, bare(), payload)
+
+        # Interleaved, best of several runs each: other load on the
+        # machine then affects the three alike.
+        t_bare = t_bare_verified = t_ours = float("inf")
+        for _ in range(repeat):
+            t_bare = min(t_bare, _best_per_call(bare, rounds, 1))
+            t_bare_verified = min(t_bare_verified, _best_per_call(bare_verified, rounds, 1))
+            t_ours = min(t_ours, _best_per_call(lambda: signer.sign(payload), rounds, 1))
+    return t_bare, t_bare_verified, t_ours
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="signatures per timing run")
@@ -110,8 +172,7 @@ def main() -> int:
         module = _setup(Path(tmpdir))
 
         import pkcs11
-        from pkcs11 import Attribute, Mechanism, ObjectClass
-        from tuf.api.metadata import Metadata, Root, Targets
+        from pkcs11 import Mechanism
 
         from tuf_ceremony.signers import pkcs11 as p11
 
@@ -136,25 +197,9 @@ def main() -> int:
         pins.clear()
 
         # 1. A sign run: root and targets signed with one token.
-        key = keys["ecdsa-p256"]
-        root = Metadata(Root())
-        root.signed.add_key(key, "root")
-        targets = Metadata(Targets())
-        uri = "pkcs11:token=bench;object=ecdsa-p256"
-        root_signer = p11.open_pkcs11_signer(uri, key, handler)
-        targets_signer = p11.open_pkcs11_signer(uri, key, handler)
-        root.sign(root_signer)
-        targets.sign(targets_signer)
-        root.signed.verify_delegate("root", root.signed_bytes, root.signatures)
-        stats = p11.session_stats()
-        print(
-            f"sign run (root + targets, one token): sessions opened {stats.sessions_opened}, "
-            f"logins {stats.logins}, PIN prompts {len(pins)}"
-        )
-        assert (stats.sessions_opened, stats.logins, len(pins)) == (1, 1, 1)
+        payload = _sign_run(keys["ecdsa-p256"], handler, pins)
 
         # 2. Time per signature, same key, same payload.
-        payload = root.signed_bytes
         lib = pkcs11.lib(module)
         token = lib.get_token(token_label="bench")
         print(f"\ntime per signature, best of {args.repeat} runs of {args.rounds} signatures:")
@@ -164,34 +209,8 @@ def main() -> int:
         )
         worst = worst_verified = 0.0
         for kind, (mech, param, hash_name) in kinds.items():
-            signer = p11.open_pkcs11_signer(f"pkcs11:token=bench;object={kind}", None, handler)
-            signer.sign(payload)  # logs in (once) and warms caches
-            crypto_key = _crypto_key(signer.public_key)
-            # The bare call runs on its own session; the token is logged in already.
-            with token.open() as session:
-                priv = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=kind)
-                assert priv[Attribute.SIGN]
-
-                def bare(
-                    priv: Any = priv,
-                    mech: Any = mech,
-                    param: Any = param,
-                    hash_name: str | None = hash_name,
-                ) -> bytes:
-                    data = hashlib.new(hash_name, payload).digest() if hash_name else payload
-                    out: bytes = priv.sign(data, mechanism=mech, mechanism_param=param)
-                    return out
-
-                def bare_verified(bare: Any = bare, kind: str = kind, key: Any = crypto_key) -> None:
-                    _verify(kind, key, bare(), payload)
-
-                # Interleaved, best of several runs each: other load on the
-                # machine then affects the three alike.
-                t_bare = t_bare_verified = t_ours = float("inf")
-                for _ in range(args.repeat):
-                    t_bare = min(t_bare, _best_per_call(bare, args.rounds, 1))
-                    t_bare_verified = min(t_bare_verified, _best_per_call(bare_verified, args.rounds, 1))
-                    t_ours = min(t_ours, _best_per_call(lambda s=signer: s.sign(payload), args.rounds, 1))
+            t_bare, t_bare_verified, t_ours = _time_kind(
+                token, kind, (mech, param, hash_name), payload, handler, args.repeat, args.rounds)
             ratio = t_ours / t_bare
             ratio_verified = t_ours / t_bare_verified
             worst = max(worst, ratio)
