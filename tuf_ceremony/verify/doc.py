@@ -81,7 +81,7 @@ def _fail(source: str, msg: str) -> FormatError:
     return FormatError(f"not valid TUF metadata: {msg}", source=source)
 
 
-def load_doc(raw: bytes, source: str, expected_type: str | None) -> MetaDoc:
+def load_doc(raw: bytes, source: str, expected_type: str | None) -> MetaDoc:  # noqa: C901 - flat envelope checks in file order, on verify's per-file hot path
     """Parse and check the envelope and common fields of a metadata file.
 
     Raises FormatError (naming ``source``) for anything malformed.
