@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from securesystemslib.signer import CryptoSigner, Signer
+from securesystemslib.signer import CryptoSigner, Key, Signer
 from tuf.api.metadata import (
     DelegatedRole,
     Delegations,
@@ -80,7 +80,7 @@ def classic_bins(n_bins: int) -> list[tuple[str, list[str]]]:
 
 
 def _fill_bins(
-    assign: Any, names: list[str], per_bin: int, pypi_like: bool = False
+    assign: Callable[[str], str], names: list[str], per_bin: int, pypi_like: bool = False
 ) -> dict[str, list[str]]:
     content: dict[str, list[str]] = {n: [] for n in names}
     remaining = len(names)
@@ -138,45 +138,11 @@ def build_repository(
     ``pypi_like``: target paths shaped like PyPI's, without custom fields."""
     out.mkdir(parents=True, exist_ok=True)
     ser = JSONSerializer(compact=False)
-
-    root = Root(expires=expires, consistent_snapshot=True)
-    for s in keys.root:
-        root.add_key(s.public_key, Root.type)
-    root.roles[Root.type].threshold = 2
-    for s in keys.targets:
-        root.add_key(s.public_key, Targets.type)
-    root.roles[Targets.type].threshold = 2
-    root.add_key(keys.snapshot.public_key, Snapshot.type)
-    root.add_key(keys.timestamp.public_key, Timestamp.type)
-    root_md = Metadata(root)
-    for s in keys.root[:2]:
-        root_md.sign(s, append=True)
-    _write(root_md, out / "1.root.json", ser)
+    _write(_signed_root(keys, expires), out / "1.root.json", ser)
 
     targets = Targets(expires=expires)
-    bin_key = keys.bins.public_key
-    if succinct:
-        bit_length = n_bins.bit_length() - 1
-        assert 2**bit_length == n_bins
-        sr = SuccinctRoles([bin_key.keyid], 1, bit_length, "bin")
-        targets.delegations = Delegations(keys={bin_key.keyid: bin_key}, succinct_roles=sr)
-        names = list(sr.get_roles())
-        content = _fill_bins(sr.get_role_for_target, names, targets_per_bin, pypi_like)
-    else:
-        bins = classic_bins(n_bins)
-        roles = {
-            name: DelegatedRole(name, [bin_key.keyid], 1, False, path_hash_prefixes=prefixes)
-            for name, prefixes in bins
-        }
-        targets.delegations = Delegations(keys={bin_key.keyid: bin_key}, roles=roles)
-        names = [n for n, _ in bins]
-        prefix_len = len(bins[0][1][0])
-        by_prefix = {p: n for n, ps in bins for p in ps}
-
-        def assign(path: str) -> str:
-            return by_prefix[hashlib.sha256(path.encode()).hexdigest()[:prefix_len]]
-
-        content = _fill_bins(assign, names, targets_per_bin, pypi_like)
+    names, content = _delegate_bins(targets, keys.bins.public_key, n_bins, succinct,
+                                    targets_per_bin, pypi_like)
     targets_md = Metadata(targets)
     for s in keys.targets:
         targets_md.sign(s, append=True)
@@ -204,6 +170,51 @@ def build_repository(
     ts_md.sign(keys.timestamp)
     _write(ts_md, out / "timestamp.json", ser)
     return RepoInfo(out, names, content, keys)
+
+
+def _signed_root(keys: RepoKeys, expires: datetime) -> Metadata[Root]:
+    """Root v1: 2-of-3 root keys, 2-of-n targets keys, one snapshot and one
+    timestamp key; signed by the first two root keys."""
+    root = Root(expires=expires, consistent_snapshot=True)
+    for s in keys.root:
+        root.add_key(s.public_key, Root.type)
+    root.roles[Root.type].threshold = 2
+    for s in keys.targets:
+        root.add_key(s.public_key, Targets.type)
+    root.roles[Targets.type].threshold = 2
+    root.add_key(keys.snapshot.public_key, Snapshot.type)
+    root.add_key(keys.timestamp.public_key, Timestamp.type)
+    root_md = Metadata(root)
+    for s in keys.root[:2]:
+        root_md.sign(s, append=True)
+    return root_md
+
+
+def _delegate_bins(targets: Targets, bin_key: Key, n_bins: int, succinct: bool,
+                   targets_per_bin: int, pypi_like: bool) -> tuple[list[str], dict[str, list[str]]]:
+    """Delegate ``targets`` to ``n_bins`` hashed bins (PEP 458 classic, or
+    TAP 15 succinct); returns the bin names and the target paths of each."""
+    if succinct:
+        bit_length = n_bins.bit_length() - 1
+        assert 2**bit_length == n_bins
+        sr = SuccinctRoles([bin_key.keyid], 1, bit_length, "bin")
+        targets.delegations = Delegations(keys={bin_key.keyid: bin_key}, succinct_roles=sr)
+        names = list(sr.get_roles())
+        return names, _fill_bins(sr.get_role_for_target, names, targets_per_bin, pypi_like)
+    bins = classic_bins(n_bins)
+    roles = {
+        name: DelegatedRole(name, [bin_key.keyid], 1, False, path_hash_prefixes=prefixes)
+        for name, prefixes in bins
+    }
+    targets.delegations = Delegations(keys={bin_key.keyid: bin_key}, roles=roles)
+    names = [n for n, _ in bins]
+    prefix_len = len(bins[0][1][0])
+    by_prefix = {p: n for n, ps in bins for p in ps}
+
+    def assign(path: str) -> str:
+        return by_prefix[hashlib.sha256(path.encode()).hexdigest()[:prefix_len]]
+
+    return names, _fill_bins(assign, names, targets_per_bin, pypi_like)
 
 
 def _metafile(version: int, data: bytes, with_hashes: bool) -> MetaFile:
