@@ -51,6 +51,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,16 +130,24 @@ def _program_name(program: str) -> str:
     return program
 
 
-def parse_doc(doc: Path) -> list[Step]:
-    lines = doc.read_text(encoding="utf-8").splitlines()
-    steps: list[Step] = []
+@dataclass
+class _Block:
+    """A fenced code block: its tag, the line of its opening fence (0-based),
+    its numbered lines, and the last non-blank line before it."""
+
+    tag: str
+    start: int
+    body: list[tuple[int, str]]
+    before: str
+
+
+def _fenced_blocks(lines: list[str]) -> Iterator[_Block]:
     i = 0
     while i < len(lines):
         fence = re.match(r"^(\s*)```+\s*([\w+-]*)", lines[i])
         if not fence:
             i += 1
             continue
-        tag = fence.group(2).lower()
         start = i
         body: list[tuple[int, str]] = []
         i += 1
@@ -147,63 +156,88 @@ def parse_doc(doc: Path) -> list[Step]:
             i += 1
         i += 1
         prev = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
-        marker = re.match(r"^\s*<!--\s*not-run:\s*(.*?)\s*-->\s*$", prev)
-        runnable = tag in RUN_TAGS or (
-            tag == "" and any(t.lstrip().startswith("tuf-ceremony ") for _, t in body))
+        yield _Block(fence.group(2).lower(), start, body, prev)
+
+
+def _joined_commands(tag: str, body: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The block's commands, ``\\`` continuations joined, each with its first
+    line number; in a console block only the ``$ `` lines."""
+    joined: list[tuple[int, str]] = []
+    pending = ""
+    first = 0
+    for n, text in body:
+        if tag == "console" and not pending:
+            if not text.startswith("$ "):
+                continue
+            text = text[2:]
+        if not pending:
+            first = n
+        else:
+            text = text.lstrip()
+        if text.rstrip().endswith("\\"):
+            pending += text.rstrip()[:-1].rstrip() + " "
+            continue
+        joined.append((first, pending + text))
+        pending = ""
+    return joined
+
+
+def _step(doc: Path, n: int, text: str) -> Step | None:
+    command, comment = _strip_comment(text.strip())
+    if not command:
+        return None
+    exit_match = re.search(r"\bexit (\d+)\b", comment)
+    expected = int(exit_match.group(1)) if exit_match else 0
+    try:
+        programs = [_program_name(p) for p in _programs(command)]
+    except ValueError as e:
+        raise AssertionError(f"{doc}:{n}: cannot parse {command!r}: {e}") from None
+    blocked = [p for p in programs if p not in RUNNABLE]
+    return Step(doc, n, command, expected, not blocked,
+                f"{blocked[0]} is not run by the docs test" if blocked else "")
+
+
+def parse_doc(doc: Path) -> list[Step]:
+    steps: list[Step] = []
+    for block in _fenced_blocks(doc.read_text(encoding="utf-8").splitlines()):
+        runnable = block.tag in RUN_TAGS or (
+            block.tag == "" and any(t.lstrip().startswith("tuf-ceremony ") for _, t in block.body))
         if not runnable:
             continue
+        marker = re.match(r"^\s*<!--\s*not-run:\s*(.*?)\s*-->\s*$", block.before)
         if marker is not None:
             if not marker.group(1):
-                raise AssertionError(f"{doc}:{start}: <!-- not-run: --> needs a reason")
-            for n, text in body:
-                if "tuf-ceremony" in text:
-                    steps.append(Step(doc, n, text.strip(), 0, False, f"marked: {marker.group(1)}"))
+                raise AssertionError(f"{doc}:{block.start}: <!-- not-run: --> needs a reason")
+            steps.extend(Step(doc, n, text.strip(), 0, False, f"marked: {marker.group(1)}")
+                         for n, text in block.body if "tuf-ceremony" in text)
             continue
-        joined: list[tuple[int, str]] = []
-        pending = ""
-        first = 0
-        for n, text in body:
-            if tag == "console" and not pending:
-                if not text.startswith("$ "):
-                    continue
-                text = text[2:]
-            if not pending:
-                first = n
-            else:
-                text = text.lstrip()
-            if text.rstrip().endswith("\\"):
-                pending += text.rstrip()[:-1].rstrip() + " "
-                continue
-            joined.append((first, pending + text))
-            pending = ""
-        for n, text in joined:
-            command, comment = _strip_comment(text.strip())
-            if not command:
-                continue
-            exit_match = re.search(r"\bexit (\d+)\b", comment)
-            expected = int(exit_match.group(1)) if exit_match else 0
-            try:
-                programs = [_program_name(p) for p in _programs(command)]
-            except ValueError as e:
-                raise AssertionError(f"{doc}:{n}: cannot parse {command!r}: {e}") from None
-            blocked = [p for p in programs if p not in RUNNABLE]
-            steps.append(Step(doc, n, command, expected, not blocked,
-                              f"{blocked[0]} is not run by the docs test" if blocked else ""))
+        for n, text in _joined_commands(block.tag, block.body):
+            step = _step(doc, n, text)
+            if step is not None:
+                steps.append(step)
     return steps
+
+
+def _cli_args(command: str) -> list[str] | None:
+    """The arguments given to tuf-ceremony in ``command``; None when there is
+    no tuf-ceremony in it or the doc pipes its own input into it."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if "|" in command.split("tuf-ceremony")[0]:
+        return None  # the doc pipes its own input
+    idx = next((k for k, w in enumerate(words) if _program_name(w) == "tuf-ceremony"), None)
+    if idx is None:
+        return None
+    return words[idx + 1:]
 
 
 def _stdin_for(command: str) -> str:
     """The secrets (and answers) a command asks for, in the documented order."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
+    args = _cli_args(command)
+    if args is None:
         return ""
-    if "|" in command.split("tuf-ceremony")[0]:
-        return ""  # the doc pipes its own input
-    idx = next((k for k, w in enumerate(words) if _program_name(w) == "tuf-ceremony"), None)
-    if idx is None:
-        return ""
-    args = words[idx + 1:]
 
     def value(option: str) -> str | None:
         for k, w in enumerate(args):

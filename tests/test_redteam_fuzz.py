@@ -138,19 +138,20 @@ def test_fuzz_plan(base: tuple[Path, dict[str, Any], dict[str, Any], Path],
     _check(run_cli("prepare", target, "--out", out), target)
 
 
+def _toml_scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int) and -(2**63) <= v < 2**63:
+        return str(v)
+    if isinstance(v, list) and not any(isinstance(x, dict) for x in v):
+        return "[" + ", ".join(_toml_scalar(x) for x in v) + "]"
+    return json.dumps(v if isinstance(v, str) else str(v))
+
+
 def _toml(doc: Any) -> str:
     """A small TOML writer for the plan's shapes (tables of scalars and lists);
     values TOML cannot carry (null, nested lists of tables) become strings."""
     lines: list[str] = []
-
-    def scalar(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int) and -(2**63) <= v < 2**63:
-            return str(v)
-        if isinstance(v, list) and not any(isinstance(x, dict) for x in v):
-            return "[" + ", ".join(scalar(x) for x in v) + "]"
-        return json.dumps(v if isinstance(v, str) else str(v))
 
     def table(prefix: str, d: Any) -> None:
         if not isinstance(d, dict):
@@ -163,7 +164,7 @@ def _toml(doc: Any) -> str:
             elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
                 subs.append((key, v, True))
             else:
-                lines.append(f"{key} = {scalar(v)}")
+                lines.append(f"{key} = {_toml_scalar(v)}")
         for key, v, many in subs:
             name = f"{prefix}.{key}" if prefix else key
             for item in (v if many else [v]):
@@ -173,7 +174,7 @@ def _toml(doc: Any) -> str:
     if isinstance(doc, dict):
         table("", doc)
     else:
-        lines.append(f"x = {scalar(doc)}")
+        lines.append(f"x = {_toml_scalar(doc)}")
     return "\n".join(lines) + "\n"
 
 

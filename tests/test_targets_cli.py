@@ -90,7 +90,7 @@ def _updater(site: str, root: bytes, client: Path) -> object:
     return updater
 
 
-def test_plan_targets_prepare_publish_and_ngclient_downloads(workdir: Path) -> None:
+def test_plan_targets_prepare_publish_and_ngclient_downloads(workdir: Path) -> None:  # noqa: PLR0915 - one scenario end to end
     files = workdir / "files"
     files.mkdir()
     (files / "trusted_root.json").write_bytes(b'{"sigstore": "root"}\n')
