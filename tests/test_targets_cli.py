@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from click.testing import Result
 
 from tests.fixtures_core import (
     PASSPHRASES,
@@ -24,6 +26,9 @@ from tests.fixtures_core import (
     software_signer,
     write_plan,
 )
+
+if TYPE_CHECKING:
+    from tuf.ngclient import Updater
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -63,7 +68,7 @@ def files_table(entries: list[dict[str, object]]) -> str:
 
 
 def _ceremony(workdir: Path, plan: Path, out: Path, trusted: Path | None = None,
-              name: str = "request.json") -> tuple[Path, object]:
+              name: str = "request.json") -> tuple[Path, Result]:
     req = workdir / name
     args: list[str | Path] = ["prepare", plan, "--out", req]
     if trusted is not None:
@@ -79,7 +84,7 @@ def _ceremony(workdir: Path, plan: Path, out: Path, trusted: Path | None = None,
     return req, r
 
 
-def _updater(site: str, root: bytes, client: Path) -> object:
+def _updater(site: str, root: bytes, client: Path) -> Updater:
     from tuf.ngclient import Updater
 
     client.mkdir(parents=True, exist_ok=True)
@@ -115,7 +120,7 @@ def test_plan_targets_prepare_publish_and_ngclient_downloads(workdir: Path) -> N
     }
     assert set(targets) == {"trusted_root.json", "keys/ctfe.pub", "old.txt"}
     # what the keyholder saw before signing names every target
-    out = shown.output  # type: ignore[attr-defined]
+    out = shown.output
     for path in ("trusted_root.json", "keys/ctfe.pub", "old.txt"):
         assert path in out, path
 
@@ -135,13 +140,15 @@ def test_plan_targets_prepare_publish_and_ngclient_downloads(workdir: Path) -> N
     root1 = (site / "metadata" / "1.root.json").read_bytes()
     with serve(site) as url:
         up = _updater(url, root1, workdir / "client")
-        info = up.get_targetinfo("trusted_root.json")  # type: ignore[attr-defined]
+        info = up.get_targetinfo("trusted_root.json")
+        assert info is not None, "trusted_root.json"
         assert info is not None and info.custom == {"sigstore": {"status": "Active",
                                                                   "usage": "Unknown"}}
-        path = up.download_target(info)  # type: ignore[attr-defined]
+        path = up.download_target(info)
         assert Path(path).read_bytes() == content
-        info = up.get_targetinfo("keys/ctfe.pub")  # type: ignore[attr-defined]
-        assert Path(up.download_target(info)).read_bytes() == (  # type: ignore[attr-defined]
+        info = up.get_targetinfo("keys/ctfe.pub")
+        assert info is not None, "keys/ctfe.pub"
+        assert Path(up.download_target(info)).read_bytes() == (
             files / "ctfe.pub").read_bytes()
 
     # version 2: one file changed, one removed, one added
@@ -153,7 +160,7 @@ def test_plan_targets_prepare_publish_and_ngclient_downloads(workdir: Path) -> N
         {"path": "new.txt", "source": "files/new.txt", "custom": {"note": "added in v2"}},
     ]))
     _, shown2 = _ceremony(workdir, plan2, meta, trusted=meta, name="request2.json")
-    out2 = shown2.output  # type: ignore[attr-defined]
+    out2 = shown2.output
     # every target added, removed or changed, with its length, hashes and custom
     for needle in ("new.txt", "old.txt", "trusted_root.json", "added in v2",
                    hashlib.sha256(b"going away\n").hexdigest(),
@@ -170,12 +177,14 @@ def test_plan_targets_prepare_publish_and_ngclient_downloads(workdir: Path) -> N
                    snapshot_version=2, timestamp_version=2)
     with serve(site2) as url:
         up = _updater(url, root1, workdir / "client")  # updates from the client's v1
-        assert up.get_targetinfo("old.txt") is None  # type: ignore[attr-defined]
-        info = up.get_targetinfo("new.txt")  # type: ignore[attr-defined]
+        assert up.get_targetinfo("old.txt") is None
+        info = up.get_targetinfo("new.txt")
+        assert info is not None, "new.txt"
         assert info.custom == {"note": "added in v2"}
-        assert Path(up.download_target(info)).read_bytes() == b"new\n"  # type: ignore[attr-defined]
-        info = up.get_targetinfo("trusted_root.json")  # type: ignore[attr-defined]
-        assert Path(up.download_target(info)).read_bytes() == (  # type: ignore[attr-defined]
+        assert Path(up.download_target(info)).read_bytes() == b"new\n"
+        info = up.get_targetinfo("trusted_root.json")
+        assert info is not None, "trusted_root.json"
+        assert Path(up.download_target(info)).read_bytes() == (
             b'{"sigstore": "root v2"}\n')
 
 
@@ -194,9 +203,10 @@ def test_ngclient_refuses_a_tampered_target_file(workdir: Path) -> None:
         p.write_bytes(b"evil!!!\n")
     with serve(site) as url:
         up = _updater(url, (site / "metadata" / "1.root.json").read_bytes(), workdir / "c")
-        info = up.get_targetinfo("a.txt")  # type: ignore[attr-defined]
+        info = up.get_targetinfo("a.txt")
+        assert info is not None, "a.txt"
         with pytest.raises(RepositoryError):
-            up.download_target(info)  # type: ignore[attr-defined]
+            up.download_target(info)
 
 
 def test_static_layout_without_consistent_snapshots(workdir: Path) -> None:
@@ -217,8 +227,9 @@ def test_static_layout_without_consistent_snapshots(workdir: Path) -> None:
     (site / "metadata" / "1.snapshot.json").rename(site / "metadata" / "snapshot.json")
     with serve(site) as url:
         up = _updater(url, (site / "metadata" / "1.root.json").read_bytes(), workdir / "c")
-        info = up.get_targetinfo("docs/a.txt")  # type: ignore[attr-defined]
-        assert Path(up.download_target(info)).read_bytes() == b"plain layout\n"  # type: ignore[attr-defined]
+        info = up.get_targetinfo("docs/a.txt")
+        assert info is not None, "docs/a.txt"
+        assert Path(up.download_target(info)).read_bytes() == b"plain layout\n"
 
 
 @pytest.mark.parametrize("bad", ["/etc/passwd", "../up.txt", "a/../b", "a//b", "a/", "./a",
@@ -385,8 +396,9 @@ def test_publish_copies_checked_online_metadata_and_refuses_forged(workdir: Path
     assert {"1.snapshot.json", "timestamp.json"} <= {p.name for p in (site / "metadata").iterdir()}
     with serve(site) as url:
         up = _updater(url, (site / "metadata" / "1.root.json").read_bytes(), workdir / "c")
-        info = up.get_targetinfo("a.txt")  # type: ignore[attr-defined]
-        assert Path(up.download_target(info)).read_bytes() == b"whole repo\n"  # type: ignore[attr-defined]
+        info = up.get_targetinfo("a.txt")
+        assert info is not None, "a.txt"
+        assert Path(up.download_target(info)).read_bytes() == b"whole repo\n"
 
     ts = Metadata.from_file(str(meta / "timestamp.json"))
     ts.signatures.clear()
