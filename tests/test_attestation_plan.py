@@ -9,7 +9,9 @@ import base64
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.attestation_forge import HSM_SERIALS, PSF, forged_hsm
 from tests.fixtures_core import PASSPHRASES, run_cli
@@ -137,12 +139,12 @@ def test_plan_key_table_errors(workdir: Path) -> None:
         assert "Traceback" not in r.output
 
 
-def _rewrite(req: Path, change: object) -> None:
+def _rewrite(req: Path, change: Callable[[dict[str, Any]], object]) -> None:
     """An attacker edits the request and recomputes its id (anyone can)."""
     from tuf_ceremony.keys import canonical_bytes
 
     doc = json.loads(req.read_text())
-    change(doc)  # type: ignore[operator]
+    change(doc)
     doc.pop("request_id")
     doc["request_id"] = hashlib.sha256(canonical_bytes(doc)).hexdigest()
     req.write_text(json.dumps(doc))
@@ -165,7 +167,7 @@ def test_sign_reverifies_and_never_trusts_the_request(workdir: Path, tmp_path: P
     doc0 = json.loads(req.read_text())
     kid0 = next(k for k, v in doc0["keys"].items() if v["name"] == "hsm60r")
 
-    def swap(doc: dict) -> None:  # type: ignore[type-arg]
+    def swap(doc: dict[str, Any]) -> None:
         kid = kid0
         doc["attestations"][kid] = [
             base64.b64encode(c.public_bytes(Encoding.DER)).decode()

@@ -14,6 +14,7 @@ import pytest
 from tests.fixtures_core import run_cli
 from tuf_ceremony.evidence.fingerprint import compute_fingerprint, tool_fingerprint
 from tuf_ceremony.evidence.preflight import (
+    PreflightResult,
     check_clock,
     check_interfaces,
     parse_expect_time,
@@ -65,7 +66,7 @@ def fake_machine(root: Path, *, eth_up: bool, default_v4: bool, default_v6: bool
 
 
 def _run(sys_root: Path, proc_root: Path, accept: frozenset[str] = frozenset(),
-         expect: datetime | None = None) -> object:
+         expect: datetime | None = None) -> PreflightResult:
     return run_preflight(now=NOW, fingerprint=tool_fingerprint(), tool_version="0.1.0",
                          python="3.11.0", hostname="signing-laptop", sys_root=sys_root,
                          proc_root=proc_root, expect_time=expect, accept=accept)
@@ -75,19 +76,19 @@ def test_air_gapped_machine_passes(tmp_path: Path) -> None:
     s, p = fake_machine(tmp_path, eth_up=False, default_v4=False, default_v6=False,
                         wifi_blocked=True)
     res = _run(s, p, expect=NOW - timedelta(seconds=30))
-    assert res.ok  # type: ignore[attr-defined]
-    status = {c.name: c.status for c in res.checks}  # type: ignore[attr-defined]
+    assert res.ok
+    status = {c.name: c.status for c in res.checks}
     assert status == {"network": "pass", "route": "pass", "radio": "pass", "clock": "pass",
                       "tool": "pass", "pkcs11": "info"}
-    assert res.check("radio").summary == "every radio is blocked (2 reported)"  # type: ignore[attr-defined]
+    assert res.check("radio").summary == "every radio is blocked (2 reported)"
 
 
 def test_connected_machine_fails_each_check(tmp_path: Path) -> None:
     s, p = fake_machine(tmp_path, eth_up=True, default_v4=True, default_v6=True,
                         wifi_blocked=False)
     res = _run(s, p)
-    assert not res.ok  # type: ignore[attr-defined]
-    failed = {c.name: c.summary for c in res.failed}  # type: ignore[attr-defined]
+    assert not res.ok
+    failed = {c.name: c.summary for c in res.failed}
     assert failed == {
         "network": "network interface(s) up: eth0",
         "route": "IPv4 default route via eth0; IPv6 default route via eth0",
@@ -99,8 +100,8 @@ def test_accepted_failures_are_recorded_as_accepted(tmp_path: Path) -> None:
     s, p = fake_machine(tmp_path, eth_up=True, default_v4=False, default_v6=True,
                         wifi_blocked=True)
     res = _run(s, p, accept=frozenset({"network", "route"}))
-    assert res.ok  # type: ignore[attr-defined]
-    doc = res.to_dict()  # type: ignore[attr-defined]
+    assert res.ok
+    doc = res.to_dict()
     assert doc["accepted"] == ["network", "route"]
     assert {c["name"]: c["status"] for c in doc["checks"]}["route"] == "accepted"
     with pytest.raises(Exception, match="unknown check 'wifi'"):
@@ -113,8 +114,8 @@ def test_no_rfkill_and_no_ipv6_pass_missing_net_fails(tmp_path: Path) -> None:
     shutil.rmtree(s / "class" / "rfkill")
     (p / "net" / "ipv6_route").unlink()
     res = _run(s, p)
-    assert res.ok  # type: ignore[attr-defined]
-    assert "no radio switch" in res.check("radio").summary  # type: ignore[attr-defined]
+    assert res.ok
+    assert "no radio switch" in res.check("radio").summary
     shutil.rmtree(s / "class" / "net")
     assert check_interfaces(s).status == "fail"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,8 +59,10 @@ def _keyid(workdir: Path, name: str) -> str:
     return str(load_public_key(workdir / f"{name}.pub.json").keyid)
 
 
-def _signed(path: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads(path.read_text())["signed"]  # type: ignore[no-any-return]
+def _signed(path: Path) -> dict[str, Any]:
+    signed = json.loads(path.read_text())["signed"]
+    assert isinstance(signed, dict)
+    return signed
 
 
 def test_two_roles_in_one_root(workdir: Path) -> None:
