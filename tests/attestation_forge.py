@@ -10,6 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 DATA = Path(__file__).parent / "data"
@@ -70,7 +71,7 @@ def new_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def issue(subject: x509.Name, public: object, issuer: Issuer | None,
+def issue(subject: x509.Name, public: CertificatePublicKeyTypes, issuer: Issuer | None,
           issuer_key: ec.EllipticCurvePrivateKey, *,
           extensions: list[x509.Extension[x509.ExtensionType]] | None = None,
           ca: bool | None = True,
@@ -79,7 +80,7 @@ def issue(subject: x509.Name, public: object, issuer: Issuer | None,
     b = (x509.CertificateBuilder()
          .subject_name(subject)
          .issuer_name(issuer.cert.subject if issuer else subject)
-         .public_key(public)  # type: ignore[arg-type]
+         .public_key(public)
          .serial_number(x509.random_serial_number())
          .not_valid_before(not_before)
          .not_valid_after(not_after))
@@ -90,15 +91,16 @@ def issue(subject: x509.Name, public: object, issuer: Issuer | None,
     return b.sign(issuer_key, hashes.SHA256())
 
 
-def self_signed(cn: str, **kw: object) -> Issuer:
+def self_signed(cn: str, *, not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC)) -> Issuer:
     key = new_key()
-    cert = issue(name(cn), key.public_key(), None, key, **kw)  # type: ignore[arg-type]
+    cert = issue(name(cn), key.public_key(), None, key, not_after=not_after)
     return Issuer(cert, key)
 
 
-def sub(cn: str, parent: Issuer, **kw: object) -> Issuer:
+def sub(cn: str, parent: Issuer, *,
+        not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC)) -> Issuer:
     key = new_key()
-    cert = issue(name(cn), key.public_key(), parent, parent.key, **kw)  # type: ignore[arg-type]
+    cert = issue(name(cn), key.public_key(), parent, parent.key, not_after=not_after)
     return Issuer(cert, key)
 
 
@@ -145,16 +147,17 @@ class ForgedHsm:
 def forged_hsm(origin: bytes = bytes.fromhex("03020001"),
                capabilities: bytes = bytes.fromhex("0309000000000000000080"),
                not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC),
-               names_of_yubico: bool = True, public: object = None) -> ForgedHsm:
+               names_of_yubico: bool = True,
+               public: CertificatePublicKeyTypes | None = None) -> ForgedHsm:
     """A YubiHSM attestation chain copying Yubico's names and the real PSF
     extensions, under a self-made root; ``origin`` and ``capabilities``
     replace the key attestation's .4.3 and .4.5 values; ``public`` is the
     attested key (default: a new one, ``leaf_key``)."""
     real_leaf = load(PSF / "0013200460" / "0013200460_root_attestation.der")
     real_device = load(PSF / "0013200460" / "0013200460_cert.der")
-    kw = {"not_after": not_after}
-    root = self_signed("Yubico YubiHSM Root CA" if names_of_yubico else "Test Root", **kw)
-    subca = sub("Yubico YubiHSM 6742036 Sub-CA", root, **kw)
+    root = self_signed("Yubico YubiHSM Root CA" if names_of_yubico else "Test Root",
+                       not_after=not_after)
+    subca = sub("Yubico YubiHSM 6742036 Sub-CA", root, not_after=not_after)
     dkey = new_key()
     device_cert = issue(real_device.subject, dkey.public_key(), subca, subca.key,
                         extensions=copied_extensions(real_device, {}), not_after=not_after)

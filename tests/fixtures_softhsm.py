@@ -31,7 +31,6 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -77,17 +76,21 @@ def _require_softhsm() -> tuple[str, str]:
     pytest.skip(reason)
 
 
-def pin_handler(pin: str = USER_PIN) -> Any:
+class PinHandler:
     """A secrets handler that answers ``pin`` and records each prompt."""
 
-    prompts: list[str] = []
+    def __init__(self, pin: str) -> None:
+        self.pin = pin
+        self.prompts: list[str] = []
 
-    def handler(message: str) -> str:
-        prompts.append(message)
-        return pin
+    def __call__(self, message: str) -> str:
+        self.prompts.append(message)
+        return self.pin
 
-    handler.prompts = prompts  # type: ignore[attr-defined]
-    return handler
+
+def pin_handler(pin: str = USER_PIN) -> PinHandler:
+    """A secrets handler that answers ``pin`` and records each prompt."""
+    return PinHandler(pin)
 
 
 @dataclass

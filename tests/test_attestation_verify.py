@@ -67,10 +67,13 @@ def test_matched_by_key_material_not_file_names(tmp_path: Path) -> None:
         shutil.copy(slot, d / f"a{i}.pem")
         shutil.copy(f9, d / f"b{i}.crt")
     # a forged chain (Yubico's names, self-made root) certifying @joshuagl's key
+    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     pub, _ = piv_files("18158855")
-    forged = forged_hsm(public=load_pem_public_key(pub.read_bytes()))
+    key = load_pem_public_key(pub.read_bytes())
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    forged = forged_hsm(public=key)
     write_cert(d / "forged.pem", forged.leaf)
     write_cert(d / "forged-device.pem", forged.device.cert)
     write_cert(d / "forged-subca.pem", forged.subca.cert)

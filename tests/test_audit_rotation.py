@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tests.fixtures_core import PASSPHRASES, run_cli, sign_as, write_plan
 from tests.test_audit import ACCEPT, failures, rechain
@@ -102,10 +103,10 @@ def test_old_root_threshold_is_judged(workdir: Path) -> None:
     data = json.dumps(md).encode()
     root2.write_bytes(data)
 
-    def forge(docs: list[dict[str, object]]) -> None:
+    def forge(docs: list[dict[str, Any]]) -> None:
         import hashlib
 
-        out = docs[2]["outputs"][0]  # type: ignore[index]
+        out = docs[2]["outputs"][0]
         for f in out["files"]:
             if f["name"] == "2.root.json":
                 f["sha256"] = hashlib.sha256(data).hexdigest()

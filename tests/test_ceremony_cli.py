@@ -21,8 +21,8 @@ from tests.fixtures_core import (
 )
 
 
-def _prepare(workdir: Path, **plan_kw: object) -> Path:
-    plan = write_plan(workdir / "plan.toml", **plan_kw)  # type: ignore[arg-type]
+def _prepare(workdir: Path) -> Path:
+    plan = write_plan(workdir / "plan.toml")
     req = workdir / "request.json"
     r = run_cli("prepare", plan, "--out", req)
     assert r.exit_code == 0, r.output

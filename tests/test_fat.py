@@ -55,7 +55,9 @@ def _require_exfat_tools() -> tuple[str, str, str, str]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason} - CI must run the exFAT tests", pytrace=False)
         pytest.skip(reason)
-    return tools[0], tools[1], tools[2], tools[3]  # type: ignore[return-value]
+    mkfs, mount, losetup, fusermount = tools
+    assert mkfs and mount and losetup and fusermount
+    return mkfs, mount, losetup, fusermount
 
 
 @contextlib.contextmanager

@@ -3,6 +3,8 @@ always-authenticate keys, PIN handling, several tokens, URI rules."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from securesystemslib.signer import Signer
 from tuf.api.metadata import Metadata, Root
@@ -137,14 +139,15 @@ def test_uri_with_pin_is_refused(pkcs11_fresh: SoftHSM, attr: str) -> None:
     assert "1234" not in str(exc.value) and "/tmp/pin" not in str(exc.value)
     p11.register()
     p11.register()  # idempotent
+    with_pin = f"pkcs11:token=tuf-test-a;object=p256;{attr}"
     with pytest.raises(InputError):
-        Signer.from_priv_key_uri(f"pkcs11:token=tuf-test-a;object=p256;{attr}", None)  # type: ignore[arg-type]
+        Signer.from_priv_key_uri(with_pin, None)  # type: ignore[arg-type]  # refused before a key is needed
 
 
 def test_module_not_loadable_lists_what_was_tried(
-    pkcs11_fresh: SoftHSM, tmp_path: pytest.TempPathFactory
+    pkcs11_fresh: SoftHSM, tmp_path: Path
 ) -> None:
-    bogus = tmp_path / "libnot-a-module.so"  # type: ignore[operator]
+    bogus = tmp_path / "libnot-a-module.so"
     bogus.write_bytes(b"not an ELF file")
     with pytest.raises(TokenError, match="cannot load a PKCS#11 module; tried: ") as exc:
         p11.read_public_key(f"pkcs11:object=p256?module-path={bogus}")
