@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from securesystemslib.signer import CryptoSigner, Key, Signer
@@ -225,7 +225,8 @@ def _metafile(version: int, data: bytes, with_hashes: bool) -> MetaFile:
     )
 
 
-def resign(path: Path, signers: list[Signer], *, edit: Any = None) -> Metadata[Any]:
+def resign(path: Path, signers: list[Signer], *,
+           edit: Callable[[Metadata[Any]], object] | None = None) -> Metadata[Any]:
     """Load metadata, let ``edit(md)`` change it, re-sign with ``signers``
     (replacing every signature) and write it back."""
     md = Metadata.from_file(str(path))
@@ -383,13 +384,19 @@ class VerifyRun:
         ]
 
 
+class VerifyCli(Protocol):
+    """The ``verify_cli`` fixture: ``tuf-ceremony verify ARGS``."""
+
+    def __call__(self, *args: str | Path) -> VerifyRun: ...
+
+
 @pytest.fixture
-def verify_cli(capsys: pytest.CaptureFixture[str]) -> Any:
+def verify_cli(capsys: pytest.CaptureFixture[str]) -> VerifyCli:
     """Run ``tuf-ceremony verify ARGS`` through ``main`` (exit codes and the
     one-line error mapping included); returns code, stdout, stderr."""
     from tuf_ceremony.cli.main import main
 
-    def run(*args: Any) -> VerifyRun:
+    def run(*args: str | Path) -> VerifyRun:
         capsys.readouterr()
         try:
             main(["verify", *[str(a) for a in args]])

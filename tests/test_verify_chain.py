@@ -11,10 +11,10 @@ from typing import Any
 from securesystemslib.signer import CryptoSigner, SSlibKey
 from tuf.api.metadata import Metadata, Root, Targets
 
-from tests.fixtures_repo import Chain, root_md, write_signed
+from tests.fixtures_repo import Chain, VerifyCli, root_md, write_signed
 
 
-def test_good_chain_reports_every_step(verify_cli: Any, root_chain: Chain) -> None:
+def test_good_chain_reports_every_step(verify_cli: VerifyCli, root_chain: Chain) -> None:
     a, _, _, d, _ = root_chain.signers
     r = verify_cli(root_chain.directory, "--json")
     assert r.code == 0, r.out
@@ -31,7 +31,7 @@ def test_good_chain_reports_every_step(verify_cli: Any, root_chain: Chain) -> No
     assert "Root chain" in human.out and "2 (need 2)" in human.out
 
 
-def test_gap_refused(verify_cli: Any, root_chain: Chain) -> None:
+def test_gap_refused(verify_cli: VerifyCli, root_chain: Chain) -> None:
     (root_chain.directory / "2.root.json").unlink()
     r = verify_cli(root_chain.directory, "--json")
     assert r.code == 1
@@ -39,7 +39,7 @@ def test_gap_refused(verify_cli: Any, root_chain: Chain) -> None:
     assert p["file"] == "3.root.json" and "2" in p["message"]
 
 
-def test_repeated_version_refused(verify_cli: Any, root_chain: Chain) -> None:
+def test_repeated_version_refused(verify_cli: VerifyCli, root_chain: Chain) -> None:
     a, b, c, d, _ = root_chain.signers
     # root.json claims version 2 too, but differs from 2.root.json
     write_signed(root_md(2, [b, c, d], expires=root_md(1, [a]).signed.expires.replace(year=2031)),
@@ -51,12 +51,12 @@ def test_repeated_version_refused(verify_cli: Any, root_chain: Chain) -> None:
     assert "root.json" in r.err
 
 
-def test_identical_unversioned_root_is_fine(verify_cli: Any, root_chain: Chain) -> None:
+def test_identical_unversioned_root_is_fine(verify_cli: VerifyCli, root_chain: Chain) -> None:
     shutil.copy(root_chain.directory / "3.root.json", root_chain.directory / "root.json")
     assert verify_cli(root_chain.directory).code == 0
 
 
-def test_rollback_refused(verify_cli: Any, root_chain: Chain) -> None:
+def test_rollback_refused(verify_cli: VerifyCli, root_chain: Chain) -> None:
     shutil.copy(root_chain.directory / "1.root.json", root_chain.directory / "4.root.json")
     r = verify_cli(root_chain.directory, "--json")
     assert r.code == 1
@@ -64,7 +64,7 @@ def test_rollback_refused(verify_cli: Any, root_chain: Chain) -> None:
     assert p["file"] == "4.root.json" and "version 1" in p["message"]
 
 
-def test_v2_signed_only_by_new_keys_refused(verify_cli: Any, root_chain: Chain) -> None:
+def test_v2_signed_only_by_new_keys_refused(verify_cli: VerifyCli, root_chain: Chain) -> None:
     _, _, c, d, e = root_chain.signers
     for f in ("2.root.json", "3.root.json"):
         (root_chain.directory / f).unlink()
@@ -76,7 +76,7 @@ def test_v2_signed_only_by_new_keys_refused(verify_cli: Any, root_chain: Chain) 
     assert r.json()["root_chain"][1]["new_threshold"]["met"] is True
 
 
-def test_v2_signed_only_by_old_keys_refused(verify_cli: Any, root_chain: Chain) -> None:
+def test_v2_signed_only_by_old_keys_refused(verify_cli: VerifyCli, root_chain: Chain) -> None:
     a, b, c, d, e = root_chain.signers
     for f in ("2.root.json", "3.root.json"):
         (root_chain.directory / f).unlink()
@@ -98,7 +98,7 @@ def _dup_key(signer: Any) -> tuple[str, dict[str, Any]]:
     return keyid_of(kd), kd
 
 
-def test_same_key_under_two_keyids_is_an_error(verify_cli: Any, tmp_path: Path) -> None:
+def test_same_key_under_two_keyids_is_an_error(verify_cli: VerifyCli, tmp_path: Path) -> None:
     a, b = CryptoSigner.generate_ed25519(), CryptoSigner.generate_ed25519()
     md = root_md(1, [a, b])
     kid2, kd2 = _dup_key(a)
@@ -126,7 +126,7 @@ def test_same_key_under_two_keyids_is_an_error(verify_cli: Any, tmp_path: Path) 
     assert r.json()["root_chain"][0]["new_threshold"]["valid"] == 1
 
 
-def test_unknown_keyid_signature_listed(verify_cli: Any, root_chain: Chain) -> None:
+def test_unknown_keyid_signature_listed(verify_cli: VerifyCli, root_chain: Chain) -> None:
     stranger = CryptoSigner.generate_ed25519()
     path = root_chain.directory / "3.root.json"
     md = Metadata.from_file(str(path))
@@ -138,7 +138,7 @@ def test_unknown_keyid_signature_listed(verify_cli: Any, root_chain: Chain) -> N
     assert p["file"] == "3.root.json" and stranger.public_key.keyid in p["message"]
 
 
-def test_ceremony_output_with_targets(verify_cli: Any, root_chain: Chain) -> None:
+def test_ceremony_output_with_targets(verify_cli: VerifyCli, root_chain: Chain) -> None:
     a, _, c, d, _ = root_chain.signers
     t = Metadata(Targets(version=1, expires=root_md(1, [a]).signed.expires))
     write_signed(t, root_chain.directory / "1.targets.json", [c, d])
@@ -157,7 +157,7 @@ def test_ceremony_output_with_targets(verify_cli: Any, root_chain: Chain) -> Non
     assert p["file"] == "1.targets.json"
 
 
-def test_json_schema_fields(verify_cli: Any, root_chain: Chain) -> None:
+def test_json_schema_fields(verify_cli: VerifyCli, root_chain: Chain) -> None:
     report = verify_cli(root_chain.directory, "--json", "--at", "2027-01-01T00:00:00Z").json()
     assert report["schema"] == "tuf-ceremony/verify-report"
     assert report["schema_version"] == 1
@@ -171,7 +171,7 @@ def test_json_schema_fields(verify_cli: Any, root_chain: Chain) -> None:
     json.dumps(report)
 
 
-def test_bad_at_and_missing_dir(verify_cli: Any, tmp_path: Path) -> None:
+def test_bad_at_and_missing_dir(verify_cli: VerifyCli, tmp_path: Path) -> None:
     assert verify_cli(tmp_path, "--at", "yesterday").code == 2
     r = verify_cli(tmp_path / "nope")
     assert r.code == 3 and "nope" in r.err
@@ -179,7 +179,7 @@ def test_bad_at_and_missing_dir(verify_cli: Any, tmp_path: Path) -> None:
     assert r.code == 3 and "no root metadata" in r.err
 
 
-def test_names_from_ceremony_plan(verify_cli: Any, workdir: Path) -> None:
+def test_names_from_ceremony_plan(verify_cli: VerifyCli, workdir: Path) -> None:
     from tests.fixtures_core import software_signer, write_plan
     from tuf_ceremony.keys import load_public_key
 
@@ -215,7 +215,7 @@ def test_names_from_ceremony_plan(verify_cli: Any, workdir: Path) -> None:
     assert r.code == 3 and "names.json" in r.err
 
 
-def test_trusted_root_that_differs_is_refused(verify_cli: Any, root_chain: Chain, tmp_path: Path) -> None:
+def test_trusted_root_that_differs_is_refused(verify_cli: VerifyCli, root_chain: Chain, tmp_path: Path) -> None:
     a, b, c, _, _ = root_chain.signers
     other = write_signed(root_md(1, [a, b, c], threshold=1), tmp_path / "other-1.root.json", [a])
     r = verify_cli(root_chain.directory, "--trusted-root", other, "--json")
@@ -230,7 +230,7 @@ def test_trusted_root_that_differs_is_refused(verify_cli: Any, root_chain: Chain
     assert [s["version"] for s in r.json()["root_chain"]] == [1, 2, 3]
 
 
-def test_same_keyid_signing_twice_is_an_error(verify_cli: Any, root_chain: Chain) -> None:
+def test_same_keyid_signing_twice_is_an_error(verify_cli: VerifyCli, root_chain: Chain) -> None:
     path = root_chain.directory / "3.root.json"
     data = json.loads(path.read_text())
     data["signatures"].append(dict(data["signatures"][0]))

@@ -12,6 +12,7 @@ from tuf.api.metadata import Metadata, Snapshot, SuccinctRoles, Targets
 
 from tests.fixtures_repo import (
     RepoInfo,
+    VerifyCli,
     _target,
     build_repository,
     refresh_snapshot_timestamp,
@@ -19,7 +20,7 @@ from tests.fixtures_repo import (
 )
 
 
-def test_classic_bins_pass(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_classic_bins_pass(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     r = verify_cli(classic_repo.directory, "--json", "--at", "2027-01-01T00:00:00Z")
     assert r.code == 0, r.out
     report = r.json()
@@ -32,7 +33,7 @@ def test_classic_bins_pass(verify_cli: Any, classic_repo: RepoInfo) -> None:
     assert verify_cli(classic_repo.directory).code == 0
 
 
-def test_succinct_bins_pass(verify_cli: Any, succinct_repo: RepoInfo) -> None:
+def test_succinct_bins_pass(verify_cli: VerifyCli, succinct_repo: RepoInfo) -> None:
     r = verify_cli(succinct_repo.directory, "--json")
     assert r.code == 0, r.out
     bins = [x for x in r.json()["roles"] if x["kind"] == "succinct-bin"]
@@ -41,7 +42,7 @@ def test_succinct_bins_pass(verify_cli: Any, succinct_repo: RepoInfo) -> None:
     assert "bin-1f" in human.out and "OK" in human.out
 
 
-def test_one_altered_bin_among_many(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_one_altered_bin_among_many(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     name = classic_repo.bin_names[37]
     path = classic_repo.directory / f"1.{name}.json"
     data = json.loads(path.read_text())
@@ -59,7 +60,7 @@ def test_one_altered_bin_among_many(verify_cli: Any, classic_repo: RepoInfo) -> 
     assert path.name in r.err
 
 
-def test_altered_bin_caught_by_snapshot_hashes(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_altered_bin_caught_by_snapshot_hashes(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     path = classic_repo.directory / f"1.{classic_repo.bin_names[3]}.json"
     path.write_bytes(path.read_bytes() + b"\n")
     r = verify_cli(classic_repo.directory, "--json")
@@ -69,7 +70,7 @@ def test_altered_bin_caught_by_snapshot_hashes(verify_cli: Any, classic_repo: Re
     assert {p["file"] for p in r.problems(severity="error")} == {path.name}
 
 
-def test_snapshot_pointing_at_wrong_version(verify_cli: Any, succinct_repo: RepoInfo) -> None:
+def test_snapshot_pointing_at_wrong_version(verify_cli: VerifyCli, succinct_repo: RepoInfo) -> None:
     keys = succinct_repo.keys
     assert keys is not None
     name = succinct_repo.bin_names[5]
@@ -90,7 +91,7 @@ def test_snapshot_pointing_at_wrong_version(verify_cli: Any, succinct_repo: Repo
     assert p["file"] == f"{name}.json" and "version 2" in p["message"]
 
 
-def test_timestamp_pointing_at_wrong_snapshot(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_timestamp_pointing_at_wrong_snapshot(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     keys = classic_repo.keys
     assert keys is not None
 
@@ -106,7 +107,7 @@ def test_timestamp_pointing_at_wrong_snapshot(verify_cli: Any, classic_repo: Rep
     assert p["file"] == "7.snapshot.json" and "timestamp.json" in p["message"]
 
 
-def test_bin_holding_target_outside_its_range(verify_cli: Any, succinct_repo: RepoInfo) -> None:
+def test_bin_holding_target_outside_its_range(verify_cli: VerifyCli, succinct_repo: RepoInfo) -> None:
     keys = succinct_repo.keys
     assert keys is not None
     a, b = succinct_repo.bin_names[1], succinct_repo.bin_names[2]
@@ -125,7 +126,7 @@ def test_bin_holding_target_outside_its_range(verify_cli: Any, succinct_repo: Re
     assert sr.get_role_for_target(stray) == b
 
 
-def test_classic_bin_target_outside_range(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_classic_bin_target_outside_range(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     keys = classic_repo.keys
     assert keys is not None
     a, b = classic_repo.bin_names[10], classic_repo.bin_names[11]
@@ -139,7 +140,7 @@ def test_classic_bin_target_outside_range(verify_cli: Any, classic_repo: RepoInf
     assert p["file"] == f"1.{a}.json" and stray in p["message"]
 
 
-def test_duplicated_key_in_delegation(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_duplicated_key_in_delegation(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     from tuf_ceremony.keys import keyid_of
 
     keys = classic_repo.keys
@@ -166,7 +167,7 @@ def test_duplicated_key_in_delegation(verify_cli: Any, classic_repo: RepoInfo) -
     assert t["file"] == f"1.{victim}.json"
 
 
-def test_unknown_keyid_on_a_bin_listed(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_unknown_keyid_on_a_bin_listed(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     from securesystemslib.signer import CryptoSigner
 
     keys = classic_repo.keys
@@ -181,7 +182,7 @@ def test_unknown_keyid_on_a_bin_listed(verify_cli: Any, classic_repo: RepoInfo) 
     assert p["file"] == path.name and p["severity"] == "warning"
 
 
-def test_expired_bin_and_targets_warning(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_expired_bin_and_targets_warning(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     r = verify_cli(classic_repo.directory, "--json", "--at", "2029-12-15T00:00:00Z")
     assert r.code == 0
     files = {p["file"] for p in r.problems("expires-soon")}
@@ -192,7 +193,7 @@ def test_expired_bin_and_targets_warning(verify_cli: Any, classic_repo: RepoInfo
     assert f"1.{classic_repo.bin_names[0]}.json" in expired and "timestamp.json" in expired
 
 
-def test_malformed_bin_exit_3(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_malformed_bin_exit_3(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     path = classic_repo.directory / f"1.{classic_repo.bin_names[20]}.json"
     path.write_text('{"signed": ')
     r = verify_cli(classic_repo.directory)
@@ -201,7 +202,7 @@ def test_malformed_bin_exit_3(verify_cli: Any, classic_repo: RepoInfo) -> None:
 
 
 def test_parallel_workers_large_level(
-    verify_cli: Any, tmp_path: Path, repo_keys: Any
+    verify_cli: VerifyCli, tmp_path: Path, repo_keys: Any
 ) -> None:
     info = build_repository(tmp_path / "m", repo_keys, n_bins=256, targets_per_bin=1)
     r = verify_cli(info.directory, "--workers", "2", "--json")
@@ -237,7 +238,7 @@ def test_engine_reports_progress(tmp_path: Path, repo_keys: Any) -> None:
     assert all(t == 256 for _, t, _ in calls)
 
 
-def test_unversioned_file_names_accepted(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_unversioned_file_names_accepted(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     d = classic_repo.directory
     for p in list(d.glob("1.*.json")):
         if p.name != "1.root.json":
@@ -255,7 +256,7 @@ def _with_duplicate(text: str, spaced: bool) -> str:
     return text[:i] + dup + text[i:]
 
 
-def test_duplicate_json_keys_refused(verify_cli: Any, classic_repo: RepoInfo) -> None:
+def test_duplicate_json_keys_refused(verify_cli: VerifyCli, classic_repo: RepoInfo) -> None:
     for n, spaced in ((30, False), (31, True)):
         path = classic_repo.directory / f"1.{classic_repo.bin_names[n]}.json"
         path.write_text(_with_duplicate(path.read_text(), spaced))
@@ -286,7 +287,7 @@ def test_canonical_payload_matches_securesystemslib(classic_repo: RepoInfo) -> N
 
 
 def test_ceremony_output_with_delegations_only_checks_present_roles(
-    verify_cli: Any, succinct_repo: RepoInfo
+    verify_cli: VerifyCli, succinct_repo: RepoInfo
 ) -> None:
     d = succinct_repo.directory
     (d / "1.snapshot.json").unlink()
@@ -303,7 +304,7 @@ def test_ceremony_output_with_delegations_only_checks_present_roles(
 
 
 def test_targets_tampered_in_parallel_run(
-    verify_cli: Any, classic_repo: RepoInfo, monkeypatch: Any
+    verify_cli: VerifyCli, classic_repo: RepoInfo, monkeypatch: Any
 ) -> None:
     import tuf_ceremony.verify.repo as repo_mod
 
@@ -331,7 +332,7 @@ def test_targets_tampered_in_parallel_run(
 
 
 def test_escaped_strings_verified_through_the_reference_encoder(
-    verify_cli: Any, succinct_repo: RepoInfo
+    verify_cli: VerifyCli, succinct_repo: RepoInfo
 ) -> None:
     """python-tuf writes non-ASCII and control characters as \\u escapes:
     such bins take the stdlib parser and securesystemslib's encoder (the
@@ -391,7 +392,7 @@ def test_workers_from_a_forkserver_while_a_thread_runs(
     assert len([r for r in report.roles if r.kind == "hashed-bin"]) == 64
 
 
-def test_numbers_orjson_cannot_hold_take_the_stdlib(verify_cli: Any, succinct_repo: RepoInfo) -> None:
+def test_numbers_orjson_cannot_hold_take_the_stdlib(verify_cli: VerifyCli, succinct_repo: RepoInfo) -> None:
     """orjson reads an integer beyond 64 bits as a float: such a bin is read
     by the strict stdlib parser instead and verifies (canonical JSON allows
     any integer); a real float is refused, one line naming the file."""

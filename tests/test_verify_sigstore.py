@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tests.fixtures_repo import VerifyCli
 
 DATA = Path(__file__).parent / "data" / "sigstore-root-history"
 BEFORE = "2026-11-01T00:00:00Z"
 EXPIRY = "2026-11-20T13:58:18Z"
 
 
-def test_chain_passes_before_expiry(verify_cli: Any) -> None:
+def test_chain_passes_before_expiry(verify_cli: VerifyCli) -> None:
     r = verify_cli(DATA, "--at", BEFORE, "--json")
     assert r.code == 0, r.err
     report = r.json()
@@ -29,7 +30,7 @@ def test_chain_passes_before_expiry(verify_cli: Any) -> None:
     assert [s["expired"] for s in report["root_chain"]] == [None] * 14 + [False]
 
 
-def test_legacy_key_encoding_reported_for_v1_to_v4(verify_cli: Any) -> None:
+def test_legacy_key_encoding_reported_for_v1_to_v4(verify_cli: VerifyCli) -> None:
     r = verify_cli(DATA, "--at", BEFORE, "--json")
     legacy = [s["version"] for s in r.json()["root_chain"] if s["legacy_key_encoding"]]
     assert legacy == [1, 2, 3, 4]
@@ -39,7 +40,7 @@ def test_legacy_key_encoding_reported_for_v1_to_v4(verify_cli: Any) -> None:
     assert "legacy key encoding" in human.out
 
 
-def test_expired_after_v15_expiry(verify_cli: Any) -> None:
+def test_expired_after_v15_expiry(verify_cli: VerifyCli) -> None:
     for at in (EXPIRY, "2026-11-21T00:00:00Z"):
         r = verify_cli(DATA, "--at", at)
         assert r.code == 1
@@ -49,7 +50,7 @@ def test_expired_after_v15_expiry(verify_cli: Any) -> None:
     assert just_before.code == 0
 
 
-def test_default_time_is_now_and_fails(verify_cli: Any) -> None:
+def test_default_time_is_now_and_fails(verify_cli: VerifyCli) -> None:
     # the session runs after 2026-11-20: root v15 has expired
     r = verify_cli(DATA, "--json")
     assert r.code == 1
@@ -58,7 +59,7 @@ def test_default_time_is_now_and_fails(verify_cli: Any) -> None:
     assert r.json()["root_chain"][-1]["expired"] is True
 
 
-def test_keyid_anomaly_v11_warning_then_strict_error(verify_cli: Any) -> None:
+def test_keyid_anomaly_v11_warning_then_strict_error(verify_cli: VerifyCli) -> None:
     r = verify_cli(DATA, "--at", BEFORE, "--json")
     [p] = r.problems("keyid-mismatch")
     assert p["severity"] == "warning" and p["file"] == "11.root.json"
@@ -70,7 +71,7 @@ def test_keyid_anomaly_v11_warning_then_strict_error(verify_cli: Any) -> None:
     assert "11.root.json" in strict.err
 
 
-def test_deprecated_keyid_signatures_count_for_old_root(verify_cli: Any) -> None:
+def test_deprecated_keyid_signatures_count_for_old_root(verify_cli: VerifyCli) -> None:
     # v5 carries signatures by v4's root keys, v13 one by a v12 root key
     report = verify_cli(DATA, "--at", BEFORE, "--json").json()
     v5 = report["root_chain"][4]
@@ -79,7 +80,7 @@ def test_deprecated_keyid_signatures_count_for_old_root(verify_cli: Any) -> None
     assert not [p for p in report["problems"] if p["code"] == "unknown-keyid"]
 
 
-def test_warn_days(verify_cli: Any) -> None:
+def test_warn_days(verify_cli: VerifyCli) -> None:
     r = verify_cli(DATA, "--at", BEFORE, "--json")
     [p] = r.problems("expires-soon")
     assert p["severity"] == "warning" and p["file"] == "15.root.json"
@@ -88,7 +89,7 @@ def test_warn_days(verify_cli: Any) -> None:
     assert quiet.problems("expires-soon") == []
 
 
-def test_trusted_root_anchor(verify_cli: Any, tmp_path: Path) -> None:
+def test_trusted_root_anchor(verify_cli: VerifyCli, tmp_path: Path) -> None:
     anchor = tmp_path / "trusted.json"
     shutil.copy(DATA / "10.root.json", anchor)
     report = verify_cli(DATA, "--at", BEFORE, "--trusted-root", anchor, "--json").json()
@@ -97,7 +98,7 @@ def test_trusted_root_anchor(verify_cli: Any, tmp_path: Path) -> None:
     assert report["problems"] and any(p["code"] == "root-before-anchor" for p in report["problems"])
 
 
-def test_names_file_shown(verify_cli: Any, tmp_path: Path) -> None:
+def test_names_file_shown(verify_cli: VerifyCli, tmp_path: Path) -> None:
     v15 = json.loads((DATA / "15.root.json").read_text())
     kid = next(k for k in v15["signed"]["keys"] if k.startswith("e71a54d543"))
     names = tmp_path / "names.json"
@@ -111,7 +112,7 @@ def test_names_file_shown(verify_cli: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", [b"{not json", b'{"signed": {}, "signatures": []}'])
-def test_malformed_root_exit_3(verify_cli: Any, tmp_path: Path, bad: bytes) -> None:
+def test_malformed_root_exit_3(verify_cli: VerifyCli, tmp_path: Path, bad: bytes) -> None:
     d = tmp_path / "h"
     shutil.copytree(DATA, d)
     (d / "7.root.json").write_bytes(bad)
