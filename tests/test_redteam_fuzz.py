@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -62,7 +63,7 @@ def _mutate(doc: Any, data: st.DataObject) -> Any:
     return doc
 
 
-def _check(r: Any, source: Path) -> None:
+def _check(r: Result, source: Path) -> None:
     text = r.output + r.stderr
     assert r.exit_code != 70, text
     assert "Traceback" not in text, text

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
 
 from tests.fixtures_core import run_cli, sign_as, write_plan
 from tests.test_rstuf_cli import bootstrap_ceremony, rstuf_plan
@@ -29,7 +30,7 @@ def _v2_pending(workdir: Path) -> tuple[Path, Path, Path]:
     return meta, req2, pending
 
 
-def _refused(r: Any, code: int, *needles: str) -> None:
+def _refused(r: Result, code: int, *needles: str) -> None:
     assert r.exit_code == code, r.output + r.stderr
     err = r.stderr.strip().splitlines()
     assert len(err) == 1, r.stderr
