@@ -55,12 +55,20 @@ $(RSTUF_VENV)/.installed:
 
 rstuf: $(RSTUF_VENV)/.installed
 
+# Lint of python-tuf's kind: ruff (with complexity limits: [tool.ruff.lint] in
+# pyproject.toml), the formatter's check, mypy --strict on the package and the tests.
+LINT_PATHS := tuf_ceremony tests benchmarks ceremonies
+
 lint: $(BIN)/.installed
-	$(BIN)/ruff check tuf_ceremony tests benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
+# The suite with line and branch coverage (verify's worker processes and CLI
+# subprocesses included) and its 90 % floor ([tool.coverage] in pyproject.toml).
 test: $(BIN)/.installed softhsm fat rstuf lint
-	$(BIN)/pytest -n 2 -q
+	mkdir -p build/coverage
+	$(BIN)/pytest -n 2 -q -p no:cacheprovider --cov --cov-branch --cov-report=term-missing:skip-covered
 	@$(MAKE) --no-print-directory test-min
 
 # The suite again, against the lowest versions pyproject.toml allows: a
@@ -87,18 +95,10 @@ test-min: $(MIN_VENV)/.installed softhsm rstuf
 # Line and branch coverage ([tool.coverage] in pyproject.toml): verify's
 # worker processes and the CLI run as a subprocess included; fails under the
 # floor (fail_under). Data in build/coverage/.
-.PHONY: coverage lint-strict
-coverage: $(BIN)/.installed softhsm
+.PHONY: coverage
+coverage: $(BIN)/.installed softhsm fat rstuf
 	mkdir -p build/coverage
 	$(BIN)/pytest -n 2 -q -p no:cacheprovider --cov --cov-branch --cov-report=term-missing:skip-covered
-
-# The lint of python-tuf's kind, ready to replace `lint`: complexity rules
-# (limits in [tool.ruff.lint.mccabe] / [tool.ruff.lint.pylint]), the
-# formatter's check, and mypy --strict on the tests too.
-lint-strict: $(BIN)/.installed
-	$(BIN)/ruff check tuf_ceremony tests benchmarks --extend-select C901,PLR0912,PLR0915
-	$(BIN)/ruff format --check tuf_ceremony tests benchmarks
-	$(BIN)/mypy tuf_ceremony tests
 
 demo: $(BIN)/.installed
 	@$(MAKE) --no-print-directory softhsm || echo "demo: continuing with software keys"

@@ -126,8 +126,13 @@ def _sign_run(key: Any, handler: Any, pins: list[str]) -> bytes:
 
 
 def _time_kind(
-    token: Any, kind: str, mechanism: tuple[Any, Any, str | None], payload: bytes, handler: Any,
-    repeat: int, rounds: int,
+    token: Any,
+    kind: str,
+    mechanism: tuple[Any, Any, str | None],
+    payload: bytes,
+    handler: Any,
+    repeat: int,
+    rounds: int,
 ) -> tuple[float, float, float]:
     """Seconds per signature of one key kind: the bare PKCS#11 sign call, the
     bare call plus a verification, and our PKCS11Signer (best of ``repeat``)."""
@@ -210,7 +215,8 @@ def main() -> int:
         worst = worst_verified = 0.0
         for kind, (mech, param, hash_name) in kinds.items():
             t_bare, t_bare_verified, t_ours = _time_kind(
-                token, kind, (mech, param, hash_name), payload, handler, args.repeat, args.rounds)
+                token, kind, (mech, param, hash_name), payload, handler, args.repeat, args.rounds
+            )
             ratio = t_ours / t_bare
             ratio_verified = t_ours / t_bare_verified
             worst = max(worst, ratio)

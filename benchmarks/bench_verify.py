@@ -148,8 +148,18 @@ def ensure_repo(bins: int, targets: int) -> Path:
             p.unlink()
     print(f"generating {bins} bins x {targets} targets in {d} ...", flush=True)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_repo.py"), str(d),
-                    "--bins", str(bins), "--targets", str(targets)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gen_repo.py"),
+            str(d),
+            "--bins",
+            str(bins),
+            "--targets",
+            str(targets),
+        ],
+        check=True,
+    )
     marker.write_text(f"bins={bins} targets={targets}\n")
     print(f"  generated in {time.perf_counter() - t0:.0f}s", flush=True)
     return d
@@ -183,31 +193,49 @@ def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
     lt = min(x[0] for x in loops)
     vt = min(x[0] for x in verifies)
     vt_worst = max(x[0] for x in verifies)
-    print(f"  floor parts (CPU s over {floor['bins']} bins, {floor['targets']} targets): "
-          + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
-    print(f"  floor: {orjson_cpu:.2f} CPU-s with orjson ({stdlib_cpu:.2f} with the stdlib) "
-          f"/ {cpus} CPUs = {floor_wall:.2f} s")
-    print("  python-tuf loop:     " + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in loops)
-          + f"  (peak RSS {max(x[1] for x in loops):.0f} MiB)")
-    print("  tuf-ceremony verify: " + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in verifies)
-          + f"  (peak RSS {max(x[1] for x in verifies):.0f} MiB, largest of its processes)")
+    print(
+        f"  floor parts (CPU s over {floor['bins']} bins, {floor['targets']} targets): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
+    )
+    print(
+        f"  floor: {orjson_cpu:.2f} CPU-s with orjson ({stdlib_cpu:.2f} with the stdlib) "
+        f"/ {cpus} CPUs = {floor_wall:.2f} s"
+    )
+    print(
+        "  python-tuf loop:     "
+        + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in loops)
+        + f"  (peak RSS {max(x[1] for x in loops):.0f} MiB)"
+    )
+    print(
+        "  tuf-ceremony verify: "
+        + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in verifies)
+        + f"  (peak RSS {max(x[1] for x in verifies):.0f} MiB, largest of its processes)"
+    )
     goal = GOALS.get(scale)
     ratio = vt / lt
-    print(f"  verify / loop:  {ratio:.3f} (best), {vt_worst / min(x[0] for x in loops):.3f} (worst verify)"
-          + (f"  goal <= {goal}: {'MET' if ratio <= goal else 'NOT MET'}" if goal else ""))
+    print(
+        f"  verify / loop:  {ratio:.3f} (best), {vt_worst / min(x[0] for x in loops):.3f} (worst verify)"
+        + (f"  goal <= {goal}: {'MET' if ratio <= goal else 'NOT MET'}" if goal else "")
+    )
     fr = vt / floor_wall
-    print(f"  verify / floor: {fr:.3f} (best), {vt_worst / floor_wall:.3f} (worst)"
-          + (f"  goal <= {FLOOR_GOAL}: {'MET' if fr <= FLOOR_GOAL else 'NOT MET'}" if scale == "16384x400" else ""))
+    print(
+        f"  verify / floor: {fr:.3f} (best), {vt_worst / floor_wall:.3f} (worst)"
+        + (f"  goal <= {FLOOR_GOAL}: {'MET' if fr <= FLOOR_GOAL else 'NOT MET'}" if scale == "16384x400" else "")
+    )
     # on a shared machine wall time suffers from other jobs, the floor (CPU
     # seconds / CPUs) does not: the CPU seconds of verify against the floor's
     vcpu = min(x[2] for x in verifies)
     lcpu = min(x[2] for x in loops)
-    print(f"  verify CPU-s / floor CPU-s: {vcpu:.2f} / {orjson_cpu:.2f} = {vcpu / orjson_cpu:.3f}; "
-          f"verify CPU-s / {cpus} / loop CPU-s: {vcpu / cpus / lcpu:.3f}; "
-          f"load average now: {os.getloadavg()[0]:.1f}")
+    print(
+        f"  verify CPU-s / floor CPU-s: {vcpu:.2f} / {orjson_cpu:.2f} = {vcpu / orjson_cpu:.3f}; "
+        f"verify CPU-s / {cpus} / loop CPU-s: {vcpu / cpus / lcpu:.3f}; "
+        f"load average now: {os.getloadavg()[0]:.1f}"
+    )
     rss = max(x[1] for x in verifies)
-    print(f"  peak RSS verify: {rss:.0f} MiB  goal <= {RSS_GOAL_MIB}: {'MET' if rss <= RSS_GOAL_MIB else 'NOT MET'}",
-          flush=True)
+    print(
+        f"  peak RSS verify: {rss:.0f} MiB  goal <= {RSS_GOAL_MIB}: {'MET' if rss <= RSS_GOAL_MIB else 'NOT MET'}",
+        flush=True,
+    )
     return {"scale": scale, "loop": lt, "verify": vt, "floor": floor_wall, "ratio": ratio, "rss": rss}
 
 

@@ -79,8 +79,7 @@ def _write_bins(args: tuple[Path, int, int, int, int]) -> dict[str, int]:
     written: dict[str, int] = {}
     for b in range(part, bins, parts):
         targets = {p: {"hashes": {"sha256": h}, "length": n} for p, h, n in content.get(b, [])}
-        signed = {"_type": "targets", "expires": EXPIRES, "spec_version": SPEC,
-                  "targets": targets, "version": 1}
+        signed = {"_type": "targets", "expires": EXPIRES, "spec_version": SPEC, "targets": targets, "version": 1}
         name = bin_name(b, bins)
         (directory / f"1.{name}.json").write_bytes(_envelope(signed, private, keyid))
         written[name] = b
@@ -101,27 +100,51 @@ def generate(directory: Path, bins: int, targets: int) -> None:
     plen = _prefix_len(bins)
     per_bin = 16**plen // bins
     roles = [
-        {"name": bin_name(b, bins), "keyids": [keyid], "threshold": 1, "terminating": False,
-         "path_hash_prefixes": [f"{p:0{plen}x}" for p in range(b * per_bin, (b + 1) * per_bin)]}
+        {
+            "name": bin_name(b, bins),
+            "keyids": [keyid],
+            "threshold": 1,
+            "terminating": False,
+            "path_hash_prefixes": [f"{p:0{plen}x}" for p in range(b * per_bin, (b + 1) * per_bin)],
+        }
         for b in range(bins)
     ]
-    top = {"_type": "targets", "expires": EXPIRES, "spec_version": SPEC, "targets": {},
-           "version": 1, "delegations": {"keys": {keyid: key}, "roles": roles}}
+    top = {
+        "_type": "targets",
+        "expires": EXPIRES,
+        "spec_version": SPEC,
+        "targets": {},
+        "version": 1,
+        "delegations": {"keys": {keyid: key}, "roles": roles},
+    }
     (directory / "1.targets.json").write_bytes(_envelope(top, private, keyid))
     meta: dict[str, Any] = {"targets.json": {"version": 1}}
     for b in range(bins):
         meta[f"{bin_name(b, bins)}.json"] = {"version": 1}
-    snap = _envelope({"_type": "snapshot", "expires": EXPIRES, "spec_version": SPEC,
-                      "meta": meta, "version": 1}, private, keyid)
+    snap = _envelope(
+        {"_type": "snapshot", "expires": EXPIRES, "spec_version": SPEC, "meta": meta, "version": 1}, private, keyid
+    )
     (directory / "1.snapshot.json").write_bytes(snap)
-    ts = {"_type": "timestamp", "expires": EXPIRES, "spec_version": SPEC, "version": 1,
-          "meta": {"snapshot.json": {"version": 1, "length": len(snap),
-                                     "hashes": {"sha256": hashlib.sha256(snap).hexdigest()}}}}
+    ts = {
+        "_type": "timestamp",
+        "expires": EXPIRES,
+        "spec_version": SPEC,
+        "version": 1,
+        "meta": {
+            "snapshot.json": {"version": 1, "length": len(snap), "hashes": {"sha256": hashlib.sha256(snap).hexdigest()}}
+        },
+    }
     (directory / "timestamp.json").write_bytes(_envelope(ts, private, keyid))
     role = {"keyids": [keyid], "threshold": 1}
-    root = {"_type": "root", "expires": EXPIRES, "spec_version": SPEC, "version": 1,
-            "consistent_snapshot": True, "keys": {keyid: key},
-            "roles": {r: dict(role) for r in ("root", "targets", "snapshot", "timestamp")}}
+    root = {
+        "_type": "root",
+        "expires": EXPIRES,
+        "spec_version": SPEC,
+        "version": 1,
+        "consistent_snapshot": True,
+        "keys": {keyid: key},
+        "roles": {r: dict(role) for r in ("root", "targets", "snapshot", "timestamp")},
+    }
     (directory / "1.root.json").write_bytes(_envelope(root, private, keyid))
 
 

@@ -23,8 +23,7 @@ SIGSTORE_SERIALS = ("13078778", "14454335", "14470876", "15938765", "15938791", 
 def psf_files(serial: str, role: str) -> tuple[Path, list[Path]]:
     """(public key file, [key attestation, device certificate]) of a PSF key."""
     d = PSF / serial
-    return (d / f"{serial}_{role}_pubkey.pem",
-            [d / f"{serial}_{role}_attestation.der", d / f"{serial}_cert.der"])
+    return (d / f"{serial}_{role}_pubkey.pem", [d / f"{serial}_{role}_attestation.der", d / f"{serial}_cert.der"])
 
 
 def piv_files(serial: str) -> tuple[Path, list[Path]]:
@@ -52,8 +51,9 @@ def write_cert(path: Path, cert: x509.Certificate) -> Path:
 
 
 def write_public(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:
-    path.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    path.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     return path
 
 
@@ -71,19 +71,26 @@ def new_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def issue(subject: x509.Name, public: CertificatePublicKeyTypes, issuer: Issuer | None,
-          issuer_key: ec.EllipticCurvePrivateKey, *,
-          extensions: list[x509.Extension[x509.ExtensionType]] | None = None,
-          ca: bool | None = True,
-          not_before: datetime = datetime(2017, 1, 1, tzinfo=UTC),
-          not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC)) -> x509.Certificate:
-    b = (x509.CertificateBuilder()
-         .subject_name(subject)
-         .issuer_name(issuer.cert.subject if issuer else subject)
-         .public_key(public)
-         .serial_number(x509.random_serial_number())
-         .not_valid_before(not_before)
-         .not_valid_after(not_after))
+def issue(
+    subject: x509.Name,
+    public: CertificatePublicKeyTypes,
+    issuer: Issuer | None,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    extensions: list[x509.Extension[x509.ExtensionType]] | None = None,
+    ca: bool | None = True,
+    not_before: datetime = datetime(2017, 1, 1, tzinfo=UTC),
+    not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC),
+) -> x509.Certificate:
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
     if ca is not None:
         b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     for ext in extensions or []:
@@ -97,8 +104,7 @@ def self_signed(cn: str, *, not_after: datetime = datetime(2071, 10, 5, tzinfo=U
     return Issuer(cert, key)
 
 
-def sub(cn: str, parent: Issuer, *,
-        not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC)) -> Issuer:
+def sub(cn: str, parent: Issuer, *, not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC)) -> Issuer:
     key = new_key()
     cert = issue(name(cn), key.public_key(), parent, parent.key, not_after=not_after)
     return Issuer(cert, key)
@@ -109,8 +115,7 @@ def yubico_ext(oid: str, value: bytes) -> x509.Extension[x509.ExtensionType]:
     return x509.Extension(o, False, x509.UnrecognizedExtension(o, value))
 
 
-def copied_extensions(cert: x509.Certificate, override: dict[str, bytes]
-                      ) -> list[x509.Extension[x509.ExtensionType]]:
+def copied_extensions(cert: x509.Certificate, override: dict[str, bytes]) -> list[x509.Extension[x509.ExtensionType]]:
     """The Yubico extensions of ``cert`` with some values replaced."""
     out = []
     for ext in cert.extensions:
@@ -138,35 +143,49 @@ class ForgedHsm:
         """(roots file, public key file, attestation files)."""
         roots = write_cert(d / "fake-root.pem", self.root.cert)
         pub = write_public(d / "forged.pub.pem", self.leaf_key)
-        files = [write_cert(d / "forged-attestation.pem", self.leaf),
-                 write_cert(d / "forged-device.pem", self.device.cert),
-                 write_cert(d / "forged-subca.pem", self.subca.cert)]
+        files = [
+            write_cert(d / "forged-attestation.pem", self.leaf),
+            write_cert(d / "forged-device.pem", self.device.cert),
+            write_cert(d / "forged-subca.pem", self.subca.cert),
+        ]
         return roots, pub, files
 
 
-def forged_hsm(origin: bytes = bytes.fromhex("03020001"),
-               capabilities: bytes = bytes.fromhex("0309000000000000000080"),
-               not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC),
-               names_of_yubico: bool = True,
-               public: CertificatePublicKeyTypes | None = None) -> ForgedHsm:
+def forged_hsm(
+    origin: bytes = bytes.fromhex("03020001"),
+    capabilities: bytes = bytes.fromhex("0309000000000000000080"),
+    not_after: datetime = datetime(2071, 10, 5, tzinfo=UTC),
+    names_of_yubico: bool = True,
+    public: CertificatePublicKeyTypes | None = None,
+) -> ForgedHsm:
     """A YubiHSM attestation chain copying Yubico's names and the real PSF
     extensions, under a self-made root; ``origin`` and ``capabilities``
     replace the key attestation's .4.3 and .4.5 values; ``public`` is the
     attested key (default: a new one, ``leaf_key``)."""
     real_leaf = load(PSF / "0013200460" / "0013200460_root_attestation.der")
     real_device = load(PSF / "0013200460" / "0013200460_cert.der")
-    root = self_signed("Yubico YubiHSM Root CA" if names_of_yubico else "Test Root",
-                       not_after=not_after)
+    root = self_signed("Yubico YubiHSM Root CA" if names_of_yubico else "Test Root", not_after=not_after)
     subca = sub("Yubico YubiHSM 6742036 Sub-CA", root, not_after=not_after)
     dkey = new_key()
-    device_cert = issue(real_device.subject, dkey.public_key(), subca, subca.key,
-                        extensions=copied_extensions(real_device, {}), not_after=not_after)
+    device_cert = issue(
+        real_device.subject,
+        dkey.public_key(),
+        subca,
+        subca.key,
+        extensions=copied_extensions(real_device, {}),
+        not_after=not_after,
+    )
     device = Issuer(device_cert, dkey)
     leaf_key = new_key()
-    leaf = issue(real_leaf.subject, public or leaf_key.public_key(), device, dkey, ca=None,
-                 extensions=copied_extensions(real_leaf, {ORIGIN: origin,
-                                                          CAPABILITIES: capabilities}),
-                 not_after=not_after)
+    leaf = issue(
+        real_leaf.subject,
+        public or leaf_key.public_key(),
+        device,
+        dkey,
+        ca=None,
+        extensions=copied_extensions(real_leaf, {ORIGIN: origin, CAPABILITIES: capabilities}),
+        not_after=not_after,
+    )
     return ForgedHsm(root, subca, device, leaf, leaf_key)
 
 

@@ -141,8 +141,7 @@ def build_repository(
     _write(_signed_root(keys, expires), out / "1.root.json", ser)
 
     targets = Targets(expires=expires)
-    names, content = _delegate_bins(targets, keys.bins.public_key, n_bins, succinct,
-                                    targets_per_bin, pypi_like)
+    names, content = _delegate_bins(targets, keys.bins.public_key, n_bins, succinct, targets_per_bin, pypi_like)
     targets_md = Metadata(targets)
     for s in keys.targets:
         targets_md.sign(s, append=True)
@@ -190,8 +189,9 @@ def _signed_root(keys: RepoKeys, expires: datetime) -> Metadata[Root]:
     return root_md
 
 
-def _delegate_bins(targets: Targets, bin_key: Key, n_bins: int, succinct: bool,
-                   targets_per_bin: int, pypi_like: bool) -> tuple[list[str], dict[str, list[str]]]:
+def _delegate_bins(
+    targets: Targets, bin_key: Key, n_bins: int, succinct: bool, targets_per_bin: int, pypi_like: bool
+) -> tuple[list[str], dict[str, list[str]]]:
     """Delegate ``targets`` to ``n_bins`` hashed bins (PEP 458 classic, or
     TAP 15 succinct); returns the bin names and the target paths of each."""
     if succinct:
@@ -203,8 +203,7 @@ def _delegate_bins(targets: Targets, bin_key: Key, n_bins: int, succinct: bool,
         return names, _fill_bins(sr.get_role_for_target, names, targets_per_bin, pypi_like)
     bins = classic_bins(n_bins)
     roles = {
-        name: DelegatedRole(name, [bin_key.keyid], 1, False, path_hash_prefixes=prefixes)
-        for name, prefixes in bins
+        name: DelegatedRole(name, [bin_key.keyid], 1, False, path_hash_prefixes=prefixes) for name, prefixes in bins
     }
     targets.delegations = Delegations(keys={bin_key.keyid: bin_key}, roles=roles)
     names = [n for n, _ in bins]
@@ -220,13 +219,12 @@ def _delegate_bins(targets: Targets, bin_key: Key, n_bins: int, succinct: bool,
 def _metafile(version: int, data: bytes, with_hashes: bool) -> MetaFile:
     if not with_hashes:
         return MetaFile(version=version)
-    return MetaFile(
-        version=version, length=len(data), hashes={"sha256": hashlib.sha256(data).hexdigest()}
-    )
+    return MetaFile(version=version, length=len(data), hashes={"sha256": hashlib.sha256(data).hexdigest()})
 
 
-def resign(path: Path, signers: list[Signer], *,
-           edit: Callable[[Metadata[Any]], object] | None = None) -> Metadata[Any]:
+def resign(
+    path: Path, signers: list[Signer], *, edit: Callable[[Metadata[Any]], object] | None = None
+) -> Metadata[Any]:
     """Load metadata, let ``edit(md)`` change it, re-sign with ``signers``
     (replacing every signature) and write it back."""
     md = Metadata.from_file(str(path))
@@ -270,17 +268,13 @@ def repo_keys() -> RepoKeys:
 
 
 @pytest.fixture(scope="session")
-def _classic_repo_master(
-    tmp_path_factory: pytest.TempPathFactory, repo_keys: RepoKeys
-) -> RepoInfo:
+def _classic_repo_master(tmp_path_factory: pytest.TempPathFactory, repo_keys: RepoKeys) -> RepoInfo:
     d = tmp_path_factory.mktemp("classic-master") / "metadata"
     return build_repository(d, repo_keys, n_bins=64, snapshot_hashes=True)
 
 
 @pytest.fixture(scope="session")
-def _succinct_repo_master(
-    tmp_path_factory: pytest.TempPathFactory, repo_keys: RepoKeys
-) -> RepoInfo:
+def _succinct_repo_master(tmp_path_factory: pytest.TempPathFactory, repo_keys: RepoKeys) -> RepoInfo:
     d = tmp_path_factory.mktemp("succinct-master") / "metadata"
     return build_repository(d, repo_keys, n_bins=32, succinct=True)
 

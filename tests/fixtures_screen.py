@@ -40,9 +40,15 @@ class PtySession:
         env["TERM"] = "xterm"
         code = "import sys; from tuf_ceremony.cli.main import main; sys.exit(main())"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, *[str(a) for a in args]], cwd=cwd, env=env,
-            stdin=slave, stdout=slave, stderr=slave, preexec_fn=_make_controlling_tty,
-            close_fds=True)
+            [sys.executable, "-c", code, *[str(a) for a in args]],
+            cwd=cwd,
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            preexec_fn=_make_controlling_tty,
+            close_fds=True,
+        )
         os.close(slave)
         self.master = master
         self.closed = False
@@ -82,8 +88,7 @@ class PtySession:
                 return self.text()
             if self._pump(0.2) < 0:
                 break
-        raise AssertionError(f"{needle!r} never appeared on the screen:\n{self.text()}\n"
-                             f"raw tail: {self.raw[-800:]!r}")
+        raise AssertionError(f"{needle!r} never appeared on the screen:\n{self.text()}\nraw tail: {self.raw[-800:]!r}")
 
     def send(self, data: str) -> None:
         os.write(self.master, data.encode())

@@ -44,8 +44,7 @@ def test_psf_yubihsm_attestations_verify(serial: str, role: str) -> None:
     r = verify(pub, *files)
     assert r.exit_code == 0, r.output
     number = int(serial)
-    assert (f"attested: YubiHSM 2 serial {number}, generated on device, not exportable"
-            in r.output)
+    assert f"attested: YubiHSM 2 serial {number}, generated on device, not exportable" in r.output
     assert "origin: generated on device (0x01)" in r.output
     assert "capabilities: sign-ecdsa" in r.output
     assert "exportable under wrap: no" in r.output
@@ -69,11 +68,13 @@ def test_psf_json() -> None:
     assert claims["exportable_under_wrap"] is False
     assert claims["object_id"] == 3 and claims["label"] == "tuf-root"
     assert claims["domains"] == [1]
-    assert doc["root"]["fingerprint"] == (
-        "094a3ac493c2bdcd65a54bdf40190f52bb03f7156397a3fc69d8aa9a392fb724")
+    assert doc["root"]["fingerprint"] == ("094a3ac493c2bdcd65a54bdf40190f52bb03f7156397a3fc69d8aa9a392fb724")
     assert [c["subject"] for c in doc["chain"]] == [
-        "CN=YubiHSM Attestation id:0x0003", "CN=YubiHSM Attestation (13200461)",
-        "CN=Yubico YubiHSM 6742036 Sub-CA", "CN=Yubico YubiHSM Root CA"]
+        "CN=YubiHSM Attestation id:0x0003",
+        "CN=YubiHSM Attestation (13200461)",
+        "CN=Yubico YubiHSM 6742036 Sub-CA",
+        "CN=Yubico YubiHSM Root CA",
+    ]
 
 
 @pytest.mark.parametrize("serial", SIGSTORE_SERIALS)
@@ -94,8 +95,7 @@ def test_yubikey_text_output() -> None:
     pub, files = piv_files("13078778")
     r = verify(pub, *files)
     assert r.exit_code == 0, r.output
-    assert ("attested: YubiKey serial 13078778 slot 9c, generated on device, PIN always, "
-            "touch always") in r.output
+    assert ("attested: YubiKey serial 13078778 slot 9c, generated on device, PIN always, touch always") in r.output
     assert "firmware 5.2.6, form factor USB-C keychain" in r.output
 
 
@@ -106,8 +106,10 @@ def test_new_pki_firmware_574() -> None:
     doc = json.loads(r.output)
     assert doc["firmware"] == "5.7.4" and doc["slot"] == "9a"
     assert [c["subject"] for c in doc["chain"]][2:] == [
-        "CN=Yubico PIV Attestation B 1", "CN=Yubico Attestation Intermediate B 1",
-        "CN=Yubico Attestation Root 1"]
+        "CN=Yubico PIV Attestation B 1",
+        "CN=Yubico Attestation Intermediate B 1",
+        "CN=Yubico Attestation Root 1",
+    ]
     assert "touch policy 'never': the key signs without a touch" in doc["warnings"]
 
 
@@ -124,8 +126,9 @@ def test_2018_u2f_root_sample(tmp_path: Path) -> None:
     d = PIV / "go-piv-2018-u2f-root"
     leaf = load(d / "key_cert.pem")
     pub = tmp_path / "k.pem"
-    pub.write_bytes(leaf.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    pub.write_bytes(
+        leaf.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     r = verify(pub, d / "key_cert.pem", d / "device_cert.pem", "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
@@ -169,14 +172,12 @@ def test_cross_device_f9_swap() -> None:
     signature, and another device's f9 does not sign this slot certificate."""
     pub, (leaf, _) = piv_files("13078778")
     _, (_, other_f9) = piv_files("14454335")
-    refused(verify(pub, leaf, other_f9), "is not signed by the device certificate given",
-            "another device")
+    refused(verify(pub, leaf, other_f9), "is not signed by the device certificate given", "another device")
 
 
 def test_device_certificate_missing() -> None:
     pub, (leaf, _) = psf_files("0013200462", "root")
-    refused(verify(pub, leaf), "device certificate that signed", "is missing",
-            "CN=YubiHSM Attestation (13200462)")
+    refused(verify(pub, leaf), "device certificate that signed", "is missing", "CN=YubiHSM Attestation (13200462)")
 
 
 def test_self_made_ca_copying_yubico_names(tmp_path: Path) -> None:
@@ -188,25 +189,34 @@ def test_self_made_ca_copying_yubico_names(tmp_path: Path) -> None:
     subca = issue(name("Yubico YubiHSM 6742036 Sub-CA"), subca_key.public_key(), root, root.key)
     from tests.attestation_forge import Issuer
 
-    device = issue(real_device.subject, real_device.public_key(), Issuer(subca, subca_key),
-                   subca_key, extensions=copied_extensions(real_device, {}))
+    device = issue(
+        real_device.subject,
+        real_device.public_key(),
+        Issuer(subca, subca_key),
+        subca_key,
+        extensions=copied_extensions(real_device, {}),
+    )
     pub, (leaf, _) = psf_files("0013200460", "root")
-    files = [leaf, write_cert(tmp_path / "device.pem", device),
-             write_cert(tmp_path / "subca.pem", subca),
-             write_cert(tmp_path / "root.pem", root.cert)]
-    refused(verify(pub, *files), "names 'CN=Yubico YubiHSM 6742036 Sub-CA' (bundled) as its "
-            "issuer, but the signature does not verify", "not a genuine Yubico chain")
+    files = [
+        leaf,
+        write_cert(tmp_path / "device.pem", device),
+        write_cert(tmp_path / "subca.pem", subca),
+        write_cert(tmp_path / "root.pem", root.cert),
+    ]
+    refused(
+        verify(pub, *files),
+        "names 'CN=Yubico YubiHSM 6742036 Sub-CA' (bundled) as its issuer, but the signature does not verify",
+        "not a genuine Yubico chain",
+    )
 
 
 def test_self_made_piv_root_copying_yubico_name(tmp_path: Path) -> None:
     real_f9 = load(piv_files("13078778")[1][1])
     fake = self_signed("Yubico PIV Root CA Serial 263751")
-    f9 = issue(real_f9.subject, real_f9.public_key(), fake, fake.key,
-               extensions=copied_extensions(real_f9, {}))
+    f9 = issue(real_f9.subject, real_f9.public_key(), fake, fake.key, extensions=copied_extensions(real_f9, {}))
     pub, (leaf, _) = piv_files("13078778")
     files = [leaf, write_cert(tmp_path / "f9.pem", f9), write_cert(tmp_path / "r.pem", fake.cert)]
-    refused(verify(pub, *files), "'CN=Yubico PIV Root CA Serial 263751' (bundled)",
-            "signature does not verify")
+    refused(verify(pub, *files), "'CN=Yubico PIV Root CA Serial 263751' (bundled)", "signature does not verify")
 
 
 def test_forged_chain_refused_without_its_root_accepted_with_roots(tmp_path: Path) -> None:
@@ -221,19 +231,16 @@ def test_forged_chain_refused_without_its_root_accepted_with_roots(tmp_path: Pat
 
 def test_imported_key_refused(tmp_path: Path) -> None:
     roots, pub, files = forged_hsm(origin=bytes.fromhex("03020002")).write(tmp_path)
-    refused(verify(pub, *files, "--roots", roots), "not generated on the YubiHSM 2",
-            "origin imported (0x02)")
+    refused(verify(pub, *files, "--roots", roots), "not generated on the YubiHSM 2", "origin imported (0x02)")
 
 
 def test_imported_under_wrap_refused(tmp_path: Path) -> None:
     roots, pub, files = forged_hsm(origin=bytes.fromhex("03020011")).write(tmp_path)
-    refused(verify(pub, *files, "--roots", roots), "not generated on the YubiHSM 2",
-            "imported under wrap (0x11)")
+    refused(verify(pub, *files, "--roots", roots), "not generated on the YubiHSM 2", "imported under wrap (0x11)")
 
 
 def test_exportable_key_refused(tmp_path: Path) -> None:
-    roots, pub, files = forged_hsm(
-        capabilities=bytes.fromhex("0309000000000000010080")).write(tmp_path)
+    roots, pub, files = forged_hsm(capabilities=bytes.fromhex("0309000000000000010080")).write(tmp_path)
     refused(verify(pub, *files, "--roots", roots), "exportable-under-wrap capability")
 
 
@@ -261,15 +268,21 @@ def test_tampered_attestation_refused(tmp_path: Path) -> None:
 
 def test_wrong_anchor(tmp_path: Path) -> None:
     pub, files = piv_files("32718477")
-    refused(verify(pub, *files, "--roots", ROOTS / "yubico-piv-root-ca-263751.pem"),
-            "does not lead to a trusted YubiKey PIV root")
+    refused(
+        verify(pub, *files, "--roots", ROOTS / "yubico-piv-root-ca-263751.pem"),
+        "does not lead to a trusted YubiKey PIV root",
+    )
     pub2, files2 = piv_files("13078778")
-    refused(verify(pub2, *files2, "--roots", ROOTS / "yubico-attestation-root-1.pem"),
-            "does not lead to a trusted YubiKey PIV root")
+    refused(
+        verify(pub2, *files2, "--roots", ROOTS / "yubico-attestation-root-1.pem"),
+        "does not lead to a trusted YubiKey PIV root",
+    )
     # a YubiHSM chain does not end at a YubiKey root, nor the reverse
     pub3, files3 = psf_files("0013200460", "root")
-    refused(verify(pub3, *files3, "--roots", ROOTS / "yubico-piv-root-ca-263751.pem"),
-            "does not lead to a trusted YubiHSM 2 root")
+    refused(
+        verify(pub3, *files3, "--roots", ROOTS / "yubico-piv-root-ca-263751.pem"),
+        "does not lead to a trusted YubiHSM 2 root",
+    )
 
 
 def test_add_roots_keeps_bundled(tmp_path: Path) -> None:
@@ -288,8 +301,7 @@ def test_not_an_attestation_certificate(tmp_path: Path) -> None:
     root = self_signed("Some CA")
     leaf = issue(name("plain"), key.public_key(), root, root.key, ca=None)
     pub = write_public(tmp_path / "k.pem", key)
-    refused(verify(pub, write_cert(tmp_path / "c.pem", leaf)),
-            "holds the key but is not a Yubico key attestation")
+    refused(verify(pub, write_cert(tmp_path / "c.pem", leaf)), "holds the key but is not a Yubico key attestation")
 
 
 def test_malformed_files_exit_3(tmp_path: Path) -> None:
@@ -323,8 +335,7 @@ def test_bundled_roots_manifest() -> None:
         assert hashlib.sha256(data).hexdigest() == e["sha256"]
         from cryptography import x509
 
-        assert x509.load_pem_x509_certificate(data).fingerprint(hashes.SHA256()).hex() == \
-            e["fingerprint"]
+        assert x509.load_pem_x509_certificate(data).fingerprint(hashes.SHA256()).hex() == e["fingerprint"]
         assert e["origin"]
     assert files["yubihsm2-root-ca.pem"]["fingerprint"].startswith("094a3ac4")
     assert files["yubico-piv-root-ca-263751.pem"]["fingerprint"].startswith("63ece914")
@@ -348,16 +359,19 @@ def test_damaged_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(importlib.resources, "files", lambda _pkg: Files())
     pub, files = piv_files("13078778")
-    refused(verify(pub, *files), "bundled attestation roots are damaged",
-            "yubico-piv-root-ca-263751.pem: SHA-256 differs", code=3)
+    refused(
+        verify(pub, *files),
+        "bundled attestation roots are damaged",
+        "yubico-piv-root-ca-263751.pem: SHA-256 differs",
+        code=3,
+    )
 
 
 def test_validity_uses_utc() -> None:
     pub, files = psf_files("0013200460", "root")
     r = verify(pub, *files, "--json", "--at", "2071-10-04T23:00:00-02:00")
     assert r.exit_code == 1  # 2071-10-05T01:00Z is past notAfter
-    assert "expired on 2071-10-05T00:00:00Z" in json.loads(r.output[: r.output.rindex("}") + 1])[
-        "reason"]
+    assert "expired on 2071-10-05T00:00:00Z" in json.loads(r.output[: r.output.rindex("}") + 1])["reason"]
 
 
 def test_at_takes_a_date_as_midnight_utc() -> None:

@@ -21,8 +21,9 @@ from tests.fixtures_core import run_cli
 from tests.fixtures_softhsm import USER_PIN, SoftHSM
 
 
-def _store_objects(hsm: SoftHSM, token: str, pub_pem: Path, key_id: bytes, key_label: str,
-                   certs: list[tuple[str, bytes, Path]]) -> None:
+def _store_objects(
+    hsm: SoftHSM, token: str, pub_pem: Path, key_id: bytes, key_label: str, certs: list[tuple[str, bytes, Path]]
+) -> None:
     import pkcs11
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import (
@@ -41,24 +42,34 @@ def _store_objects(hsm: SoftHSM, token: str, pub_pem: Path, key_id: bytes, key_l
     lib = pkcs11.lib(os.path.realpath(hsm.module))
     tok = lib.get_token(token_label=token)
     with tok.open(rw=True, user_pin=USER_PIN) as session:
-        session.create_object({
-            Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.KEY_TYPE: KeyType.EC,
-            Attribute.TOKEN: True, Attribute.PRIVATE: False, Attribute.ID: key_id,
-            Attribute.LABEL: key_label, Attribute.VERIFY: True,
-            Attribute.EC_PARAMS: encode_named_curve_parameters(curve),
-            Attribute.EC_POINT: octet,
-        })
+        session.create_object(
+            {
+                Attribute.CLASS: ObjectClass.PUBLIC_KEY,
+                Attribute.KEY_TYPE: KeyType.EC,
+                Attribute.TOKEN: True,
+                Attribute.PRIVATE: False,
+                Attribute.ID: key_id,
+                Attribute.LABEL: key_label,
+                Attribute.VERIFY: True,
+                Attribute.EC_PARAMS: encode_named_curve_parameters(curve),
+                Attribute.EC_POINT: octet,
+            }
+        )
         for label, cert_id, path in certs:
             cert = load(path)
-            session.create_object({
-                Attribute.CLASS: ObjectClass.CERTIFICATE,
-                Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-                Attribute.TOKEN: True, Attribute.PRIVATE: False,
-                Attribute.ID: cert_id, Attribute.LABEL: label,
-                Attribute.SUBJECT: cert.subject.public_bytes(),
-                Attribute.ISSUER: cert.issuer.public_bytes(),
-                Attribute.VALUE: cert.public_bytes(Encoding.DER),
-            })
+            session.create_object(
+                {
+                    Attribute.CLASS: ObjectClass.CERTIFICATE,
+                    Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                    Attribute.TOKEN: True,
+                    Attribute.PRIVATE: False,
+                    Attribute.ID: cert_id,
+                    Attribute.LABEL: label,
+                    Attribute.SUBJECT: cert.subject.public_bytes(),
+                    Attribute.ISSUER: cert.issuer.public_bytes(),
+                    Attribute.VALUE: cert.public_bytes(Encoding.DER),
+                }
+            )
 
 
 @pytest.fixture
@@ -70,11 +81,18 @@ def ykpiv_token(pkcs11_fresh: SoftHSM) -> str:
     pkcs11_fresh.new_token(label)
     pub, (slot_cert, f9) = piv_files("13078778")
     _, (_, other_f9) = piv_files("14454335")
-    _store_objects(pkcs11_fresh, label, pub, b"\x02", "Public key for Digital Signature", [
-        ("X.509 Certificate for PIV Attestation", b"\x19", other_f9),
-        ("X.509 Certificate for PIV Attestation 9c", b"\x02", slot_cert),
-        ("X.509 Certificate for PIV Attestation", b"\x19", f9),
-    ])
+    _store_objects(
+        pkcs11_fresh,
+        label,
+        pub,
+        b"\x02",
+        "Public key for Digital Signature",
+        [
+            ("X.509 Certificate for PIV Attestation", b"\x19", other_f9),
+            ("X.509 Certificate for PIV Attestation 9c", b"\x02", slot_cert),
+            ("X.509 Certificate for PIV Attestation", b"\x19", f9),
+        ],
+    )
     from tuf_ceremony.signers.pkcs11 import close_sessions
 
     close_sessions()
@@ -85,8 +103,7 @@ def test_key_attest_yubikey_layout_then_verify(ykpiv_token: str, tmp_path: Path)
     out = tmp_path / "evidence"
     r = run_cli("key", "attest", f"pkcs11:token={ykpiv_token};id=%02", "--out", out)
     assert r.exit_code == 0, r.output
-    assert ("attested: YubiKey serial 13078778 slot 9c, generated on device, PIN always, "
-            "touch always") in r.output
+    assert ("attested: YubiKey serial 13078778 slot 9c, generated on device, PIN always, touch always") in r.output
     assert f"read from key 'Public key for Digital Signature' on token '{ykpiv_token}'" in r.output
     for name in ("key-attestation.pem", "device-certificate.pem", "public-key.pem"):
         assert (out / name).is_file()
@@ -94,19 +111,18 @@ def test_key_attest_yubikey_layout_then_verify(ykpiv_token: str, tmp_path: Path)
     pub, (slot_cert, f9) = piv_files("13078778")
     assert load(out / "device-certificate.pem") == load(f9)
     assert load(out / "key-attestation.pem") == load(slot_cert)
-    v = run_cli("key", "verify-attestation", out / "public-key.pem",
-                out / "key-attestation.pem", out / "device-certificate.pem")
+    v = run_cli(
+        "key", "verify-attestation", out / "public-key.pem", out / "key-attestation.pem", out / "device-certificate.pem"
+    )
     assert v.exit_code == 0, v.output
     assert "serial 13078778" in v.output
     # the keyholder's own exported key is the same key
-    v2 = run_cli("key", "verify-attestation", pub, out / "key-attestation.pem",
-                 out / "device-certificate.pem")
+    v2 = run_cli("key", "verify-attestation", pub, out / "key-attestation.pem", out / "device-certificate.pem")
     assert v2.exit_code == 0, v2.output
     # never overwrites without --force
     again = run_cli("key", "attest", f"pkcs11:token={ykpiv_token};id=%02", "--out", out)
     assert again.exit_code == 7, again.output
-    forced = run_cli("key", "attest", f"pkcs11:token={ykpiv_token};id=%02", "--out", out,
-                     "--force")
+    forced = run_cli("key", "attest", f"pkcs11:token={ykpiv_token};id=%02", "--out", out, "--force")
     assert forced.exit_code == 0, forced.output
 
 
@@ -115,10 +131,17 @@ def test_key_attest_yubihsm_layout(pkcs11_fresh: SoftHSM, tmp_path: Path) -> Non
     label = f"yubihsm-{uuid.uuid4().hex[:8]}"
     pkcs11_fresh.new_token(label)
     pub, (att, device) = psf_files("0013200460", "targets")
-    _store_objects(pkcs11_fresh, label, pub, b"\x00\x04", "tuf-targets", [
-        ("attestation", b"\x00\x00", device),
-        ("tuf-targets", b"\x00\x04", att),
-    ])
+    _store_objects(
+        pkcs11_fresh,
+        label,
+        pub,
+        b"\x00\x04",
+        "tuf-targets",
+        [
+            ("attestation", b"\x00\x00", device),
+            ("tuf-targets", b"\x00\x04", att),
+        ],
+    )
     from tuf_ceremony.signers.pkcs11 import close_sessions
 
     close_sessions()
@@ -126,8 +149,7 @@ def test_key_attest_yubihsm_layout(pkcs11_fresh: SoftHSM, tmp_path: Path) -> Non
     r = run_cli("key", "attest", f"pkcs11:token={label};object=tuf-targets", "--out", out)
     assert r.exit_code == 0, r.output
     assert "attested: YubiHSM 2 serial 13200460, generated on device, not exportable" in r.output
-    v = run_cli("key", "verify-attestation", pub, out / "key-attestation.pem",
-                out / "device-certificate.pem", "--json")
+    v = run_cli("key", "verify-attestation", pub, out / "key-attestation.pem", out / "device-certificate.pem", "--json")
     assert v.exit_code == 0, v.output
 
 
@@ -136,8 +158,15 @@ def test_key_attest_refuses_before_writing(ykpiv_token: str, tmp_path: Path) -> 
     writes nothing."""
     roots = Path(__file__).parent.parent / "tuf_ceremony" / "attestation" / "roots"
     out = tmp_path / "nothing"
-    r = run_cli("key", "attest", f"pkcs11:token={ykpiv_token};id=%02", "--out", out,
-                "--roots", roots / "yubico-attestation-root-1.pem")
+    r = run_cli(
+        "key",
+        "attest",
+        f"pkcs11:token={ykpiv_token};id=%02",
+        "--out",
+        out,
+        "--roots",
+        roots / "yubico-attestation-root-1.pem",
+    )
     assert r.exit_code == 1, r.output
     assert "does not lead to a trusted YubiKey PIV root" in r.output
     assert not out.exists()

@@ -24,23 +24,29 @@ def _psf_into(workdir: Path) -> None:
 
 
 def _hsm_key(serial: str, role: str) -> str:
-    return (f'hsm{serial[-2:]}{role[0]} = {{ public = "{serial}_{role}_pubkey.pem", '
-            f'attestation = ["{serial}_{role}_attestation.der", "{serial}_cert.der"] }}')
+    return (
+        f'hsm{serial[-2:]}{role[0]} = {{ public = "{serial}_{role}_pubkey.pem", '
+        f'attestation = ["{serial}_{role}_attestation.der", "{serial}_cert.der"] }}'
+    )
 
 
-def _plan(workdir: Path, *, root_require: bool = False, targets_require: bool = True,
-          extra_keys: list[str] | None = None, root_keys: list[str] | None = None) -> Path:
+def _plan(
+    workdir: Path,
+    *,
+    root_require: bool = False,
+    targets_require: bool = True,
+    extra_keys: list[str] | None = None,
+    root_keys: list[str] | None = None,
+) -> Path:
     _psf_into(workdir)
     lines = ["[keys]", 'alice = "alice.pub.json"', 'online = "online.pub.json"']
     lines += [_hsm_key(s, r) for s in HSM_SERIALS for r in ("root", "targets")]
     lines += extra_keys or []
     rk = root_keys or ["alice", "hsm60r", "hsm61r", "hsm62r"]
-    lines += ["[roles.root]", f"keys = {json.dumps(rk)}", "threshold = 2",
-              'expires = "365d"']
+    lines += ["[roles.root]", f"keys = {json.dumps(rk)}", "threshold = 2", 'expires = "365d"']
     if root_require:
         lines.append("require_attestation = true")
-    lines += ["[roles.targets]", 'keys = ["hsm60t", "hsm61t", "hsm62t"]', "threshold = 2",
-              'expires = "365d"']
+    lines += ["[roles.targets]", 'keys = ["hsm60t", "hsm61t", "hsm62t"]', "threshold = 2", 'expires = "365d"']
     if targets_require:
         lines.append("require_attestation = true")
     for role in ("snapshot", "timestamp"):
@@ -61,17 +67,14 @@ def test_prepare_and_sign_show_the_hardware_line(workdir: Path) -> None:
     for ders in doc["attestations"].values():
         assert len(ders) == 2 and all(base64.b64decode(d)[:1] == b"\x30" for d in ders)
     out = workdir / "alice.bundle.json"
-    s = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", out, "--yes",
-                input=PASSPHRASES["alice"] + "\n")
+    s = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", out, "--yes", input=PASSPHRASES["alice"] + "\n")
     assert s.exit_code == 0, s.output
     for serial in HSM_SERIALS:
-        assert (f"YubiHSM 2 serial {int(serial)}, generated on device, not exportable"
-                in s.output), s.output
+        assert f"YubiHSM 2 serial {int(serial)}, generated on device, not exportable" in s.output, s.output
     # next to the key, in the review the keyholder pages through
     lines = s.output.splitlines()
     at = next(i for i, line in enumerate(lines) if line.strip().startswith("hsm60r: keyid"))
-    assert "hardware: YubiHSM 2 serial 13200460, generated on device, not exportable" in \
-        " ".join(lines[at:at + 4])
+    assert "hardware: YubiHSM 2 serial 13200460, generated on device, not exportable" in " ".join(lines[at : at + 4])
     assert "NOT VERIFIED" not in s.output
     # the review (what the evidence records bind) carries the same lines
     from tuf_ceremony.request import load_request
@@ -96,8 +99,7 @@ def test_require_attestation_refuses_a_key_without_one(workdir: Path) -> None:
 
 def test_require_attestation_must_be_boolean(workdir: Path) -> None:
     plan = _plan(workdir)
-    plan.write_text(plan.read_text().replace("require_attestation = true",
-                                             'require_attestation = "yes"'))
+    plan.write_text(plan.read_text().replace("require_attestation = true", 'require_attestation = "yes"'))
     r = run_cli("prepare", plan, "--out", workdir / "r.json")
     assert r.exit_code == 3
     assert "roles.targets.require_attestation: must be true or false" in r.output
@@ -107,7 +109,8 @@ def test_invalid_attestation_in_plan_is_a_plan_error(workdir: Path) -> None:
     plan = _plan(workdir)
     text = plan.read_text().replace(
         '"0013200460_targets_attestation.der", "0013200460_cert.der"',
-        '"0013200460_root_attestation.der", "0013200460_cert.der"')
+        '"0013200460_root_attestation.der", "0013200460_cert.der"',
+    )
     plan.write_text(text)
     req = workdir / "request.json"
     r = run_cli("prepare", plan, "--out", req)
@@ -121,14 +124,12 @@ def test_plan_key_table_errors(workdir: Path) -> None:
     plan = _plan(workdir)
     base = plan.read_text()
     cases = {
-        'hsm60r = { public = "0013200460_root_pubkey.pem", attestation = [] }':
-            "keys.hsm60r.attestation: must be a list of 1 to 8",
-        'hsm60r = { attestation = ["0013200460_cert.der"] }':
-            "keys.hsm60r: a key table needs public",
-        'hsm60r = { public = "0013200460_root_pubkey.pem", attest = ["x"] }':
-            "keys.hsm60r: unknown field 'attest'",
-        'hsm60r = { public = "0013200460_root_pubkey.pem", attestation = ["nope.der"] }':
-            "keys.hsm60r.attestation:",
+        'hsm60r = { public = "0013200460_root_pubkey.pem", attestation = [] }': (
+            "keys.hsm60r.attestation: must be a list of 1 to 8"
+        ),
+        'hsm60r = { attestation = ["0013200460_cert.der"] }': "keys.hsm60r: a key table needs public",
+        'hsm60r = { public = "0013200460_root_pubkey.pem", attest = ["x"] }': "keys.hsm60r: unknown field 'attest'",
+        'hsm60r = { public = "0013200460_root_pubkey.pem", attestation = ["nope.der"] }': "keys.hsm60r.attestation:",
     }
     original = _hsm_key("0013200460", "root")
     for line, message in cases.items():
@@ -171,15 +172,26 @@ def test_sign_reverifies_and_never_trusts_the_request(workdir: Path, tmp_path: P
         kid = kid0
         doc["attestations"][kid] = [
             base64.b64encode(c.public_bytes(Encoding.DER)).decode()
-            for c in (forged.leaf, forged.device.cert, forged.subca.cert, forged.root.cert)]
+            for c in (forged.leaf, forged.device.cert, forged.subca.cert, forged.root.cert)
+        ]
 
     _rewrite(req, swap)
-    s = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", workdir / "a.json",
-                "--yes", input=PASSPHRASES["alice"] + "\n")
+    s = run_cli(
+        "sign",
+        req,
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        workdir / "a.json",
+        "--yes",
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert s.exit_code == 0, s.output
-    assert "hardware: NOT VERIFIED: 'CN=YubiHSM Attestation (13200460)' names 'CN=Yubico " \
-        "YubiHSM 6742036 Sub-CA' (bundled) as its issuer, but the signature does not verify" \
+    assert (
+        "hardware: NOT VERIFIED: 'CN=YubiHSM Attestation (13200460)' names 'CN=Yubico "
+        "YubiHSM 6742036 Sub-CA' (bundled) as its issuer, but the signature does not verify"
         in " ".join(s.output.split())
+    )
     # the five other keys still verify
     assert s.output.count("generated on device, not exportable") == 5
 
@@ -189,19 +201,25 @@ def test_request_attestations_field_is_checked(workdir: Path) -> None:
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     cases = {
-        "not base64": lambda d: d["attestations"].update(
-            {sorted(d["attestations"])[0]: ["***"]}),
+        "not base64": lambda d: d["attestations"].update({sorted(d["attestations"])[0]: ["***"]}),
         "not a key of this request": lambda d: d["attestations"].update({"ab" * 32: ["MAA="]}),
         "empty": lambda d: d.update({"attestations": {}}),
-        "must be a list": lambda d: d["attestations"].update(
-            {sorted(d["attestations"])[0]: "MAA="}),
+        "must be a list": lambda d: d["attestations"].update({sorted(d["attestations"])[0]: "MAA="}),
     }
     original = req.read_text()
     for message, change in cases.items():
         req.write_text(original)
         _rewrite(req, change)
-        s = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", workdir / "x.json",
-                    "--yes", input=PASSPHRASES["alice"] + "\n")
+        s = run_cli(
+            "sign",
+            req,
+            "--key",
+            workdir / "alice.pem",
+            "--out",
+            workdir / "x.json",
+            "--yes",
+            input=PASSPHRASES["alice"] + "\n",
+        )
         assert s.exit_code == 3, (message, s.output)
         assert message in s.output, (message, s.output)
         assert not (workdir / "x.json").exists()
@@ -215,8 +233,16 @@ def test_tampered_attestation_without_new_id_is_refused(workdir: Path) -> None:
     kid = sorted(doc["attestations"])[0]
     doc["attestations"][kid] = doc["attestations"][kid][::-1]
     req.write_text(json.dumps(doc))
-    s = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", workdir / "x.json",
-                "--yes", input=PASSPHRASES["alice"] + "\n")
+    s = run_cli(
+        "sign",
+        req,
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        workdir / "x.json",
+        "--yes",
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert s.exit_code == 3
     assert "request_id does not match" in s.output
 
@@ -241,8 +267,7 @@ def test_sign_screen_80x24_shows_the_hardware_line(workdir: Path) -> None:
     plan = _plan(workdir)
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
-    pty = PtySession(["sign", req, "--key", workdir / "alice.pem", "--out",
-                      workdir / "alice.bundle.json"], cwd=workdir)
+    pty = PtySession(["sign", req, "--key", workdir / "alice.pem", "--out", workdir / "alice.bundle.json"], cwd=workdir)
     wanted = "hardware: YubiHSM 2 serial 13200460, generated on device, not exportable"
     try:
         seen = pty.wait_for("space")
@@ -259,7 +284,7 @@ def test_sign_screen_80x24_shows_the_hardware_line(workdir: Path) -> None:
         assert wanted in seen, seen
         lines = pty.lines()
         at = next(i for i, line in enumerate(lines) if wanted in line)
-        assert any("hsm60r: keyid" in line for line in lines[max(0, at - 3):at]), seen
+        assert any("hsm60r: keyid" in line for line in lines[max(0, at - 3) : at]), seen
         assert all(len(line) <= 80 for line in lines)
     finally:
         pty.proc.kill()  # the child this test started: no signature wanted

@@ -64,8 +64,17 @@ def run_ceremony(work: Path, token_uri: str | None) -> Path:
     its record; returns the record folder."""
     holders = ["alice", "bob"] + ([TOKEN_HOLDER] if token_uri else [])
     if token_uri:
-        _ok("key", "generate", "--type", "ecdsa-p256", "--uri", token_uri,
-            "--public-out", work / f"{TOKEN_HOLDER}.pub.json", input=USER_PIN + "\n")
+        _ok(
+            "key",
+            "generate",
+            "--type",
+            "ecdsa-p256",
+            "--uri",
+            token_uri,
+            "--public-out",
+            work / f"{TOKEN_HOLDER}.pub.json",
+            input=USER_PIN + "\n",
+        )
     targets = ["alice", TOKEN_HOLDER] if token_uri else ["alice", "bob"]
     plan = write_plan(work / "plan.toml", root=(holders, 2), targets=(targets, 2))
     coord = work / "coordinator.jsonl"
@@ -80,21 +89,46 @@ def run_ceremony(work: Path, token_uri: str | None) -> Path:
         out = work / f"{name}.bundle.json"
         # the group-level form for one of them
         if name == "bob":
-            _ok("--transcript", t, "sign", work / "request.json", "--key", key, "--out", out,
-                "--yes", input=secret + "\n")
+            _ok(
+                "--transcript",
+                t,
+                "sign",
+                work / "request.json",
+                "--key",
+                key,
+                "--out",
+                out,
+                "--yes",
+                input=secret + "\n",
+            )
         else:
-            _ok("sign", work / "request.json", "--key", key, "--out", out, "--yes",
-                "--transcript", t, input=secret + "\n")
+            _ok(
+                "sign",
+                work / "request.json",
+                "--key",
+                key,
+                "--out",
+                out,
+                "--yes",
+                "--transcript",
+                t,
+                input=secret + "\n",
+            )
         bundles.append(out)
-    _ok("merge", work / "request.json", *bundles, "--out", work / "repository",
-        "--transcript", coord)
+    _ok("merge", work / "request.json", *bundles, "--out", work / "repository", "--transcript", coord)
     _ok("verify", work / "repository", "--transcript", coord)
     record = work / "record"
     record.mkdir()
-    names = ["plan.toml", "request.json", *[f"{n}.pub.json" for n in [*holders, "online"]],
-             *[f"{n}.bundle.json" for n in holders], "coordinator.jsonl",
-             "coordinator.preflight.json",
-             *[f"{n}.jsonl" for n in holders], *[f"{n}.preflight.json" for n in holders]]
+    names = [
+        "plan.toml",
+        "request.json",
+        *[f"{n}.pub.json" for n in [*holders, "online"]],
+        *[f"{n}.bundle.json" for n in holders],
+        "coordinator.jsonl",
+        "coordinator.preflight.json",
+        *[f"{n}.jsonl" for n in holders],
+        *[f"{n}.preflight.json" for n in holders],
+    ]
     for n in names:
         shutil.copy2(work / n, record / n)
     shutil.copytree(work / "repository", record / "repository")
@@ -162,12 +196,10 @@ def test_rehearsal_record_passes_the_audit(software_record: Path) -> None:
     # the record of every machine: preflight first, then the signing
     alice = [json.loads(x) for x in lines(software_record / "alice.jsonl")]
     assert [d["command"] for d in alice] == ["preflight", "sign"]
-    assert alice[1]["review_digest"] == json.loads(
-        (software_record / "alice.bundle.json").read_text())["review_digest"]
+    assert alice[1]["review_digest"] == json.loads((software_record / "alice.bundle.json").read_text())["review_digest"]
 
 
-def test_ceremony_with_a_token_keyholder_passes_the_audit(
-        pkcs11_fresh: SoftHSM, workdir: Path) -> None:
+def test_ceremony_with_a_token_keyholder_passes_the_audit(pkcs11_fresh: SoftHSM, workdir: Path) -> None:
     token = f"audit-{uuid.uuid4().hex[:8]}"
     pkcs11_fresh.new_token(token)
     record = run_ceremony(workdir, f"pkcs11:token={token};object={TOKEN_HOLDER}")
@@ -176,14 +208,18 @@ def test_ceremony_with_a_token_keyholder_passes_the_audit(
     hsm = [json.loads(x) for x in lines(record / f"{TOKEN_HOLDER}.jsonl")]
     assert hsm[1]["command"] == "sign"
     assert hsm[1]["arguments"]["key_spec"].startswith("pkcs11:token=")
-    assert f"\"{USER_PIN}\"" not in (record / f"{TOKEN_HOLDER}.jsonl").read_text()
+    assert f'"{USER_PIN}"' not in (record / f"{TOKEN_HOLDER}.jsonl").read_text()
     # the PIN typed on stdin is in no string of any transcript or pre-flight
     # result (digests and paths aside, where its digits may occur by chance)
     for p in [*record.glob("*.jsonl"), *record.glob("*.preflight.json")]:
-        docs = [json.loads(x) for x in p.read_text().splitlines()] if p.suffix == ".jsonl" \
-            else [json.loads(p.read_text())]
-        assert not [s for s in _strings(docs) if USER_PIN in s and "/" not in s
-                    and not (len(s) >= 32 and all(c in "0123456789abcdef" for c in s))], p
+        docs = (
+            [json.loads(x) for x in p.read_text().splitlines()] if p.suffix == ".jsonl" else [json.loads(p.read_text())]
+        )
+        assert not [
+            s
+            for s in _strings(docs)
+            if USER_PIN in s and "/" not in s and not (len(s) >= 32 and all(c in "0123456789abcdef" for c in s))
+        ], p
     assert "hsm.preflight.json" in text, text
     # the token's PKCS#11 module is fingerprinted in the pre-flight
     pre = json.loads((record / f"{TOKEN_HOLDER}.preflight.json").read_text())
@@ -203,8 +239,9 @@ def _strings(value: object) -> list[str]:
 def test_edited_record_is_reported(record: Path) -> None:
     t = record / "alice.jsonl"
     first, second = lines(t)
-    t.write_text(first.replace('"exit_code":0', '"exit_code":0 ').replace(
-        '"result":"completed"', '"result":"all fine"') + second)
+    t.write_text(
+        first.replace('"exit_code":0', '"exit_code":0 ').replace('"result":"completed"', '"result":"all fine"') + second
+    )
     code, report, text = audit(record)
     assert code == 1
     f = failures(report)[0]
@@ -225,8 +262,9 @@ def test_dropped_record_is_reported(record: Path) -> None:
     assert fails[0]["step"] == "record 3 (line 2, merge)"
     assert "seq 3 where 2 was expected" in fails[0]["message"]
     assert "a record was removed" in fails[0]["message"]
-    assert any(f["file"] == "request.json" and "not written by any recorded prepare step"
-               in f["message"] for f in fails)
+    assert any(
+        f["file"] == "request.json" and "not written by any recorded prepare step" in f["message"] for f in fails
+    )
 
 
 def test_reordered_records_are_reported(record: Path) -> None:
@@ -245,17 +283,26 @@ def test_swapped_bundle_is_reported(record: Path, workdir: Path) -> None:
     # alice signs the same request again, elsewhere: a valid bundle, but not
     # the one her machine recorded
     other = workdir / "other.bundle.json"
-    _ok("sign", record / "request.json", "--key", workdir / "alice.pem", "--out", other,
-        "--yes", input=PASSPHRASES["alice"] + "\n")
+    _ok(
+        "sign",
+        record / "request.json",
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        other,
+        "--yes",
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert other.read_bytes() != (record / "alice.bundle.json").read_bytes()
     shutil.copy2(other, record / "alice.bundle.json")
     code, report, text = audit(record)
     assert code == 1
     f = {(x["file"], x["step"], x["message"]) for x in failures(report)}
-    assert ("alice.bundle.json", None, "was not written by any recorded sign step (replaced, "
-            "swapped or added)") in f
-    assert any(file == "alice.jsonl" and step == "record 2 (line 2, sign)"
-               and "the bundle this step wrote" in msg for file, step, msg in f)
+    assert ("alice.bundle.json", None, "was not written by any recorded sign step (replaced, swapped or added)") in f
+    assert any(
+        file == "alice.jsonl" and step == "record 2 (line 2, sign)" and "the bundle this step wrote" in msg
+        for file, step, msg in f
+    )
     assert "alice.bundle.json: was not written by any recorded sign step" in text
 
 
@@ -273,8 +320,7 @@ def test_merged_bundle_not_from_a_keyholder_is_reported(record: Path) -> None:
     assert "merged a bundle (SHA-256 abababab" in f["message"]
 
 
-def test_request_that_does_not_follow_from_the_plan_is_reported(
-        record: Path, keyset: KeySet) -> None:
+def test_request_that_does_not_follow_from_the_plan_is_reported(record: Path, keyset: KeySet) -> None:
     # the key file the plan names is not the key the request holds
     shutil.copy2(keyset.pub("erin"), record / "bob.pub.json")
     code, report, text = audit(record)
@@ -283,8 +329,10 @@ def test_request_that_does_not_follow_from_the_plan_is_reported(
     assert f["file"] == "request.json"
     assert f["step"] == "coordinator.jsonl record 2 (line 2, prepare)"
     assert "does not follow from plan.toml" in f["message"]
-    assert "FAIL replay     request.json: coordinator.jsonl record 2 (line 2, prepare): does " \
-           "not follow from plan.toml" in text
+    assert (
+        "FAIL replay     request.json: coordinator.jsonl record 2 (line 2, prepare): does "
+        "not follow from plan.toml" in text
+    )
 
 
 def test_rewritten_preparation_time_does_not_replay(record: Path) -> None:
@@ -298,8 +346,7 @@ def test_rewritten_preparation_time_does_not_replay(record: Path) -> None:
     assert code == 1
     assert not [f for f in failures(report) if f["check"] == "chain"]
     f = failures(report)[0]
-    assert f["check"] == "replay" and "replayed at 2026-01-01T00:00:00Z gives request" in \
-        f["message"]
+    assert f["check"] == "replay" and "replayed at 2026-01-01T00:00:00Z gives request" in f["message"]
 
 
 def test_review_digest_that_does_not_match_is_reported(record: Path) -> None:
@@ -344,8 +391,7 @@ def test_missing_or_failed_preflight_is_reported(record: Path) -> None:
     fails = {(f["file"], f["step"], f["message"].split(":")[0]) for f in failures(report)}
     assert fails == {
         ("bob.jsonl", "record 1 (line 1, preflight)", "its result (--out) is not in the record"),
-        ("alice.preflight.json", "alice.jsonl record 1 (line 1, preflight)",
-         "unaccepted failure"),
+        ("alice.preflight.json", "alice.jsonl record 1 (line 1, preflight)", "unaccepted failure"),
     }
 
 
@@ -358,8 +404,7 @@ def test_foreign_signature_in_metadata_is_reported(record: Path) -> None:
     assert code == 1
     msgs = [f["message"] for f in failures(report) if f["file"] == "repository/1.targets.json"]
     assert "was not written by the recorded merge step" in msgs[0], msgs
-    assert any(f"the signature by keyid {kid[:16]} does not come from any recorded bundle" in m
-               for m in msgs)
+    assert any(f"the signature by keyid {kid[:16]} does not come from any recorded bundle" in m for m in msgs)
     assert any("threshold not met: 1 of 2 distinct keys" in m for m in msgs)
 
 
@@ -379,29 +424,26 @@ def test_tool_changed_after_the_preflight_is_reported(record: Path) -> None:
     code, report, _ = audit(record)
     assert code == 1
     f = failures(report)
-    assert [(x["check"], x["file"], x["step"]) for x in f] == [
-        ("preflight", "bob.jsonl", "record 2 (line 2, sign)")]
-    assert "ran another tool installation than the one the pre-flight fingerprinted" in \
-        f[0]["message"]
+    assert [(x["check"], x["file"], x["step"]) for x in f] == [("preflight", "bob.jsonl", "record 2 (line 2, sign)")]
+    assert "ran another tool installation than the one the pre-flight fingerprinted" in f[0]["message"]
     warn = [x for x in report["findings"] if x["check"] == "tool"]
     assert warn[0]["status"] == "warn"
 
 
-def test_bundle_without_review_digest_stays_readable_and_is_reported(
-        record: Path, tmp_path: Path) -> None:
+def test_bundle_without_review_digest_stays_readable_and_is_reported(record: Path, tmp_path: Path) -> None:
     # a bundle made before the review digest existed: merge still takes it
     old = json.loads((record / "alice.bundle.json").read_text())
     del old["review_digest"]
     legacy = tmp_path / "legacy.bundle.json"
     legacy.write_text(json.dumps(old, indent=2))
-    r = run_cli("merge", record / "request.json", legacy, record / "bob.bundle.json",
-                "--out", tmp_path / "out")
+    r = run_cli("merge", record / "request.json", legacy, record / "bob.bundle.json", "--out", tmp_path / "out")
     assert r.exit_code == 0, r.output
     shutil.copy2(legacy, record / "alice.bundle.json")
     code, report, _ = audit(record)
     assert code == 1
     assert ("review", "alice.bundle.json", "carries no review digest") in {
-        (f["check"], f["file"], f["message"]) for f in failures(report)}
+        (f["check"], f["file"], f["message"]) for f in failures(report)
+    }
 
 
 def test_signing_without_a_preflight_is_reported(record: Path) -> None:
@@ -409,25 +451,26 @@ def test_signing_without_a_preflight_is_reported(record: Path) -> None:
     rechain(record / "coordinator.jsonl", lambda docs: docs.pop(0))
     code, report, _ = audit(record)
     assert code == 1
-    found = {(f["status"], f["file"], f["message"]) for f in report["findings"]
-             if f["check"] == "preflight"}
+    found = {(f["status"], f["file"], f["message"]) for f in report["findings"] if f["check"] == "preflight"}
     assert ("fail", "bob.jsonl", "no successful pre-flight before record 1 (line 1, sign)") in found
-    assert ("warn", "coordinator.jsonl",
-            "no successful pre-flight before record 1 (line 1, prepare)") in found
+    assert ("warn", "coordinator.jsonl", "no successful pre-flight before record 1 (line 1, prepare)") in found
 
 
 def test_hostile_record_is_reported_never_crashes(record: Path) -> None:
     def hostile(docs: list[dict[str, Any]]) -> None:
         docs[1]["arguments"] = {"at": 5, "trusted": "yes"}
-        docs[1]["inputs"] = [5, "x", {"param": "plan", "sha256": 7},
-                             {"param": "trusted", "files": [{"name": "", "sha256": "x"}]}]
+        docs[1]["inputs"] = [
+            5,
+            "x",
+            {"param": "plan", "sha256": 7},
+            {"param": "trusted", "files": [{"name": "", "sha256": "x"}]},
+        ]
         docs[2]["outputs"] = [{"param": "out", "files": "not a list"}]
 
     rechain(record / "coordinator.jsonl", hostile)
     forged = json.loads(lines(record / "alice.jsonl")[0])
     forged.update(seq=5, command="preflight\x1b[2J\u202e")
-    (record / "junk.jsonl").write_bytes(json.dumps(forged).encode() + b'\n[1, 2]\n'
-                                        b'{"format": 1}\n\xff\xfe\n')
+    (record / "junk.jsonl").write_bytes(json.dumps(forged).encode() + b'\n[1, 2]\n{"format": 1}\n\xff\xfe\n')
     (record / "weird.json").write_text('{"format": "tuf-ceremony/signature-bundle"}')
     code, report, text = audit(record)
     assert code == 1
@@ -437,6 +480,5 @@ def test_hostile_record_is_reported_never_crashes(record: Path) -> None:
     assert ("junk.jsonl", "unreadable record: not a JSON object") in fails
     assert ("junk.jsonl", "unreadable record: not a transcript record (format 1)") in fails
     assert any(file == "weird.json" and msg.startswith("not a valid bundle") for file, msg in fails), fails
-    assert ("request.json", "the plan this prepare read is not in the record (no file with "
-            "its SHA-256)") in fails
+    assert ("request.json", "the plan this prepare read is not in the record (no file with its SHA-256)") in fails
     assert ("repository/1.root.json", "was not written by the recorded merge step") in fails

@@ -29,9 +29,9 @@ def test_copied_transcript_is_reported(record: Path) -> None:
     assert [(f["check"], f["step"]) for f in fails] == [("chain", "record 1 (line 1, preflight)")]
     assert fails[0]["message"] == (
         "is also alice.jsonl record 1 (line 1, preflight): two transcripts claim the same "
-        "machine's records (one was copied or forked from the other)")
-    assert "FAIL chain      alice2.jsonl: record 1 (line 1, preflight): is also alice.jsonl" \
-        in text
+        "machine's records (one was copied or forked from the other)"
+    )
+    assert "FAIL chain      alice2.jsonl: record 1 (line 1, preflight): is also alice.jsonl" in text
 
 
 def test_forked_transcript_borrowing_a_preflight_is_reported(record: Path) -> None:
@@ -47,9 +47,13 @@ def test_forked_transcript_borrowing_a_preflight_is_reported(record: Path) -> No
     assert lines(fork)[0] == lines(record / "alice.jsonl")[0]
     code, report, _ = audit(record)
     assert code == 1
-    assert ("chain", "mallory.jsonl", "record 1 (line 1, preflight)",
-            "is also alice.jsonl record 1 (line 1, preflight): two transcripts claim the same "
-            "machine's records (one was copied or forked from the other)") in _fails(report)
+    assert (
+        "chain",
+        "mallory.jsonl",
+        "record 1 (line 1, preflight)",
+        "is also alice.jsonl record 1 (line 1, preflight): two transcripts claim the same "
+        "machine's records (one was copied or forked from the other)",
+    ) in _fails(report)
 
 
 def test_bundle_of_a_keyholder_whose_transcript_is_missing(record: Path) -> None:
@@ -58,13 +62,16 @@ def test_bundle_of_a_keyholder_whose_transcript_is_missing(record: Path) -> None
     code, report, _ = audit(record)
     assert code == 1
     fails = _fails(report)
-    assert ("flow", "bob.bundle.json", None,
-            "was not written by any recorded sign step (replaced, swapped or added)") in fails
+    assert (
+        "flow",
+        "bob.bundle.json",
+        None,
+        "was not written by any recorded sign step (replaced, swapped or added)",
+    ) in fails
     merge = [f for f in fails if f[1] == "coordinator.jsonl" and f[2] == "record 3 (line 3, merge)"]
     assert merge and "that no recorded sign step wrote" in merge[0][3]
     # bob's signature no longer counts: the thresholds fail
-    assert any(f[1] == "repository/1.root.json" and "root threshold not met: 1 of 2" in f[3]
-               for f in fails)
+    assert any(f[1] == "repository/1.root.json" and "root threshold not met: 1 of 2" in f[3] for f in fails)
 
 
 def test_files_in_repository_no_step_accounts_for(record: Path) -> None:
@@ -76,13 +83,13 @@ def test_files_in_repository_no_step_accounts_for(record: Path) -> None:
     (repo / "timestamp.json").symlink_to("/etc/passwd")
     code, report, text = audit(record)
     assert code == 1
-    unaccounted = ("is in repository/, but no recorded merge wrote it and no recorded prepare "
-                   "read it as trusted metadata")
+    unaccounted = (
+        "is in repository/, but no recorded merge wrote it and no recorded prepare read it as trusted metadata"
+    )
     assert {(f[1], f[3]) for f in _fails(report)} == {
         ("repository/2.root.json", unaccounted),
         ("repository/bins/1.targets.json", unaccounted),
-        ("repository/timestamp.json",
-         "is a symbolic link: a record holds regular files only (not read)"),
+        ("repository/timestamp.json", "is a symbolic link: a record holds regular files only (not read)"),
     }
     assert "root:x:" not in text
 
@@ -95,8 +102,13 @@ def test_plan_edited_after_prepare_is_reported(record: Path) -> None:
     code, report, _ = audit(record)
     assert code == 1
     assert _fails(report) == {
-        ("replay", "request.json", "coordinator.jsonl record 2 (line 2, prepare)",
-         "the plan this prepare read is not in the record (no file with its SHA-256)")}
+        (
+            "replay",
+            "request.json",
+            "coordinator.jsonl record 2 (line 2, prepare)",
+            "the plan this prepare read is not in the record (no file with its SHA-256)",
+        )
+    }
 
     # the coordinator also rewrites their transcript to name the edited plan:
     # the chain holds, the replay does not
@@ -110,9 +122,8 @@ def test_plan_edited_after_prepare_is_reported(record: Path) -> None:
     rechain(record / "coordinator.jsonl", forge)
     code, report, _ = audit(record)
     assert code == 1
-    (check, file, step, message), = _fails(report)
-    assert (check, file, step) == ("replay", "request.json",
-                                   "coordinator.jsonl record 2 (line 2, prepare)")
+    ((check, file, step, message),) = _fails(report)
+    assert (check, file, step) == ("replay", "request.json", "coordinator.jsonl record 2 (line 2, prepare)")
     assert message.startswith("does not follow from plan.toml: prepare replayed at ")
 
 
@@ -123,8 +134,9 @@ def test_edited_or_incomplete_preflight_is_reported(record: Path) -> None:
     pre.write_text(json.dumps(doc))
     code, report, _ = audit(record)
     assert code == 1
-    assert ("preflight", "alice.preflight.json", None,
-            "was not written by any recorded preflight step") in _fails(report)
+    assert ("preflight", "alice.preflight.json", None, "was not written by any recorded preflight step") in _fails(
+        report
+    )
 
     # alice's machine owner rewrites the result without the air-gap checks,
     # and the transcript to match: a result that proves nothing
@@ -141,8 +153,13 @@ def test_edited_or_incomplete_preflight_is_reported(record: Path) -> None:
     code, report, _ = audit(record)
     assert code == 1
     assert _fails(report) == {
-        ("preflight", "alice.preflight.json", "alice.jsonl record 1 (line 1, preflight)",
-         "not a complete pre-flight result: it lacks the check(s) network, route")}
+        (
+            "preflight",
+            "alice.preflight.json",
+            "alice.jsonl record 1 (line 1, preflight)",
+            "not a complete pre-flight result: it lacks the check(s) network, route",
+        )
+    }
 
 
 def test_hostile_strings_in_a_preflight_result_are_shown_literally(record: Path) -> None:
@@ -162,12 +179,10 @@ def test_hostile_strings_in_a_preflight_result_are_shown_literally(record: Path)
     assert code == 1
     assert "\x1b" not in text and "\u202e" not in text
     assert "unaccepted failure: radio: radio \\x1b[2J[bold]ON[/bold]\\u202eflow" in text
-    assert any(f["file"] == "bob.preflight.json" and "\\x1b[2J" in f["message"]
-               for f in failures(report))
+    assert any(f["file"] == "bob.preflight.json" and "\\x1b[2J" in f["message"] for f in failures(report))
 
 
-def test_cut_last_record_is_shown_by_the_record_count_and_hash(
-        software_record: Path, record: Path) -> None:
+def test_cut_last_record_is_shown_by_the_record_count_and_hash(software_record: Path, record: Path) -> None:
     # a whole last line removed leaves a valid chain: the run sheet's last
     # record hash words (and the record count) are what shows it
     _, original, _ = audit(software_record)
@@ -182,7 +197,8 @@ def test_cut_last_record_is_shown_by_the_record_count_and_hash(
     assert heads["coordinator.jsonl"]["head"] != before["coordinator.jsonl"]["head"]
     assert heads["alice.jsonl"] == before["alice.jsonl"]
     assert ("flow", "warn", "no successful verify of the merged metadata is recorded") in {
-        (f["check"], f["status"], f["message"]) for f in report["findings"]}
+        (f["check"], f["status"], f["message"]) for f in report["findings"]
+    }
     assert "coordinator.jsonl: chain of 3 record(s) unbroken; last record hash" in text
 
     # a cut sign record is a failure: its bundle is no longer accounted for
@@ -190,9 +206,12 @@ def test_cut_last_record_is_shown_by_the_record_count_and_hash(
     a.write_text(lines(a)[0])
     code, report, _ = audit(record)
     assert code == 1
-    assert ("flow", "alice.bundle.json", None,
-            "was not written by any recorded sign step (replaced, swapped or added)") in \
-        _fails(report)
+    assert (
+        "flow",
+        "alice.bundle.json",
+        None,
+        "was not written by any recorded sign step (replaced, swapped or added)",
+    ) in _fails(report)
 
 
 def test_no_secret_reaches_the_record_or_the_report(software_record: Path) -> None:
@@ -206,10 +225,8 @@ def test_no_secret_reaches_the_record_or_the_report(software_record: Path) -> No
 def test_json_report_shape(software_record: Path, record: Path) -> None:
     code, report, _ = audit(software_record)
     assert code == 0
-    assert set(report) == {"format", "format_version", "directory", "ok", "request_id",
-                           "transcripts", "findings"}
-    assert (report["format"], report["format_version"], report["ok"]) == (
-        "tuf-ceremony/audit-report", 1, True)
+    assert set(report) == {"format", "format_version", "directory", "ok", "request_id", "transcripts", "findings"}
+    assert (report["format"], report["format_version"], report["ok"]) == ("tuf-ceremony/audit-report", 1, True)
     assert len(str(report["request_id"])) == 64
     assert isinstance(report["transcripts"], list) and isinstance(report["findings"], list)
     for t in report["transcripts"]:
@@ -238,6 +255,5 @@ def test_signature_with_a_keyid_that_is_not_a_string(record: Path) -> None:
     code, report, text = audit(record)
     assert code == 1, text
     msgs = [f[3] for f in _fails(report) if f[1] == "repository/1.targets.json"]
-    assert "the signature by keyid 1180591620717411 does not come from any recorded bundle " \
-        "for this request" in msgs
+    assert "the signature by keyid 1180591620717411 does not come from any recorded bundle for this request" in msgs
     assert "internal error" not in text

@@ -31,8 +31,17 @@ def _prepare(workdir: Path) -> Path:
 
 def test_key_generate_writes_encrypted_0600_key_and_tuf_public_key(tmp_path: Path) -> None:
     priv, pub = tmp_path / "k.pem", tmp_path / "k.pub.json"
-    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--private-out", priv,
-                "--public-out", pub, input="a-long-passphrase\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ecdsa-p256",
+        "--private-out",
+        priv,
+        "--public-out",
+        pub,
+        input="a-long-passphrase\n",
+    )
     assert r.exit_code == 0, r.output
     assert stat.S_IMODE(os.stat(priv).st_mode) == 0o600
     assert b"ENCRYPTED PRIVATE KEY" in priv.read_bytes()
@@ -47,13 +56,31 @@ def test_key_generate_writes_encrypted_0600_key_and_tuf_public_key(tmp_path: Pat
 def test_key_generate_refuses_existing_output_and_short_passphrase(tmp_path: Path) -> None:
     pub = tmp_path / "k.pub.json"
     pub.write_text("keep me")
-    r = run_cli("key", "generate", "--type", "ed25519", "--private-out", tmp_path / "k.pem",
-                "--public-out", pub, input="a-long-passphrase\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ed25519",
+        "--private-out",
+        tmp_path / "k.pem",
+        "--public-out",
+        pub,
+        input="a-long-passphrase\n",
+    )
     assert r.exit_code == 7
     assert pub.read_text() == "keep me"
     assert not (tmp_path / "k.pem").exists()
-    r = run_cli("key", "generate", "--type", "ed25519", "--private-out", tmp_path / "j.pem",
-                "--public-out", tmp_path / "j.pub.json", input="short\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ed25519",
+        "--private-out",
+        tmp_path / "j.pem",
+        "--public-out",
+        tmp_path / "j.pub.json",
+        input="short\n",
+    )
     assert r.exit_code == 3
     assert not (tmp_path / "j.pem").exists()
 
@@ -61,13 +88,30 @@ def test_key_generate_refuses_existing_output_and_short_passphrase(tmp_path: Pat
 @pytest.mark.parametrize("keytype", ["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-3072"])
 def test_every_software_key_type_signs_a_ceremony(tmp_path: Path, keytype: str) -> None:
     for name in ("k1", "online"):
-        r = run_cli("key", "generate", "--type", keytype, "--private-out", tmp_path / f"{name}.pem",
-                    "--public-out", tmp_path / f"{name}.pub.json", input="passphrase-x\n")
+        r = run_cli(
+            "key",
+            "generate",
+            "--type",
+            keytype,
+            "--private-out",
+            tmp_path / f"{name}.pem",
+            "--public-out",
+            tmp_path / f"{name}.pub.json",
+            input="passphrase-x\n",
+        )
         assert r.exit_code == 0, r.output
     plan = write_plan(tmp_path / "plan.toml", root=(["k1"], 1), targets=(["k1"], 1))
     assert run_cli("prepare", plan, "--out", tmp_path / "req.json").exit_code == 0
-    r = run_cli("sign", tmp_path / "req.json", "--key", tmp_path / "k1.pem", "--out",
-                tmp_path / "b.json", "--yes", input="passphrase-x\n")
+    r = run_cli(
+        "sign",
+        tmp_path / "req.json",
+        "--key",
+        tmp_path / "k1.pem",
+        "--out",
+        tmp_path / "b.json",
+        "--yes",
+        input="passphrase-x\n",
+    )
     assert r.exit_code == 0, r.output
     r = run_cli("merge", tmp_path / "req.json", tmp_path / "b.json", "--out", tmp_path / "out")
     assert r.exit_code == 0, r.output
@@ -76,14 +120,23 @@ def test_every_software_key_type_signs_a_ceremony(tmp_path: Path, keytype: str) 
 
 def test_full_ceremony_is_accepted_by_python_tuf_client(workdir: Path) -> None:
     req = _prepare(workdir)
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", workdir / "a.json",
-                input=PASSPHRASES["alice"] + "\ny\n")
+    r = run_cli(
+        "sign", req, "--key", workdir / "alice.pem", "--out", workdir / "a.json", input=PASSPHRASES["alice"] + "\ny\n"
+    )
     assert r.exit_code == 0, r.output
     # what the keyholder is shown before signing
-    for needle in ("root version 1", "targets version 1", "expires",
-                   "needs 2 of these 3 keys to sign: alice, bob, carol.",
-                   "(alice)", "(bob)", "(carol)", "SHA-256 of the bytes signed", "read aloud",
-                   "It will sign"):
+    for needle in (
+        "root version 1",
+        "targets version 1",
+        "expires",
+        "needs 2 of these 3 keys to sign: alice, bob, carol.",
+        "(alice)",
+        "(bob)",
+        "(carol)",
+        "SHA-256 of the bytes signed",
+        "read aloud",
+        "It will sign",
+    ):
         assert needle in r.output, needle
     assert PASSPHRASES["alice"] not in r.output + (r.stderr or "")
     sign_as(workdir, req, "bob")
@@ -191,8 +244,16 @@ def test_merge_refuses_unauthorized_key(workdir: Path) -> None:
 
 def test_sign_refuses_key_in_no_role(workdir: Path) -> None:
     req = _prepare(workdir)
-    r = run_cli("sign", req, "--key", workdir / "dave.pem", "--out", workdir / "d.json", "--yes",
-                input=PASSPHRASES["dave"] + "\n")
+    r = run_cli(
+        "sign",
+        req,
+        "--key",
+        workdir / "dave.pem",
+        "--out",
+        workdir / "d.json",
+        "--yes",
+        input=PASSPHRASES["dave"] + "\n",
+    )
     assert r.exit_code == 4
     assert "not in any role" in r.stderr
     assert not (workdir / "d.json").exists()
@@ -200,8 +261,9 @@ def test_sign_refuses_key_in_no_role(workdir: Path) -> None:
 
 def test_sign_wrong_passphrase(workdir: Path) -> None:
     req = _prepare(workdir)
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", workdir / "a.json",
-                "--yes", input="not-the-passphrase\n")
+    r = run_cli(
+        "sign", req, "--key", workdir / "alice.pem", "--out", workdir / "a.json", "--yes", input="not-the-passphrase\n"
+    )
     assert r.exit_code == 5
     assert "wrong passphrase" in r.stderr
     assert "not-the-passphrase" not in r.output + r.stderr
@@ -210,8 +272,9 @@ def test_sign_wrong_passphrase(workdir: Path) -> None:
 
 def test_sign_declined_confirmation_writes_nothing(workdir: Path) -> None:
     req = _prepare(workdir)
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", workdir / "a.json",
-                input=PASSPHRASES["alice"] + "\nn\n")
+    r = run_cli(
+        "sign", req, "--key", workdir / "alice.pem", "--out", workdir / "a.json", input=PASSPHRASES["alice"] + "\nn\n"
+    )
     assert r.exit_code == 8
     assert not (workdir / "a.json").exists()
 
@@ -223,8 +286,7 @@ def test_existing_outputs_are_never_replaced_without_force(workdir: Path) -> Non
     assert r.exit_code == 7 and "exists" in r.stderr and str(req) in r.stderr
     assert req.read_bytes() == before
     a = sign_as(workdir, req, "alice")
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", a, "--yes",
-                input=PASSPHRASES["alice"] + "\n")
+    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", a, "--yes", input=PASSPHRASES["alice"] + "\n")
     assert r.exit_code == 7
     b = sign_as(workdir, req, "bob")
     out = workdir / "out"
@@ -237,14 +299,12 @@ def test_existing_outputs_are_never_replaced_without_force(workdir: Path) -> Non
     r = run_cli("merge", req, a, b, "--out", out, "--force")
     assert r.exit_code == 0
     assert (out / "1.root.json").read_text() != "old"
-    r = run_cli("prepare", workdir / "plan.toml", "--out", req, "--force",
-                "--at", "2026-01-01T00:00:00Z")
+    r = run_cli("prepare", workdir / "plan.toml", "--out", req, "--force", "--at", "2026-01-01T00:00:00Z")
     assert r.exit_code == 0 and req.read_bytes() != before
 
 
 def test_no_traceback_on_internal_paths(workdir: Path) -> None:
-    r = run_cli("sign", workdir / "missing.json", "--key", workdir / "alice.pem", "--out",
-                workdir / "x.json", "--yes")
+    r = run_cli("sign", workdir / "missing.json", "--key", workdir / "alice.pem", "--out", workdir / "x.json", "--yes")
     assert r.exit_code == 3
     assert "Traceback" not in r.output + r.stderr
     assert r.stderr.strip().count("\n") == 0
@@ -252,8 +312,7 @@ def test_no_traceback_on_internal_paths(workdir: Path) -> None:
 
 def test_example_plan_prepares(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
-    r = run_cli("prepare", root / "ceremonies" / "example" / "plan.toml", "--out",
-                tmp_path / "request.json")
+    r = run_cli("prepare", root / "ceremonies" / "example" / "plan.toml", "--out", tmp_path / "request.json")
     assert r.exit_code == 0, r.stderr
     assert "root (v1): 3 of 5 needed" in r.output
     assert "targets (v1): 2 of 3 needed" in r.output
@@ -264,8 +323,7 @@ def test_example_plan_prepares(tmp_path: Path) -> None:
     assert "yubihsm-460" in r.output
 
 
-def test_signing_path_never_touches_the_network(workdir: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_signing_path_never_touches_the_network(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
     req = _prepare(workdir)

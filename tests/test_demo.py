@@ -26,8 +26,14 @@ def test_demo_runs_end_to_end(tmp_path: Path, mode: str) -> None:
     env.pop("SOFTHSM2_CONF", None)
     if mode == "software":
         env["DEMO_SOFTWARE_KEYS"] = "1"
-    proc = subprocess.run(["bash", str(ROOT / "ceremonies" / "demo" / "run-demo.sh")],
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "ceremonies" / "demo" / "run-demo.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert f"1. Keys ({mode})" in out

@@ -27,8 +27,15 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def test_piped_demo_prints_no_escape_codes_and_removes_its_directory(tmp_path: Path) -> None:
-    proc = subprocess.run(["bash", str(SCRIPT)], env=_env(tmp_path), capture_output=True,
-                          text=True, timeout=300, check=False, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT)],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert "\x1b" not in out
@@ -42,22 +49,35 @@ def test_piped_demo_prints_no_escape_codes_and_removes_its_directory(tmp_path: P
 
 
 def test_demo_keep_says_where(tmp_path: Path) -> None:
-    proc = subprocess.run(["bash", str(SCRIPT)],
-                          env=_env(tmp_path, DEMO_KEEP="1", DEMO_SOFTWARE_KEYS="1"),
-                          capture_output=True, text=True, timeout=300, check=False,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT)],
+        env=_env(tmp_path, DEMO_KEEP="1", DEMO_SOFTWARE_KEYS="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     (kept,) = list(tmp_path.iterdir())
     assert proc.stdout.strip().splitlines()[-1] == (
-        f"demo: its files are left in {kept} (remove them with: rm -rf '{kept}')")
+        f"demo: its files are left in {kept} (remove them with: rm -rf '{kept}')"
+    )
     assert (kept / "repository" / "1.root.json").is_file()
 
 
 def test_failed_demo_keeps_its_files_and_says_so(tmp_path: Path) -> None:
     env = _env(tmp_path, DEMO_SOFTWARE_KEYS="1")
     env["PATH"] = "/usr/bin:/bin"  # no tuf-ceremony: the first step fails
-    proc = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True,
-                          timeout=120, check=False, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode != 0
     (kept,) = list(tmp_path.iterdir())
     assert f"demo FAILED (exit {proc.returncode}): its files are left in {kept}" in proc.stderr

@@ -64,9 +64,31 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-RUNNABLE = {"tuf-ceremony", "printf", "echo", "cp", "mv", "mkdir", "ls", "cat", "cd",
-            "export", "softhsm2-util", "sha256sum", "diff", "test", "true", ".", "source",
-            "cmp", "head", "tail", "grep", "wc", "jq"}
+RUNNABLE = {
+    "tuf-ceremony",
+    "printf",
+    "echo",
+    "cp",
+    "mv",
+    "mkdir",
+    "ls",
+    "cat",
+    "cd",
+    "export",
+    "softhsm2-util",
+    "sha256sum",
+    "diff",
+    "test",
+    "true",
+    ".",
+    "source",
+    "cmp",
+    "head",
+    "tail",
+    "grep",
+    "wc",
+    "jq",
+}
 RUN_TAGS = {"sh", "shell", "bash", "console"}
 STICK = "/media/usb"
 ROOM_KEYS = ("alice", "bob", "carol", "online")
@@ -102,7 +124,7 @@ def _strip_comment(line: str) -> tuple[str, str]:
         elif ch in "'\"":
             quote = ch
         elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i].rstrip(), line[i + 1:].strip()
+            return line[:i].rstrip(), line[i + 1 :].strip()
     return line.rstrip(), ""
 
 
@@ -193,23 +215,26 @@ def _step(doc: Path, n: int, text: str) -> Step | None:
     except ValueError as e:
         raise AssertionError(f"{doc}:{n}: cannot parse {command!r}: {e}") from None
     blocked = [p for p in programs if p not in RUNNABLE]
-    return Step(doc, n, command, expected, not blocked,
-                f"{blocked[0]} is not run by the docs test" if blocked else "")
+    return Step(doc, n, command, expected, not blocked, f"{blocked[0]} is not run by the docs test" if blocked else "")
 
 
 def parse_doc(doc: Path) -> list[Step]:
     steps: list[Step] = []
     for block in _fenced_blocks(doc.read_text(encoding="utf-8").splitlines()):
         runnable = block.tag in RUN_TAGS or (
-            block.tag == "" and any(t.lstrip().startswith("tuf-ceremony ") for _, t in block.body))
+            block.tag == "" and any(t.lstrip().startswith("tuf-ceremony ") for _, t in block.body)
+        )
         if not runnable:
             continue
         marker = re.match(r"^\s*<!--\s*not-run:\s*(.*?)\s*-->\s*$", block.before)
         if marker is not None:
             if not marker.group(1):
                 raise AssertionError(f"{doc}:{block.start}: <!-- not-run: --> needs a reason")
-            steps.extend(Step(doc, n, text.strip(), 0, False, f"marked: {marker.group(1)}")
-                         for n, text in block.body if "tuf-ceremony" in text)
+            steps.extend(
+                Step(doc, n, text.strip(), 0, False, f"marked: {marker.group(1)}")
+                for n, text in block.body
+                if "tuf-ceremony" in text
+            )
             continue
         for n, text in _joined_commands(block.tag, block.body):
             step = _step(doc, n, text)
@@ -230,7 +255,7 @@ def _cli_args(command: str) -> list[str] | None:
     idx = next((k for k, w in enumerate(words) if _program_name(w) == "tuf-ceremony"), None)
     if idx is None:
         return None
-    return words[idx + 1:]
+    return words[idx + 1 :]
 
 
 def _stdin_for(command: str) -> str:
@@ -266,8 +291,10 @@ def _stdin_for(command: str) -> str:
 
 def _softhsm_conf(room_dir: Path) -> Path:
     conf = room_dir / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {room_dir / 'tokens'}\n"
-                    "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n")
+    conf.write_text(
+        f"directories.tokendir = {room_dir / 'tokens'}\n"
+        "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"
+    )
     return conf
 
 
@@ -278,14 +305,22 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Path:
     util = shutil.which("softhsm2-util")
     if not (module and util):
         if os.environ.get("CI"):
-            pytest.fail("SoftHSM2 is missing: the docs use token keys (make softhsm)",
-                        pytrace=False)
+            pytest.fail("SoftHSM2 is missing: the docs use token keys (make softhsm)", pytrace=False)
         pytest.skip("SoftHSM2 is missing: the docs use token keys")
     d = tmp_path_factory.mktemp("room")
     for name in ROOM_KEYS:
         keytype = "ed25519" if name.startswith("online") else "ecdsa-p256"
-        r = run_cli("key", "generate", "--type", keytype, "--private-out", d / f"{name}.pem",
-                    "--public-out", d / f"{name}.pub.json", input=passphrase(name) + "\n")
+        r = run_cli(
+            "key",
+            "generate",
+            "--type",
+            keytype,
+            "--private-out",
+            d / f"{name}.pem",
+            "--public-out",
+            d / f"{name}.pub.json",
+            input=passphrase(name) + "\n",
+        )
         assert r.exit_code == 0, r.output
     (d / "tokens").mkdir()
     conf = _softhsm_conf(d)
@@ -293,33 +328,45 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from cryptography.hazmat.primitives import serialization
 
     for label in (*TOKEN_KEYS, *EMPTY_TOKENS):
-        subprocess.run([util, "--init-token", "--free", "--label", label, "--so-pin", SO_PIN,
-                        "--pin", USER_PIN], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [util, "--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", USER_PIN],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     for label in TOKEN_KEYS:
         # the token holds the same key as the file, so a doc may use either
-        private = serialization.load_pem_private_key((d / f"{label}.pem").read_bytes(),
-                                                     passphrase(label).encode())
+        private = serialization.load_pem_private_key((d / f"{label}.pem").read_bytes(), passphrase(label).encode())
         plain = d / f".{label}.plain.pem"
-        plain.write_bytes(private.private_bytes(serialization.Encoding.PEM,
-                                                serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
-        subprocess.run([util, "--import", str(plain), "--token", label, "--label", "root",
-                        "--id", "01", "--pin", USER_PIN], env=env, check=True,
-                       capture_output=True)
+        plain.write_bytes(
+            private.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        subprocess.run(
+            [util, "--import", str(plain), "--token", label, "--label", "root", "--id", "01", "--pin", USER_PIN],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         plain.unlink()
     # PEP 458's shape: targets delegates every path to "bins", signed online
-    write_plan(d / "plan.toml", root=(["alice", "bob", "carol"], 2),
-               targets=(["alice", "bob", "carol"], 2),
-               keys=["alice", "bob", "carol", "online"], extra=(
-                   '[[roles.targets.delegations]]\nname = "bins"\nkeys = ["online"]\n'
-                   'threshold = 1\npaths = ["*"]\nterminating = true\n'))
+    write_plan(
+        d / "plan.toml",
+        root=(["alice", "bob", "carol"], 2),
+        targets=(["alice", "bob", "carol"], 2),
+        keys=["alice", "bob", "carol", "online"],
+        extra=(
+            '[[roles.targets.delegations]]\nname = "bins"\nkeys = ["online"]\n'
+            'threshold = 1\npaths = ["*"]\nterminating = true\n'
+        ),
+    )
     v1 = d / "v1.request.json"
     assert run_cli("prepare", d / "plan.toml", "--out", v1).exit_code == 0
     bundles = []
     for who in ("alice", "bob"):
         out = d / f"{who}.v1.bundle.json"
-        r = run_cli("sign", v1, "--key", d / f"{who}.pem", "--out", out, "--yes",
-                    input=passphrase(who) + "\n")
+        r = run_cli("sign", v1, "--key", d / f"{who}.pem", "--out", out, "--yes", input=passphrase(who) + "\n")
         assert r.exit_code == 0, r.output
         bundles.append(out)
     r = run_cli("merge", v1, *bundles, "--out", d / "repo")
@@ -343,14 +390,14 @@ def _run_doc(doc: Path, steps: list[Step], room_dir: Path, work: Path) -> list[s
     conf = _softhsm_conf(here)
     io = work / "io"
     io.mkdir()
-    script = ["exec 3>\"$DOCS_RESULTS\"", f"cd {shlex.quote(str(here))}"]
+    script = ['exec 3>"$DOCS_RESULTS"', f"cd {shlex.quote(str(here))}"]
     for k, step in enumerate(steps):
         if not step.run:
             continue
         command = step.command.replace(STICK, str(here / "usb"))
         command = re.sub(r"(?<![\w/])\.venv/bin/", f"{BIN}/", command)
         (io / f"{k}.in").write_text(_stdin_for(step.command))
-        script.append(f"{{ {command}\n}} <{io}/{k}.in >{io}/{k}.out 2>&1; echo \"{k} $?\" >&3")
+        script.append(f'{{ {command}\n}} <{io}/{k}.in >{io}/{k}.out 2>&1; echo "{k} $?" >&3')
     env = {
         "PATH": f"{BIN}{os.pathsep}/usr/bin:/bin:/usr/sbin:/sbin",
         "HOME": str(here / "home"),
@@ -361,8 +408,14 @@ def _run_doc(doc: Path, steps: list[Step], room_dir: Path, work: Path) -> list[s
         "DOCS_RESULTS": str(io / "results"),
         "COLUMNS": "100",
     }
-    proc = subprocess.run(["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
-                          env=env, capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     results: dict[int, int] = {}
     if (io / "results").exists():
         for line in (io / "results").read_text().splitlines():
@@ -377,8 +430,7 @@ def _run_doc(doc: Path, steps: list[Step], room_dir: Path, work: Path) -> list[s
             continue
         out = (io / f"{k}.out").read_text(errors="replace") if (io / f"{k}.out").exists() else ""
         tail = "\n      ".join(out.strip().splitlines()[-6:])
-        problems.append(f"{step.where}: `{step.command}` exited {got}, the doc says "
-                        f"{step.expected}\n      {tail}")
+        problems.append(f"{step.where}: `{step.command}` exited {got}, the doc says {step.expected}\n      {tail}")
     if proc.returncode != 0 and not problems:
         problems.append(f"{doc.name}: the shell failed: {proc.stderr.strip()[-500:]}")
     return problems
@@ -413,26 +465,31 @@ def _programs_safe(command: str) -> list[str]:
 
 def test_parser_reads_the_conventions(tmp_path: Path) -> None:
     doc = tmp_path / "x.md"
-    doc.write_text("\n".join([
-        "```sh",
-        "tuf-ceremony status request.json *.json   # exit 1 until enough have signed",
-        "ykman piv info",
-        "tuf-ceremony merge request.json a.json \\",
-        "  b.json --out repo/",
-        "printf 'y\\n1234\\n' | tuf-ceremony sign r.json --key 'pkcs11:token=a' --out a.json",
-        "```",
-        "<!-- not-run: needs a YubiKey -->",
-        "```sh",
-        "tuf-ceremony key attest 'pkcs11:token=YubiKey' --out att",
-        "```",
-        "```text",
-        "tuf-ceremony verify DIR [--at TIME]",
-        "```",
-        "```console",
-        "$ tuf-ceremony --version",
-        "tuf-ceremony, version 0.1.0",
-        "```",
-    ]) + "\n")
+    doc.write_text(
+        "\n".join(
+            [
+                "```sh",
+                "tuf-ceremony status request.json *.json   # exit 1 until enough have signed",
+                "ykman piv info",
+                "tuf-ceremony merge request.json a.json \\",
+                "  b.json --out repo/",
+                "printf 'y\\n1234\\n' | tuf-ceremony sign r.json --key 'pkcs11:token=a' --out a.json",
+                "```",
+                "<!-- not-run: needs a YubiKey -->",
+                "```sh",
+                "tuf-ceremony key attest 'pkcs11:token=YubiKey' --out att",
+                "```",
+                "```text",
+                "tuf-ceremony verify DIR [--at TIME]",
+                "```",
+                "```console",
+                "$ tuf-ceremony --version",
+                "tuf-ceremony, version 0.1.0",
+                "```",
+            ]
+        )
+        + "\n"
+    )
     global ROOT
     saved, ROOT = ROOT, tmp_path
     try:
@@ -440,14 +497,18 @@ def test_parser_reads_the_conventions(tmp_path: Path) -> None:
     finally:
         ROOT = saved
     assert [(s.line, s.expected, s.run) for s in steps] == [
-        (2, 1, True), (3, 0, False), (4, 0, True), (6, 0, True), (10, 0, False), (16, 0, True)]
+        (2, 1, True),
+        (3, 0, False),
+        (4, 0, True),
+        (6, 0, True),
+        (10, 0, False),
+        (16, 0, True),
+    ]
     assert steps[2].command == "tuf-ceremony merge request.json a.json b.json --out repo/"
     assert steps[4].why_not == "marked: needs a YubiKey"
     assert _stdin_for(steps[3].command) == ""
-    assert _stdin_for("tuf-ceremony sign r.json --key alice.pem --out a.json") == \
-        "alice-passphrase\ny\n"
-    assert _stdin_for("tuf-ceremony sign r.json --key 'pkcs11:token=alice' --out a.json") == \
-        "y\n1234\n"
+    assert _stdin_for("tuf-ceremony sign r.json --key alice.pem --out a.json") == "alice-passphrase\ny\n"
+    assert _stdin_for("tuf-ceremony sign r.json --key 'pkcs11:token=alice' --out a.json") == "y\n1234\n"
 
 
 def _cli_commands() -> list[tuple[tuple[str, ...], object]]:
@@ -480,8 +541,13 @@ def test_cli_reference_matches_the_commands() -> None:
     problems = []
     for path, cmd in _cli_commands():
         assert isinstance(cmd, click.Command)
-        options = {o for p in cmd.params if isinstance(p, click.Option) and not p.hidden
-                   for o in (*p.opts, *p.secondary_opts) if o.startswith("--")}
+        options = {
+            o
+            for p in cmd.params
+            if isinstance(p, click.Option) and not p.hidden
+            for o in (*p.opts, *p.secondary_opts)
+            if o.startswith("--")
+        }
         name = "tuf-ceremony " + " ".join(path)
         mine = [s for s in synopses if s == name or s.startswith(name + " ")]
         for s in mine:

@@ -23,12 +23,20 @@ def _preflight(site: Path, cwd: Path) -> dict[str, object]:
     (the dependencies are those of this environment)."""
     env = {**os.environ, "PYTHONPATH": str(site)}
     env.pop("TUF_CEREMONY_PKCS11_MODULE", None)
-    code = ("import sys, tuf_ceremony; from tuf_ceremony.cli.main import main; "
-            f"assert tuf_ceremony.__file__.startswith({str(site)!r}), tuf_ceremony.__file__; "
-            "main(sys.argv[1:])")
-    proc = subprocess.run([sys.executable, "-c", code, "preflight", "--json", *ACCEPT],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    code = (
+        "import sys, tuf_ceremony; from tuf_ceremony.cli.main import main; "
+        f"assert tuf_ceremony.__file__.startswith({str(site)!r}), tuf_ceremony.__file__; "
+        "main(sys.argv[1:])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "preflight", "--json", *ACCEPT],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     doc: dict[str, object] = json.loads(proc.stdout)
     return doc
@@ -37,23 +45,30 @@ def _preflight(site: Path, cwd: Path) -> dict[str, object]:
 def test_two_installs_of_one_wheel_show_one_fingerprint(tmp_path: Path) -> None:
     src = tmp_path / "src"  # build from a copy: nothing is written into the work tree
     src.mkdir()
-    shutil.copytree(ROOT / "tuf_ceremony", src / "tuf_ceremony",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tuf_ceremony", src / "tuf_ceremony", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     wheels = tmp_path / "wheels"
-    build = subprocess.run([str(PIP), "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                            "-q", "-w", str(wheels), str(src)], capture_output=True, text=True,
-                           timeout=300, check=False)
+    build = subprocess.run(
+        [str(PIP), "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(wheels), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if build.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {build.stderr.strip()[-200:]}")
     wheel = next(wheels.glob("tuf_ceremony-*.whl"))
     sites = []
     for machine in ("laptop-a", "laptop-b"):
         site = tmp_path / machine / "site-packages"
-        r = subprocess.run([str(PIP), "install", "--no-deps", "--no-index", "-q", "--target",
-                            str(site), str(wheel)], capture_output=True, text=True, timeout=300,
-                           check=False)
+        r = subprocess.run(
+            [str(PIP), "install", "--no-deps", "--no-index", "-q", "--target", str(site), str(wheel)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert r.returncode == 0, r.stderr
         sites.append(site)
     a, b = (_preflight(site, tmp_path) for site in sites)

@@ -23,24 +23,26 @@ from tuf_ceremony.evidence.preflight import (
 )
 
 NOW = datetime(2026, 12, 1, 9, 4, 12, tzinfo=UTC)
-ROUTE_HEADER = ("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\t"
-                "Window\tIRTT\n")
+ROUTE_HEADER = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
 
 
-def fake_machine(root: Path, *, eth_up: bool, default_v4: bool, default_v6: bool,
-                 wifi_blocked: bool) -> tuple[Path, Path]:
+def fake_machine(
+    root: Path, *, eth_up: bool, default_v4: bool, default_v6: bool, wifi_blocked: bool
+) -> tuple[Path, Path]:
     """A /sys and a /proc tree as Linux shows them."""
     sys_root, proc_root = root / "sys", root / "proc"
-    for name, state, flags in (("lo", "unknown", "0x9"),
-                               ("eth0", "up" if eth_up else "down",
-                                "0x1003" if eth_up else "0x1002"),
-                               ("wlan0", "down", "0x1002")):
+    for name, state, flags in (
+        ("lo", "unknown", "0x9"),
+        ("eth0", "up" if eth_up else "down", "0x1003" if eth_up else "0x1002"),
+        ("wlan0", "down", "0x1002"),
+    ):
         d = sys_root / "class" / "net" / name
         d.mkdir(parents=True)
         (d / "operstate").write_text(state + "\n")
         (d / "flags").write_text(flags + "\n")
-    for i, (kind, name, soft) in enumerate((("wlan", "phy0", "1" if wifi_blocked else "0"),
-                                            ("bluetooth", "hci0", "1"))):
+    for i, (kind, name, soft) in enumerate(
+        (("wlan", "phy0", "1" if wifi_blocked else "0"), ("bluetooth", "hci0", "1"))
+    ):
         d = sys_root / "class" / "rfkill" / f"rfkill{i}"
         d.mkdir(parents=True)
         for f, v in (("type", kind), ("name", name), ("soft", soft), ("hard", "0")):
@@ -59,33 +61,48 @@ def fake_machine(root: Path, *, eth_up: bool, default_v4: bool, default_v6: bool
         "00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0",
     ]
     if default_v6:
-        v6.append("00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
-                  "fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0")
+        v6.append(
+            "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+            "fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0"
+        )
     (net / "ipv6_route").write_text("\n".join(v6) + "\n")
     return sys_root, proc_root
 
 
-def _run(sys_root: Path, proc_root: Path, accept: frozenset[str] = frozenset(),
-         expect: datetime | None = None) -> PreflightResult:
-    return run_preflight(now=NOW, fingerprint=tool_fingerprint(), tool_version="0.1.0",
-                         python="3.11.0", hostname="signing-laptop", sys_root=sys_root,
-                         proc_root=proc_root, expect_time=expect, accept=accept)
+def _run(
+    sys_root: Path, proc_root: Path, accept: frozenset[str] = frozenset(), expect: datetime | None = None
+) -> PreflightResult:
+    return run_preflight(
+        now=NOW,
+        fingerprint=tool_fingerprint(),
+        tool_version="0.1.0",
+        python="3.11.0",
+        hostname="signing-laptop",
+        sys_root=sys_root,
+        proc_root=proc_root,
+        expect_time=expect,
+        accept=accept,
+    )
 
 
 def test_air_gapped_machine_passes(tmp_path: Path) -> None:
-    s, p = fake_machine(tmp_path, eth_up=False, default_v4=False, default_v6=False,
-                        wifi_blocked=True)
+    s, p = fake_machine(tmp_path, eth_up=False, default_v4=False, default_v6=False, wifi_blocked=True)
     res = _run(s, p, expect=NOW - timedelta(seconds=30))
     assert res.ok
     status = {c.name: c.status for c in res.checks}
-    assert status == {"network": "pass", "route": "pass", "radio": "pass", "clock": "pass",
-                      "tool": "pass", "pkcs11": "info"}
+    assert status == {
+        "network": "pass",
+        "route": "pass",
+        "radio": "pass",
+        "clock": "pass",
+        "tool": "pass",
+        "pkcs11": "info",
+    }
     assert res.check("radio").summary == "every radio is blocked (2 reported)"
 
 
 def test_connected_machine_fails_each_check(tmp_path: Path) -> None:
-    s, p = fake_machine(tmp_path, eth_up=True, default_v4=True, default_v6=True,
-                        wifi_blocked=False)
+    s, p = fake_machine(tmp_path, eth_up=True, default_v4=True, default_v6=True, wifi_blocked=False)
     res = _run(s, p)
     assert not res.ok
     failed = {c.name: c.summary for c in res.failed}
@@ -97,8 +114,7 @@ def test_connected_machine_fails_each_check(tmp_path: Path) -> None:
 
 
 def test_accepted_failures_are_recorded_as_accepted(tmp_path: Path) -> None:
-    s, p = fake_machine(tmp_path, eth_up=True, default_v4=False, default_v6=True,
-                        wifi_blocked=True)
+    s, p = fake_machine(tmp_path, eth_up=True, default_v4=False, default_v6=True, wifi_blocked=True)
     res = _run(s, p, accept=frozenset({"network", "route"}))
     assert res.ok
     doc = res.to_dict()
@@ -109,8 +125,7 @@ def test_accepted_failures_are_recorded_as_accepted(tmp_path: Path) -> None:
 
 
 def test_no_rfkill_and_no_ipv6_pass_missing_net_fails(tmp_path: Path) -> None:
-    s, p = fake_machine(tmp_path, eth_up=False, default_v4=False, default_v6=False,
-                        wifi_blocked=True)
+    s, p = fake_machine(tmp_path, eth_up=False, default_v4=False, default_v6=False, wifi_blocked=True)
     shutil.rmtree(s / "class" / "rfkill")
     (p / "net" / "ipv6_route").unlink()
     res = _run(s, p)
@@ -140,8 +155,9 @@ def test_clock_against_the_witness() -> None:
     assert parse_expect_time("2026-12-01T09:00:00Z", NOW) == NOW.replace(minute=0, second=0)
     with pytest.raises(ValueError):
         parse_expect_time("25:00", NOW)
-    assert time_in_words(NOW) == ("nine hours, four minutes and twelve seconds UTC, Tuesday "
-                                  "the first of December two thousand twenty-six")
+    assert time_in_words(NOW) == (
+        "nine hours, four minutes and twelve seconds UTC, Tuesday the first of December two thousand twenty-six"
+    )
     assert "the twenty-second of" in time_in_words(datetime(2026, 1, 22, 1, 1, 1, tzinfo=UTC))
 
 
@@ -156,8 +172,14 @@ def test_fingerprint_is_stable_and_sees_one_changed_file(tmp_path: Path) -> None
     (copy / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"bytecode differs per machine")
     assert compute_fingerprint(copy).digest == a.digest
     assert not a.problems
-    assert {d.name for d in a.distributions} >= {"tuf-ceremony", "tuf", "securesystemslib",
-                                                 "cryptography", "click", "rich"}
+    assert {d.name for d in a.distributions} >= {
+        "tuf-ceremony",
+        "tuf",
+        "securesystemslib",
+        "cryptography",
+        "click",
+        "rich",
+    }
     (copy / "words.py").write_text((copy / "words.py").read_text() + "# changed\n")
     assert compute_fingerprint(copy).digest != a.digest
 
@@ -165,8 +187,11 @@ def test_fingerprint_is_stable_and_sees_one_changed_file(tmp_path: Path) -> None
 def test_cli_on_this_machine_reports_the_network_and_fails(tmp_path: Path) -> None:
     from tuf_ceremony.evidence.preflight import check_radios, check_routes
 
-    real = [c for c in (check_interfaces(Path("/sys")), check_routes(Path("/proc")),
-                        check_radios(Path("/sys"))) if c.status == "fail"]
+    real = [
+        c
+        for c in (check_interfaces(Path("/sys")), check_routes(Path("/proc")), check_radios(Path("/sys")))
+        if c.status == "fail"
+    ]
     if not real:
         pytest.skip("this machine is air-gapped: nothing to report")
     r = run_cli("preflight", "--module", tmp_path / "missing.so")
@@ -181,16 +206,27 @@ def test_cli_on_this_machine_reports_the_network_and_fails(tmp_path: Path) -> No
     accept = [a for c in real for a in ("--accept", c.name)]
     out = tmp_path / "m.preflight.json"
     t = tmp_path / "m.jsonl"
-    r = run_cli("preflight", *accept, "--module", module, "--expect-time",
-                datetime.now(UTC).strftime("%H:%M:%S"), "--out", out, "--transcript", t)
+    r = run_cli(
+        "preflight",
+        *accept,
+        "--module",
+        module,
+        "--expect-time",
+        datetime.now(UTC).strftime("%H:%M:%S"),
+        "--out",
+        out,
+        "--transcript",
+        t,
+    )
     assert r.exit_code == 0, r.output
     for c in real:
         assert f"ACCEPTED {c.name}" in r.output
     assert "read aloud:" in r.output and "\u2588" in r.output  # the time shown large
     doc = json.loads(out.read_text())
     assert doc["ok"] is True and doc["accepted"] == [c.name for c in real]
-    assert doc["pkcs11"] == [{"path": str(module.resolve()), "sha256":
-                              "5c073b6de205a83e4df87dcd07111be224ad4435a8c08ca0ba10e68dcf38fe92"}]
+    assert doc["pkcs11"] == [
+        {"path": str(module.resolve()), "sha256": "5c073b6de205a83e4df87dcd07111be224ad4435a8c08ca0ba10e68dcf38fe92"}
+    ]
     assert doc["tool"]["fingerprint"] == tool_fingerprint().digest
     rec = json.loads(t.read_text())
     assert rec["command"] == "preflight" and rec["details"]["accepted"] == doc["accepted"]
@@ -203,8 +239,7 @@ def test_cli_on_this_machine_reports_the_network_and_fails(tmp_path: Path) -> No
     assert r.exit_code == 3 and "--expect-time" in r.stderr
 
 
-def test_fingerprint_reads_record_files_and_leaves_out_machine_specific_ones(
-        tmp_path: Path) -> None:
+def test_fingerprint_reads_record_files_and_leaves_out_machine_specific_ones(tmp_path: Path) -> None:
     import importlib.metadata as md
 
     from tuf_ceremony.evidence.fingerprint import _record_files
@@ -218,15 +253,24 @@ def test_fingerprint_reads_record_files_and_leaves_out_machine_specific_ones(
     (site / "foo-startup.pth").write_text("import foo\n")
     (info / "METADATA").write_text("Name: foo\nVersion: 1.0\n")
     (info / "INSTALLER").write_text("pip\n")
-    (info / "RECORD").write_text("\n".join([
-        "foo/__init__.py,,", "foo/__pycache__/__init__.cpython-311.pyc,,",
-        "foo-startup.pth,,", "foo-1.0.dist-info/METADATA,,",
-        "foo-1.0.dist-info/INSTALLER,,", "foo-1.0.dist-info/RECORD,,",
-        "../../bin/foo,,", "foo/missing.py,,"]) + "\n")
+    (info / "RECORD").write_text(
+        "\n".join(
+            [
+                "foo/__init__.py,,",
+                "foo/__pycache__/__init__.cpython-311.pyc,,",
+                "foo-startup.pth,,",
+                "foo-1.0.dist-info/METADATA,,",
+                "foo-1.0.dist-info/INSTALLER,,",
+                "foo-1.0.dist-info/RECORD,,",
+                "../../bin/foo,,",
+                "foo/missing.py,,",
+            ]
+        )
+        + "\n"
+    )
     problems: list[str] = []
     files = _record_files(md.PathDistribution(info), "foo", problems)
-    assert [name for name, _ in files] == ["foo-1.0.dist-info/METADATA", "foo-startup.pth",
-                                           "foo/__init__.py"]
+    assert [name for name, _ in files] == ["foo-1.0.dist-info/METADATA", "foo-startup.pth", "foo/__init__.py"]
     assert problems == ["foo: installed file foo/missing.py is missing"]
 
 

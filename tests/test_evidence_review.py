@@ -41,8 +41,12 @@ def test_transcript_inside_an_output_directory_is_refused(workdir: Path) -> None
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     bundle = workdir / "alice.bundle.json"
-    assert run_cli("sign", req, "--key", workdir / "alice.pem", "--out", bundle, "--yes",
-                   input="alice-passphrase\n").exit_code == 0
+    assert (
+        run_cli(
+            "sign", req, "--key", workdir / "alice.pem", "--out", bundle, "--yes", input="alice-passphrase\n"
+        ).exit_code
+        == 0
+    )
     repo = workdir / "repository"
     repo.mkdir()
     t = repo / "coordinator.jsonl"
@@ -60,14 +64,15 @@ def test_witness_time_that_is_not_a_time_is_refused(tmp_path: Path, value: str) 
     out = tmp_path / "pre.json"
     r = run_cli("preflight", *ACCEPT, "--expect-time", value, "--out", out)
     assert r.exit_code == 3, r.output
-    assert "--expect-time" in r.stderr and "is not a time: give HH:MM[:SS] (UTC) or an RFC 3339" \
-        in r.stderr
+    assert "--expect-time" in r.stderr and "is not a time: give HH:MM[:SS] (UTC) or an RFC 3339" in r.stderr
     assert "\n" not in r.stderr.strip() and not out.exists()
 
 
-@pytest.mark.skipif(not (REAL and (Path(REAL) / "requirements.txt").is_file()),
-                    reason="no real wheelhouse: set TUF_CEREMONY_WHEELHOUSE to a folder made by "
-                           "`make wheelhouse WHEELS=DIR` (needs PyPI to build)")
+@pytest.mark.skipif(
+    not (REAL and (Path(REAL) / "requirements.txt").is_file()),
+    reason="no real wheelhouse: set TUF_CEREMONY_WHEELHOUSE to a folder made by "
+    "`make wheelhouse WHEELS=DIR` (needs PyPI to build)",
+)
 def test_two_machines_installed_from_one_wheelhouse_show_one_fingerprint(tmp_path: Path) -> None:
     """The whole installation (tuf-ceremony and every dependency) from the
     wheel folder, twice, at different paths: one fingerprint; one changed
@@ -85,11 +90,16 @@ def test_two_machines_installed_from_one_wheelhouse_show_one_fingerprint(tmp_pat
 
 
 def _fingerprint(venv: Path, cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",
-                                                             "TUF_CEREMONY_PKCS11_MODULE")}
-    run = subprocess.run([venv / "bin" / "tuf-ceremony", "preflight", "--json", *ACCEPT],
-                         cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-                         check=False)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TUF_CEREMONY_PKCS11_MODULE")}
+    run = subprocess.run(
+        [venv / "bin" / "tuf-ceremony", "preflight", "--json", *ACCEPT],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     tool = json.loads(run.stdout)["tool"]
     assert isinstance(tool["fingerprint"], str)
@@ -116,12 +126,20 @@ def test_a_module_dropped_into_a_dependency_changes_the_fingerprint(tmp_path: Pa
     def preflight() -> dict[str, object]:
         env = {**os.environ, "PYTHONPATH": str(site)}
         env.pop("TUF_CEREMONY_PKCS11_MODULE", None)
-        code = ("import sys, click; from tuf_ceremony.cli.main import main; "
-                f"assert click.__file__.startswith({str(site)!r}), click.__file__; "
-                "main(sys.argv[1:])")
-        run = subprocess.run([sys.executable, "-c", code, "preflight", "--json", *ACCEPT],
-                             cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=120, check=False)
+        code = (
+            "import sys, click; from tuf_ceremony.cli.main import main; "
+            f"assert click.__file__.startswith({str(site)!r}), click.__file__; "
+            "main(sys.argv[1:])"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", code, "preflight", "--json", *ACCEPT],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         doc: dict[str, object] = json.loads(run.stdout)
         doc["exit"] = run.returncode
         return doc
@@ -141,5 +159,4 @@ def test_a_module_dropped_into_a_dependency_changes_the_fingerprint(tmp_path: Pa
     assert dropped["tool"]["fingerprint"] != clean["tool"]["fingerprint"]
     check = tool_check(dropped)
     assert check["status"] == "fail"
-    assert "click: file click/_helper.py is not listed in any installation record" in \
-        str(check["summary"])
+    assert "click: file click/_helper.py is not listed in any installation record" in str(check["summary"])

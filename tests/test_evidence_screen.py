@@ -21,8 +21,12 @@ def test_sign_on_a_terminal_shows_the_review_digest_words(workdir: Path) -> None
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     t = workdir / "alice.jsonl"
-    s = PtySession(["sign", req, "--key", workdir / "alice.pem", "--out",
-                    workdir / "alice.bundle.json", "--transcript", t], workdir, 80, 24)
+    s = PtySession(
+        ["sign", req, "--key", workdir / "alice.pem", "--out", workdir / "alice.bundle.json", "--transcript", t],
+        workdir,
+        80,
+        24,
+    )
     s.wait_for("-- summary 1/")
     s.send("q")  # straight to the confirmation
     s.wait_for("Enter passphrase")
@@ -36,8 +40,7 @@ def test_sign_on_a_terminal_shows_the_review_digest_words(workdir: Path) -> None
     line = t.read_bytes().splitlines()[0]
     h = record_hash(line)
     assert f"  record hash {group_hex(h[:16])}: {' '.join(digest_words(h, 4))}" in lines
-    assert f"  review digest {group_hex(digest[:16])}: {' '.join(digest_words(digest, 4))}" \
-        in lines
+    assert f"  review digest {group_hex(digest[:16])}: {' '.join(digest_words(digest, 4))}" in lines
     assert "  (the review digest is the same for every keyholder of this request)" in lines
     assert json.loads(line)["review_digest"] == digest
     assert json.loads((workdir / "alice.bundle.json").read_text())["review_digest"] == digest

@@ -63,8 +63,18 @@ def test_records_are_chained_with_digests_of_inputs_and_outputs(workdir: Path) -
     assert r.exit_code == 0, r.output
     assert "transcript: record 1 appended" in r.stderr
     bundle = workdir / "alice.bundle.json"
-    r_sign = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", bundle, "--yes",
-                     "--transcript", t, input=PASSPHRASES["alice"] + "\n")
+    r_sign = run_cli(
+        "sign",
+        req,
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        bundle,
+        "--yes",
+        "--transcript",
+        t,
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert r_sign.exit_code == 0, r_sign.output
     # a failing command is recorded too, with its exit code and one-line result
     r = run_cli("merge", req, bundle, "--out", workdir / "repo", "--transcript", t)
@@ -74,10 +84,8 @@ def test_records_are_chained_with_digests_of_inputs_and_outputs(workdir: Path) -
     lines = t.read_bytes().splitlines()
     assert second["prev"] == record_hash(lines[0]) and third["prev"] == record_hash(lines[1])
     assert first["command"] == "prepare" and first["exit_code"] == 0
-    assert first["inputs"] == [{"param": "plan", "path": str(plan), "sha256": sha(plan),
-                                "type": "file"}]
-    assert first["outputs"] == [{"param": "out", "path": str(req), "sha256": sha(req),
-                                 "type": "file"}]
+    assert first["inputs"] == [{"param": "plan", "path": str(plan), "sha256": sha(plan), "type": "file"}]
+    assert first["outputs"] == [{"param": "out", "path": str(req), "sha256": sha(req), "type": "file"}]
     # the preparation time is recorded, so that prepare can be replayed
     assert first["arguments"]["at"] == first["time"]
     assert json.loads(req.read_text())["created"] == first["time"]
@@ -105,15 +113,16 @@ def test_group_level_option_and_output_directory(workdir: Path) -> None:
     written = merge["outputs"][0]
     assert written["type"] == "directory"
     assert {f["name"]: f["sha256"] for f in written["files"]} == {
-        "1.root.json": sha(out / "1.root.json"), "1.targets.json": sha(out / "1.targets.json")}
+        "1.root.json": sha(out / "1.root.json"),
+        "1.targets.json": sha(out / "1.targets.json"),
+    }
     r = run_cli("--transcript", t, "status", req, bundle, "--transcript", workdir / "other.jsonl")
     assert r.exit_code == 2
     assert "--transcript is given twice" in r.output
 
 
 @pytest.mark.parametrize("kind", ["directory", "missing-dir", "broken-chain", "symlink", "cut"])
-def test_unwritable_transcript_stops_the_command_before_it_writes(workdir: Path,
-                                                                   kind: str) -> None:
+def test_unwritable_transcript_stops_the_command_before_it_writes(workdir: Path, kind: str) -> None:
     plan = write_plan(workdir / "plan.toml")
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
@@ -126,15 +135,24 @@ def test_unwritable_transcript_stops_the_command_before_it_writes(workdir: Path,
         assert run_cli("status", req, "--transcript", t).exit_code == 1
         assert run_cli("status", req, "--transcript", t).exit_code == 1
         data = t.read_bytes()
-        t.write_bytes(data.replace(b'"exit_code":1', b'"exit_code":0', 1) if kind == "broken-chain"
-                      else data[:-1])
+        t.write_bytes(data.replace(b'"exit_code":1', b'"exit_code":0', 1) if kind == "broken-chain" else data[:-1])
     else:
         (workdir / "elsewhere.jsonl").write_text("")
         t.symlink_to(workdir / "elsewhere.jsonl")
     before = t.read_bytes() if t.is_file() else None
     bundle = workdir / "alice.bundle.json"
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", bundle, "--yes",
-                "--transcript", t, input=PASSPHRASES["alice"] + "\n")
+    r = run_cli(
+        "sign",
+        req,
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        bundle,
+        "--yes",
+        "--transcript",
+        t,
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert not bundle.exists()
     if kind == "directory":  # refused while the arguments are parsed
         assert r.exit_code == 2 and "is a directory" in r.output
@@ -174,7 +192,8 @@ class _FullDisk:
 
 
 def test_failed_final_append_is_reported_and_leaves_the_chain_intact(
-        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = write_plan(workdir / "plan.toml")
     t = workdir / "t.jsonl"
     assert run_cli("prepare", plan, "--out", workdir / "r1.json", "--transcript", t).exit_code == 0
@@ -198,8 +217,17 @@ def test_pin_in_a_uri_never_reaches_the_transcript(workdir: Path) -> None:
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     t = workdir / "t.jsonl"
-    r = run_cli("sign", req, "--key", "pkcs11:token=x;object=y?pin-value=987654", "--out",
-                workdir / "b.json", "--yes", "--transcript", t)
+    r = run_cli(
+        "sign",
+        req,
+        "--key",
+        "pkcs11:token=x;object=y?pin-value=987654",
+        "--out",
+        workdir / "b.json",
+        "--yes",
+        "--transcript",
+        t,
+    )
     assert r.exit_code != 0
     rec = records(t)[0]
     assert rec["arguments"]["key_spec"] == "pkcs11:token=x;object=y?pin-value=<redacted>"
@@ -208,9 +236,20 @@ def test_pin_in_a_uri_never_reaches_the_transcript(workdir: Path) -> None:
 
 def test_chain_check_names_the_broken_link() -> None:
     def line(seq: int, prev: str) -> bytes:
-        doc = {"format": "tuf-ceremony/transcript-record", "format_version": 1, "seq": seq,
-               "prev": prev, "time": "2026-12-01T10:00:00Z", "tool": {}, "command": "status",
-               "arguments": {}, "inputs": [], "outputs": [], "exit_code": 0, "result": "ok"}
+        doc = {
+            "format": "tuf-ceremony/transcript-record",
+            "format_version": 1,
+            "seq": seq,
+            "prev": prev,
+            "time": "2026-12-01T10:00:00Z",
+            "tool": {},
+            "command": "status",
+            "arguments": {},
+            "inputs": [],
+            "outputs": [],
+            "exit_code": 0,
+            "result": "ok",
+        }
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
     a = line(1, GENESIS)

@@ -52,11 +52,7 @@ def test_help_lists_every_code_as_the_table_does() -> None:
 
 
 def test_every_error_class_carries_a_code_of_the_table() -> None:
-    classes = [
-        obj
-        for obj in vars(errors).values()
-        if isinstance(obj, type) and issubclass(obj, CeremonyError)
-    ]
+    classes = [obj for obj in vars(errors).values() if isinstance(obj, type) and issubclass(obj, CeremonyError)]
     assert len(classes) >= 10
     for cls in classes:
         assert isinstance(cls.exit_code, ExitCode), cls
@@ -81,8 +77,10 @@ def _literal_exits(path: Path) -> list[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             value = node.value
             if (
-                any(isinstance(t, ast.Name | ast.Attribute) and getattr(t, "id", getattr(t, "attr", "")) == "exit_code"
-                    for t in targets)
+                any(
+                    isinstance(t, ast.Name | ast.Attribute) and getattr(t, "id", getattr(t, "attr", "")) == "exit_code"
+                    for t in targets
+                )
                 and isinstance(value, ast.Constant)
                 and type(value.value) is int
             ):
@@ -92,10 +90,7 @@ def _literal_exits(path: Path) -> list[str]:
 
 def test_no_literal_exit_code_outside_the_table() -> None:
     offenders = [
-        hit
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if path != PACKAGE / "errors.py"
-        for hit in _literal_exits(path)
+        hit for path in sorted(PACKAGE.rglob("*.py")) if path != PACKAGE / "errors.py" for hit in _literal_exits(path)
     ]
     assert offenders == []
 

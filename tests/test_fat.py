@@ -48,8 +48,7 @@ def _require_exfat_tools() -> tuple[str, str, str, str]:
     if not os.path.exists("/dev/fuse"):
         pytest.skip("/dev/fuse is absent: no FUSE here, so no exFAT mount")
     sbin = "/usr/sbin:/sbin:" + os.environ.get("PATH", "")
-    tools = [shutil.which(t, path=sbin) for t in
-             ("mkfs.exfat", "mount.exfat-fuse", "losetup", "fusermount")]
+    tools = [shutil.which(t, path=sbin) for t in ("mkfs.exfat", "mount.exfat-fuse", "losetup", "fusermount")]
     if not all(tools):
         reason = "exfatprogs / exfat-fuse missing: run `make fat`"
         if os.environ.get("CI"):
@@ -67,8 +66,7 @@ def _exfat(tmp_path: Path) -> Iterator[Path]:
     with image.open("wb") as f:
         f.truncate(32 * 1024 * 1024)
     subprocess.run([mkfs, "-L", "KEYHOLDER", str(image)], check=True, capture_output=True)
-    attach = subprocess.run([losetup, "--find", "--show", str(image)], capture_output=True,
-                            text=True, check=False)
+    attach = subprocess.run([losetup, "--find", "--show", str(image)], capture_output=True, text=True, check=False)
     if attach.returncode != 0:
         pytest.skip(f"no loop device for the exFAT image: {attach.stderr.strip()}")
     device = attach.stdout.strip()
@@ -100,8 +98,7 @@ def fat_stick(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     mnt = tmp_path / "stick"
     mnt.mkdir()
     # "rw+" is fusefat's read-write mode (plain "rw" mounts read-only)
-    subprocess.run([fusefat, "-o", "rw+", str(image), str(mnt)], check=True,
-                   capture_output=True)
+    subprocess.run([fusefat, "-o", "rw+", str(image), str(mnt)], check=True, capture_output=True)
     for _ in range(50):
         if _mounted(mnt):
             break
@@ -122,8 +119,7 @@ def test_sign_and_merge_on_a_fat_stick(workdir: Path, fat_stick: Path) -> None:
     bundles = []
     for who in ("alice", "bob"):
         out = fat_stick / f"{who}.bundle.json"
-        r = run_cli("sign", req, "--key", workdir / f"{who}.pem", "--out", out, "--yes",
-                    input=PASSPHRASES[who] + "\n")
+        r = run_cli("sign", req, "--key", workdir / f"{who}.pem", "--out", out, "--yes", input=PASSPHRASES[who] + "\n")
         assert r.exit_code == 0, r.output
         assert "written and flushed to disk: it is safe to remove the USB stick" in r.output
         bundles.append(out)
@@ -133,8 +129,9 @@ def test_sign_and_merge_on_a_fat_stick(workdir: Path, fat_stick: Path) -> None:
 
     # no-clobber on FAT: exit 7 and the first bundle unchanged
     before = bundles[0].read_bytes()
-    r = run_cli("sign", req, "--key", workdir / "bob.pem", "--out", bundles[0], "--yes",
-                input=PASSPHRASES["bob"] + "\n")
+    r = run_cli(
+        "sign", req, "--key", workdir / "bob.pem", "--out", bundles[0], "--yes", input=PASSPHRASES["bob"] + "\n"
+    )
     assert r.exit_code == 7, r.output
     assert "exists" in r.stderr
     assert bundles[0].read_bytes() == before
@@ -152,8 +149,17 @@ def test_sign_and_merge_on_a_fat_stick(workdir: Path, fat_stick: Path) -> None:
     assert json.loads((repo / "1.root.json").read_text()) == root
 
     # --force replaces on FAT too
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", bundles[0], "--yes",
-                "--force", input=PASSPHRASES["alice"] + "\n")
+    r = run_cli(
+        "sign",
+        req,
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        bundles[0],
+        "--yes",
+        "--force",
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert r.exit_code == 0, r.output
     # nothing left behind: no temporary files, no placeholders
     leftovers = [p.name for p in fat_stick.rglob("*") if p.name.endswith(".tmp")]
@@ -167,8 +173,16 @@ def test_sign_and_merge_on_a_fat_stick(workdir: Path, fat_stick: Path) -> None:
 
 def test_key_generate_on_a_fat_stick(tmp_path: Path, fat_stick: Path) -> None:
     """FAT has no Unix permissions: the private key's 0600 is skipped, not an error."""
-    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--private-out",
-                fat_stick / "rehearsal.pem", "--public-out", fat_stick / "rehearsal.pub.json",
-                input="rehearsal-passphrase\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ecdsa-p256",
+        "--private-out",
+        fat_stick / "rehearsal.pem",
+        "--public-out",
+        fat_stick / "rehearsal.pub.json",
+        input="rehearsal-passphrase\n",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads((fat_stick / "rehearsal.pub.json").read_text())["keytype"] == "ecdsa"

@@ -42,16 +42,16 @@ def test_sign_and_merge_without_links(workdir: Path, no_links: str) -> None:
     bundles = []
     for who in ("alice", "bob"):
         out = workdir / f"{who}.bundle.json"
-        r = run_cli("sign", req, "--key", workdir / f"{who}.pem", "--out", out, "--yes",
-                    input=PASSPHRASES[who] + "\n")
+        r = run_cli("sign", req, "--key", workdir / f"{who}.pem", "--out", out, "--yes", input=PASSPHRASES[who] + "\n")
         assert r.exit_code == 0, r.output
         assert "written and flushed to disk" in r.output
         assert json.loads(out.read_text())["format"] == "tuf-ceremony/signature-bundle"
         bundles.append(out)
     # no-clobber: a second sign to the same file is refused, the original intact
     before = bundles[0].read_bytes()
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", bundles[0], "--yes",
-                input=PASSPHRASES["alice"] + "\n")
+    r = run_cli(
+        "sign", req, "--key", workdir / "alice.pem", "--out", bundles[0], "--yes", input=PASSPHRASES["alice"] + "\n"
+    )
     assert r.exit_code == 7, r.output
     assert "exists" in r.stderr
     assert bundles[0].read_bytes() == before
@@ -69,23 +69,34 @@ def test_sign_and_merge_without_links(workdir: Path, no_links: str) -> None:
 
 
 def test_key_generate_without_links(tmp_path: Path, no_links: str) -> None:
-    r = run_cli("key", "generate", "--type", "ed25519", "--private-out", tmp_path / "k.pem",
-                "--public-out", tmp_path / "k.pub.json", input="long-passphrase\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ed25519",
+        "--private-out",
+        tmp_path / "k.pem",
+        "--public-out",
+        tmp_path / "k.pub.json",
+        input="long-passphrase\n",
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "k.pem").stat().st_mode & 0o777 == 0o600
     assert "keyval" in json.loads((tmp_path / "k.pub.json").read_text())
 
 
 def test_placeholder_method_refuses_a_file_that_appears_meanwhile(
-        tmp_path: Path, no_links: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, no_links: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The target appears after the up-front check (another writer, a second
     run on the same stick): O_EXCL on the name still refuses, and the other
     file is left as it was."""
     target = tmp_path / "out.json"
     real_mkstemp = tempfile.mkstemp
 
-    def racing_mkstemp(suffix: str | None = None, prefix: str | None = None,
-                       dir: str | Path | None = None, text: bool = False) -> tuple[int, str]:
+    def racing_mkstemp(
+        suffix: str | None = None, prefix: str | None = None, dir: str | Path | None = None, text: bool = False
+    ) -> tuple[int, str]:
         target.write_bytes(b"theirs")
         return real_mkstemp(suffix, prefix, dir, text)
 
@@ -110,8 +121,7 @@ def test_links_used_where_they_work(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
-def test_other_link_errors_are_one_line_errors(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_link_errors_are_one_line_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -121,10 +131,12 @@ def test_other_link_errors_are_one_line_errors(tmp_path: Path,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failure_after_placeholder_leaves_nothing(tmp_path: Path, no_links: str,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_after_placeholder_leaves_nothing(
+    tmp_path: Path, no_links: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The stick is pulled (EIO) at the rename: neither the temporary file nor
     our placeholder stays behind."""
+
     def pulled(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
@@ -147,6 +159,7 @@ def test_empty_leftover_is_explained(workdir: Path) -> None:
 
 def test_read_only_stick_is_one_line(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A write-protected (read-only) stick: one line naming the file, exit 3."""
+
     def read_only(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
@@ -156,15 +169,15 @@ def test_read_only_stick_is_one_line(workdir: Path, monkeypatch: pytest.MonkeyPa
     assert r.exit_code == 3, r.output
     assert f"{out}: cannot write: Read-only file system" in r.stderr
     assert [ln for ln in r.stderr.splitlines() if "error" in ln] == [
-        f"tuf-ceremony: error: {out}: cannot write: Read-only file system; nothing was written"]
+        f"tuf-ceremony: error: {out}: cannot write: Read-only file system; nothing was written"
+    ]
     assert not out.exists()
 
 
 def test_removal_note() -> None:
     fat = files.Written(Path("x"), True, "placeholder", "vfat")
     ext4 = files.Written(Path("y"), True, "link", "ext4")
-    assert files.removal_note([fat]).startswith(
-        "written and flushed to disk: it is safe to remove the USB stick")
+    assert files.removal_note([fat]).startswith("written and flushed to disk: it is safe to remove the USB stick")
     assert files.removal_note([ext4]) == "written and flushed to disk"
     unflushed = files.Written(Path("z"), False, "placeholder", "vfat")
     assert "did not confirm" in files.removal_note([fat, unflushed])

@@ -25,8 +25,9 @@ def stick(workdir: Path) -> Path:
     for who in ("alice", "bob"):
         sign_as(workdir, req, who)
     other = workdir / "other"
-    assert run_cli("merge", req, workdir / "alice.bundle.json", workdir / "bob.bundle.json",
-                   "--out", other).exit_code == 0
+    assert (
+        run_cli("merge", req, workdir / "alice.bundle.json", workdir / "bob.bundle.json", "--out", other).exit_code == 0
+    )
     shutil.copy(other / "1.root.json", workdir / "1.root.json")
     (workdir / "settings.json").write_text(json.dumps({"colour": "blue"}))
     return workdir
@@ -41,10 +42,8 @@ def test_status_with_a_glob_skips_what_is_not_a_bundle(stick: Path) -> None:
     r = run_cli("status", req, *_all_json(stick))
     assert r.exit_code == 0, r.output + r.stderr
     assert f"skipped {req}: not a signature bundle (it is a signing request)" in r.stderr
-    assert f"skipped {stick / '1.root.json'}: not a signature bundle (it is TUF root metadata)" \
-        in r.stderr
-    assert f"skipped {stick / 'alice.pub.json'}: not a signature bundle (it is a public key)" \
-        in r.stderr
+    assert f"skipped {stick / '1.root.json'}: not a signature bundle (it is TUF root metadata)" in r.stderr
+    assert f"skipped {stick / 'alice.pub.json'}: not a signature bundle (it is a public key)" in r.stderr
     assert f"skipped {stick / 'settings.json'}: not a signature bundle" in r.stderr
     assert "alice.bundle.json: not" not in r.stderr
     assert "refused" not in r.stderr
@@ -89,8 +88,10 @@ def test_a_broken_bundle_in_the_glob_is_still_refused(stick: Path, breakage: str
     else:
         bundle.write_text(json.dumps(doc))
     req = stick / "request.json"
-    commands: list[list[str | Path]] = [["status", req, *_all_json(stick)],
-                                        ["merge", req, *_all_json(stick), "--out", stick / "repo"]]
+    commands: list[list[str | Path]] = [
+        ["status", req, *_all_json(stick)],
+        ["merge", req, *_all_json(stick), "--out", stick / "repo"],
+    ]
     for args in commands:
         r = run_cli(*args)
         assert r.exit_code == 3, (breakage, r.output, r.stderr)

@@ -45,24 +45,25 @@ REQUEST_BREAKS: list[tuple[str, Callable[[Any], Any], str]] = [
     ("no-payloads", lambda d: d.update(payloads=[]), "payloads: missing or empty"),
     ("payload-digest", lambda d: d["payloads"][0].update(digest="0" * 64), "digest does not match"),
     ("payload-tampered", lambda d: d["payloads"][0]["signed"].update(version=7), "version"),
-    ("payload-expiry", lambda d: d["payloads"][0]["signed"].update(expires="2099-01-01T00:00:00Z"),
-     "digest does not match"),
-    ("payload-bad-tuf", lambda d: d["payloads"][0]["signed"].pop("roles") and None,
-     "not valid TUF"),
+    (
+        "payload-expiry",
+        lambda d: d["payloads"][0]["signed"].update(expires="2099-01-01T00:00:00Z"),
+        "digest does not match",
+    ),
+    ("payload-bad-tuf", lambda d: d["payloads"][0]["signed"].pop("roles") and None, "not valid TUF"),
     ("payload-role", lambda d: d["payloads"][0].update(role="snapshot"), "not root or targets"),
     ("request-id", lambda d: d.update(request_id="f" * 64), "request_id does not match"),
-    ("key-name", lambda d: next(iter(d["keys"].values())).update(name="mallory"),
-     "request_id does not match"),
-    ("keyid-mismatch", lambda d: d["keys"].update({"0" * 64: next(iter(d["keys"].values()))}),
-     "keyid does not match"),
+    ("key-name", lambda d: next(iter(d["keys"].values())).update(name="mallory"), "request_id does not match"),
+    ("keyid-mismatch", lambda d: d["keys"].update({"0" * 64: next(iter(d["keys"].values()))}), "keyid does not match"),
     ("trusted", lambda d: d.update(trusted=[]), "trusted"),
     ("missing-created", lambda d: d.pop("created") and None, "created"),
 ]
 
 
 @pytest.mark.parametrize(("case", "fn", "needle"), REQUEST_BREAKS, ids=[c[0] for c in REQUEST_BREAKS])
-def test_malformed_request(ceremony: tuple[Path, Path, Path], workdir: Path, case: str,
-                           fn: Callable[[Any], Any], needle: str) -> None:
+def test_malformed_request(
+    ceremony: tuple[Path, Path, Path], workdir: Path, case: str, fn: Callable[[Any], Any], needle: str
+) -> None:
     req, a, b = ceremony
     _edit(req, fn)
     commands: list[list[str | Path]] = [
@@ -104,8 +105,9 @@ BUNDLE_BREAKS: list[tuple[str, Callable[[Any], Any], str]] = [
 
 
 @pytest.mark.parametrize(("case", "fn", "needle"), BUNDLE_BREAKS, ids=[c[0] for c in BUNDLE_BREAKS])
-def test_malformed_bundle(ceremony: tuple[Path, Path, Path], workdir: Path, case: str,
-                          fn: Callable[[Any], Any], needle: str) -> None:
+def test_malformed_bundle(
+    ceremony: tuple[Path, Path, Path], workdir: Path, case: str, fn: Callable[[Any], Any], needle: str
+) -> None:
     req, a, b = ceremony
     _edit(b, fn)
     commands: list[list[str | Path]] = [["status", req, a, b], ["merge", req, a, b, "--out", workdir / "out"]]
@@ -117,8 +119,7 @@ def test_malformed_bundle(ceremony: tuple[Path, Path, Path], workdir: Path, case
     assert not (workdir / "out").exists()
 
 
-def test_signature_for_other_payload_content(ceremony: tuple[Path, Path, Path],
-                                             workdir: Path) -> None:
+def test_signature_for_other_payload_content(ceremony: tuple[Path, Path, Path], workdir: Path) -> None:
     req, a, b = ceremony
     _edit(b, lambda d: d["signatures"][0].update(digest="1" * 64))
     r = run_cli("merge", req, a, b, "--out", workdir / "out")

@@ -118,20 +118,54 @@ def _verify_report() -> Report:
     alice = KeyRef("a1" * 32, f"alice{HOSTILE}")
     bob = KeyRef("b2" * 32, "bob")
     check = ThresholdCheck("root", 2, 2, [alice, bob], [], 3)
-    report = Report(directory=f"/media/usb/{HOSTILE}", checked_at="2026-12-01T00:00:00Z", strict=False,
-                    warn_days=30, mode="repository")
+    report = Report(
+        directory=f"/media/usb/{HOSTILE}",
+        checked_at="2026-12-01T00:00:00Z",
+        strict=False,
+        warn_days=30,
+        mode="repository",
+    )
     report.root_chain.append(RootStep(1, "1.root.json", "2027-12-01T00:00:00Z", True, check))
-    report.root_chain.append(RootStep(2, f"2.{HOSTILE}.root.json", "2027-12-01T00:00:00Z", False, check,
-                                      check))
-    report.roles.append(RoleReport("targets", "root", True, "1.targets.json", 1, "2027-01-01T00:00:00Z",
-                                   False, ThresholdCheck("targets", 1, 1, [bob]), 12))
+    report.root_chain.append(RootStep(2, f"2.{HOSTILE}.root.json", "2027-12-01T00:00:00Z", False, check, check))
+    report.roles.append(
+        RoleReport(
+            "targets",
+            "root",
+            True,
+            "1.targets.json",
+            1,
+            "2027-01-01T00:00:00Z",
+            False,
+            ThresholdCheck("targets", 1, 1, [bob]),
+            12,
+        )
+    )
     report.roles += [
-        RoleReport(f"bin-{n:04x}", "bins", True, f"1.bin-{n:04x}.json", 1, "2027-01-01T00:00:00Z", False,
-                   ThresholdCheck("bin", 1, 1, [bob]), 400, kind="hashed-bin")
+        RoleReport(
+            f"bin-{n:04x}",
+            "bins",
+            True,
+            f"1.bin-{n:04x}.json",
+            1,
+            "2027-01-01T00:00:00Z",
+            False,
+            ThresholdCheck("bin", 1, 1, [bob]),
+            400,
+            kind="hashed-bin",
+        )
         for n in range(60)
     ]
-    report.add("error", "bad-signature", "signature by " + "c3" * 32 + " over " + HOSTILE + " does not verify "
-               + "and this message goes on for a good while to need wrapping " * 3, file=f"{HOSTILE}.json")
+    report.add(
+        "error",
+        "bad-signature",
+        "signature by "
+        + "c3" * 32
+        + " over "
+        + HOSTILE
+        + " does not verify "
+        + "and this message goes on for a good while to need wrapping " * 3,
+        file=f"{HOSTILE}.json",
+    )
     return report
 
 

@@ -20,8 +20,7 @@ GUIDE = Path(__file__).resolve().parent.parent / "docs" / "keyholder.md"
 
 def guide_table() -> dict[int, str]:
     text = GUIDE.read_text(encoding="utf-8").split("## When something goes wrong", 1)[1]
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d+) \| ([^|]+)\|", text,
-                                                              re.MULTILINE)}
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d+) \| ([^|]+)\|", text, re.MULTILINE)}
 
 
 @pytest.fixture
@@ -35,8 +34,7 @@ def ceremony(workdir: Path) -> Path:
     r = run_cli("prepare", workdir / "plan.toml", "--trusted", workdir / "repo", "--out", req2)
     assert r.exit_code == 0, r.output + r.stderr
     (workdir / "trusted").mkdir()
-    (workdir / "trusted" / "1.root.json").write_bytes((workdir / "repo" / "1.root.json")
-                                                      .read_bytes())
+    (workdir / "trusted" / "1.root.json").write_bytes((workdir / "repo" / "1.root.json").read_bytes())
     return req2
 
 
@@ -52,8 +50,7 @@ def _sign(workdir: Path, req: Path, key: str, stdin: str, *extra: str | Path) ->
     return r.exit_code
 
 
-def test_the_guide_lists_the_codes_sign_returns(workdir: Path, ceremony: Path,
-                                                pkcs11_fresh: SoftHSM) -> None:
+def test_the_guide_lists_the_codes_sign_returns(workdir: Path, ceremony: Path, pkcs11_fresh: SoftHSM) -> None:
     table = guide_table()
     assert sorted(table) == [1, 3, 4, 5, 6, 7, 8], table
     alice = str(workdir / "alice.pem")
@@ -63,26 +60,40 @@ def test_the_guide_lists_the_codes_sign_returns(workdir: Path, ceremony: Path,
     other = workdir / "other"
     other.mkdir()
     oreq = other / "r.json"
-    assert run_cli("prepare", workdir / "plan.toml", "--out", oreq,
-                   "--at", (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
-                   ).exit_code == 0
+    assert (
+        run_cli(
+            "prepare",
+            workdir / "plan.toml",
+            "--out",
+            oreq,
+            "--at",
+            (datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
+        ).exit_code
+        == 0
+    )
     ob = [sign_as(workdir, oreq, n, other / f"{n}.json") for n in ("alice", "bob")]
     assert run_cli("merge", oreq, *ob, "--out", other / "repo").exit_code == 0
-    seen[1] = _sign(workdir, ceremony, alice, ok, "--trusted", other / "repo" / "1.root.json",
-                    "--yes")
+    seen[1] = _sign(workdir, ceremony, alice, ok, "--trusted", other / "repo" / "1.root.json", "--yes")
     # 3: a request missing from the stick; a token holding several keys
     seen[3] = _sign(workdir, workdir / "missing.json", alice, ok, "--yes")
     token = f"duo-{uuid.uuid4().hex[:8]}"
     pkcs11_fresh.new_token(token)
     for label in ("first", "second"):
-        r = run_cli("key", "generate", "--type", "ed25519", "--uri",
-                    f"pkcs11:token={token};object={label}", "--public-out",
-                    workdir / f"{label}.pub.json", input=USER_PIN + "\n")
+        r = run_cli(
+            "key",
+            "generate",
+            "--type",
+            "ed25519",
+            "--uri",
+            f"pkcs11:token={token};object={label}",
+            "--public-out",
+            workdir / f"{label}.pub.json",
+            input=USER_PIN + "\n",
+        )
         assert r.exit_code == 0, r.output + r.stderr
     assert _sign(workdir, ceremony, f"pkcs11:token={token}", USER_PIN + "\n", "--yes") == 3
     # 4: a key that is in no role of this request (the online key signs no offline role)
-    seen[4] = _sign(workdir, ceremony, str(workdir / "online.pem"),
-                    PASSPHRASES["online"] + "\n", "--yes")
+    seen[4] = _sign(workdir, ceremony, str(workdir / "online.pem"), PASSPHRASES["online"] + "\n", "--yes")
     # 5: three wrong passphrases
     seen[5] = _sign(workdir, ceremony, alice, "wrong-1\nwrong-2\nwrong-3\n", "--yes")
     # 6: the token is not plugged in

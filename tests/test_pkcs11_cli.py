@@ -32,8 +32,7 @@ def test_key_generate_export_and_list(pkcs11_fresh: SoftHSM, tmp_path: Path) -> 
     serial = pkcs11_fresh.new_token(token, pin=pin)
     uri = f"pkcs11:token={token};object=root-key"
     pub = tmp_path / "root-key.pub.json"
-    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--uri", uri, "--public-out", pub,
-                input=pin + "\n")
+    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--uri", uri, "--public-out", pub, input=pin + "\n")
     assert r.exit_code == 0, r.output
     doc = json.loads(pub.read_text())
     assert (doc["keytype"], doc["scheme"]) == ("ecdsa", "ecdsa-sha2-nistp256")
@@ -55,14 +54,11 @@ def test_key_generate_export_and_list(pkcs11_fresh: SoftHSM, tmp_path: Path) -> 
     r = run_cli("key", "list", "--json")
     listed = {t["label"]: t for t in json.loads(r.output)}
     assert listed[token]["pin_state"] == "ok"
-    assert listed[token]["keys"] == [
-        {"label": "root-key", "id": "01", "keytype": "ecdsa-p256", "uri": full_uri}
-    ]
+    assert listed[token]["keys"] == [{"label": "root-key", "id": "01", "keytype": "ecdsa-p256", "uri": full_uri}]
 
     # the same label again: refused, nothing written
     again = tmp_path / "again.pub.json"
-    r = run_cli("key", "generate", "--type", "ed25519", "--uri", uri, "--public-out", again,
-                input=pin + "\n")
+    r = run_cli("key", "generate", "--type", "ed25519", "--uri", uri, "--public-out", again, input=pin + "\n")
     assert r.exit_code == 3
     assert "already holds an object labelled 'root-key'" in r.stderr
     assert not again.exists()
@@ -74,16 +70,14 @@ def test_key_generate_export_and_list(pkcs11_fresh: SoftHSM, tmp_path: Path) -> 
 def test_key_list_and_export_errors(pkcs11_fresh: SoftHSM, tmp_path: Path) -> None:
     r = run_cli("key", "list", "--module", "/nonexistent/libnothing.so")
     assert r.exit_code == 6
-    assert "cannot load a PKCS#11 module; tried: /nonexistent/libnothing.so (file not found)" \
-        in r.stderr
+    assert "cannot load a PKCS#11 module; tried: /nonexistent/libnothing.so (file not found)" in r.stderr
     out = tmp_path / "k.pub.json"
     r = run_cli("key", "export", "pkcs11:object=p256", "--public-out", out)
     assert r.exit_code == 3
     assert "matches 2 keys" in r.stderr
     for token in ("tuf-test-a", "tuf-test-b"):
         assert f"pkcs11:token={token};serial={pkcs11_fresh.tokens[token]};object=p256" in r.stderr
-    r = run_cli("key", "export", "pkcs11:token=tuf-test-a;object=p256?pin-value=4321",
-                "--public-out", out)
+    r = run_cli("key", "export", "pkcs11:token=tuf-test-a;object=p256?pin-value=4321", "--public-out", out)
     assert r.exit_code == 3
     assert "never goes on the command line" in r.stderr and "4321" not in r.stderr
     r = run_cli("key", "export", "pkcs11:token=tuf-test-a;object=missing", "--public-out", out)
@@ -99,11 +93,19 @@ def test_three_keyholders_on_three_tokens(pkcs11_fresh: SoftHSM, workdir: Path) 
         token = _label(name)
         pkcs11_fresh.new_token(token)
         uris[name] = f"pkcs11:token={token};object={name}"
-        r = run_cli("key", "generate", "--type", keytype, "--uri", uris[name],
-                    "--public-out", workdir / f"{name}.pub.json", input=PIN_INPUT)
+        r = run_cli(
+            "key",
+            "generate",
+            "--type",
+            keytype,
+            "--uri",
+            uris[name],
+            "--public-out",
+            workdir / f"{name}.pub.json",
+            input=PIN_INPUT,
+        )
         assert r.exit_code == 0, r.output
-    plan = write_plan(workdir / "plan.toml", root=(["kh1", "kh2", "kh3"], 2),
-                      targets=(["kh1", "kh2"], 2))
+    plan = write_plan(workdir / "plan.toml", root=(["kh1", "kh2", "kh3"], 2), targets=(["kh1", "kh2"], 2))
     # a plan may name a token key by its URI instead of a public key file
     text = plan.read_text().replace('kh3 = "kh3.pub.json"', f'kh3 = "{uris["kh3"]}"')
     plan.write_text(text)
@@ -115,8 +117,7 @@ def test_three_keyholders_on_three_tokens(pkcs11_fresh: SoftHSM, workdir: Path) 
     # prompt would find stdin empty and fail), one session, one login.
     close_sessions()
     reset_session_stats()
-    r = run_cli("sign", req, "--key", uris["kh1"], "--out", workdir / "kh1.json", "--yes",
-                input=PIN_INPUT)
+    r = run_cli("sign", req, "--key", uris["kh1"], "--out", workdir / "kh1.json", "--yes", input=PIN_INPUT)
     assert r.exit_code == 0, r.output
     stats = session_stats()
     assert (stats.sessions_opened, stats.logins, stats.pin_prompts) == (1, 1, 1)
@@ -125,23 +126,19 @@ def test_three_keyholders_on_three_tokens(pkcs11_fresh: SoftHSM, workdir: Path) 
 
     # a wrong PIN: exit 5, nothing written
     close_sessions()
-    r = run_cli("sign", req, "--key", uris["kh2"], "--out", workdir / "kh2.json", "--yes",
-                input="999999\n")
+    r = run_cli("sign", req, "--key", uris["kh2"], "--out", workdir / "kh2.json", "--yes", input="999999\n")
     assert r.exit_code == 5, r.output
     assert "wrong PIN for token" in r.stderr and "999999" not in r.output + r.stderr
     assert not (workdir / "kh2.json").exists()
     close_sessions()
-    r = run_cli("sign", req, "--key", uris["kh2"], "--out", workdir / "kh2.json", "--yes",
-                input=PIN_INPUT)
+    r = run_cli("sign", req, "--key", uris["kh2"], "--out", workdir / "kh2.json", "--yes", input=PIN_INPUT)
     assert r.exit_code == 0, r.output
     close_sessions()
-    r = run_cli("sign", req, "--key", uris["kh3"], "--out", workdir / "kh3.json", "--yes",
-                input=PIN_INPUT)
+    r = run_cli("sign", req, "--key", uris["kh3"], "--out", workdir / "kh3.json", "--yes", input=PIN_INPUT)
     assert r.exit_code == 0, r.output
 
     out = workdir / "repo"
-    r = run_cli("merge", req, workdir / "kh1.json", workdir / "kh2.json", workdir / "kh3.json",
-                "--out", out)
+    r = run_cli("merge", req, workdir / "kh1.json", workdir / "kh2.json", workdir / "kh3.json", "--out", out)
     assert r.exit_code == 0, r.output
     r = run_cli("verify", out)
     assert r.exit_code == 0, r.output
@@ -152,20 +149,18 @@ def test_three_keyholders_on_three_tokens(pkcs11_fresh: SoftHSM, workdir: Path) 
     assert (workdir / "client" / "root.json").read_bytes() == (out / "1.root.json").read_bytes()
 
 
-def test_sign_refuses_uri_with_pin_and_foreign_token_key(
-    pkcs11_fresh: SoftHSM, workdir: Path
-) -> None:
+def test_sign_refuses_uri_with_pin_and_foreign_token_key(pkcs11_fresh: SoftHSM, workdir: Path) -> None:
     plan = write_plan(workdir / "plan.toml")
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     reset_session_stats()
-    r = run_cli("sign", req, "--key", "pkcs11:token=tuf-test-a;object=p256?pin-value=1234",
-                "--out", workdir / "x.json", "--yes")
+    r = run_cli(
+        "sign", req, "--key", "pkcs11:token=tuf-test-a;object=p256?pin-value=1234", "--out", workdir / "x.json", "--yes"
+    )
     assert r.exit_code == 3
     assert "never goes on the command line" in r.stderr and "1234" not in r.stderr
     # a token key that is in no role of the request is refused before any PIN
-    r = run_cli("sign", req, "--key", "pkcs11:token=tuf-test-a;object=p256",
-                "--out", workdir / "x.json", "--yes")
+    r = run_cli("sign", req, "--key", "pkcs11:token=tuf-test-a;object=p256", "--out", workdir / "x.json", "--yes")
     assert r.exit_code == 4, r.output
     assert not (workdir / "x.json").exists()
     assert session_stats().pin_prompts == 0

@@ -35,8 +35,13 @@ def test_library_and_slot_attributes_select_the_token(pkcs11_fresh: SoftHSM) -> 
     ):
         key = p11.read_public_key(f"{base};{extra}")
         assert key.keytype == "ecdsa", extra
-    for extra in ("library-manufacturer=Nobody", "library-version=99.1", "library-description=none",
-                  "model=other", "slot-id=999999"):
+    for extra in (
+        "library-manufacturer=Nobody",
+        "library-version=99.1",
+        "library-description=none",
+        "model=other",
+        "slot-id=999999",
+    ):
         with pytest.raises(TokenError, match="token not present: no token matches"):
             p11.read_public_key(f"{base};{extra}")
 

@@ -27,9 +27,7 @@ PAYLOAD = b"signed bytes"
         ("rsa", "rsa", "rsassa-pss-sha256"),
     ],
 )
-def test_sign_and_verify_each_key_type(
-    pkcs11_fresh: SoftHSM, label: str, keytype: str, scheme: str
-) -> None:
+def test_sign_and_verify_each_key_type(pkcs11_fresh: SoftHSM, label: str, keytype: str, scheme: str) -> None:
     uri = pkcs11_fresh.uri("tuf-test-a", label)
     key = p11.read_public_key(uri)
     assert (key.keytype, key.scheme) == (keytype, scheme)
@@ -82,8 +80,7 @@ def test_one_pin_prompt_and_one_login_per_token(pkcs11_fresh: SoftHSM) -> None:
     p11.reset_session_stats()
     handler = pin_handler()
     signers = [
-        p11.open_pkcs11_signer(pkcs11_fresh.uri("tuf-test-a", label), None, handler)
-        for label in ("p256", "ed25519")
+        p11.open_pkcs11_signer(pkcs11_fresh.uri("tuf-test-a", label), None, handler) for label in ("p256", "ed25519")
     ]
     assert handler.prompts == []  # no PIN until the first signature
     for signer in signers + signers:
@@ -121,8 +118,10 @@ def test_same_label_on_two_tokens_is_ambiguous(pkcs11_fresh: SoftHSM) -> None:
     key_b.verify_signature(signer.sign(PAYLOAD), PAYLOAD)
     # each candidate URI, copied from the message, works as is
     cand = msg.split("use one of these URIs: ")[1].split(" | ")[0]
-    assert p11.read_public_key(cand).keyid in {key_b.keyid, p11.read_public_key(
-        "pkcs11:token=tuf-test-a;object=p256").keyid}
+    assert p11.read_public_key(cand).keyid in {
+        key_b.keyid,
+        p11.read_public_key("pkcs11:token=tuf-test-a;object=p256").keyid,
+    }
 
 
 def test_key_must_match_the_expected_public_key(pkcs11_fresh: SoftHSM) -> None:
@@ -144,9 +143,7 @@ def test_uri_with_pin_is_refused(pkcs11_fresh: SoftHSM, attr: str) -> None:
         Signer.from_priv_key_uri(with_pin, None)  # type: ignore[arg-type]  # refused before a key is needed
 
 
-def test_module_not_loadable_lists_what_was_tried(
-    pkcs11_fresh: SoftHSM, tmp_path: Path
-) -> None:
+def test_module_not_loadable_lists_what_was_tried(pkcs11_fresh: SoftHSM, tmp_path: Path) -> None:
     bogus = tmp_path / "libnot-a-module.so"
     bogus.write_bytes(b"not an ELF file")
     with pytest.raises(TokenError, match="cannot load a PKCS#11 module; tried: ") as exc:

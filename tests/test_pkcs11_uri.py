@@ -68,7 +68,5 @@ def test_module_name_finds_softhsm(pkcs11_fresh: SoftHSM) -> None:
     from tuf_ceremony.signers import pkcs11 as p11
 
     key = p11.read_public_key("pkcs11:token=tuf-test-a;object=p256?module-name=softhsm2")
-    signer = p11.open_pkcs11_signer(
-        "pkcs11:token=tuf-test-a;object=p256?module-name=softhsm2", key, pin_handler()
-    )
+    signer = p11.open_pkcs11_signer("pkcs11:token=tuf-test-a;object=p256?module-name=softhsm2", key, pin_handler())
     key.verify_signature(signer.sign(b"x"), b"x")

@@ -56,10 +56,16 @@ def _refused(workdir: Path, text: str, *needles: str) -> str:
         ("threshold = 2", "threshold = 0", ["roles.root.threshold", "not between 1 and the 3"]),
         ("threshold = 2", "threshold = 4", ["roles.root.threshold", "not between 1 and the 3"]),
         ("threshold = 2", 'threshold = "2"', ["roles.root.threshold", "whole number"]),
-        ('keys = ["alice", "bob", "carol"]', 'keys = ["alice", "bob", "mallory"]',
-         ["roles.root.keys", "unknown key name 'mallory'"]),
-        ('keys = ["alice", "bob", "carol"]', 'keys = ["alice", "bob", "alice"]',
-         ["roles.root.keys", "'alice' is listed twice"]),
+        (
+            'keys = ["alice", "bob", "carol"]',
+            'keys = ["alice", "bob", "mallory"]',
+            ["roles.root.keys", "unknown key name 'mallory'"],
+        ),
+        (
+            'keys = ["alice", "bob", "carol"]',
+            'keys = ["alice", "bob", "alice"]',
+            ["roles.root.keys", "'alice' is listed twice"],
+        ),
         ('expires = "365d"', 'expires = "next year"', ["roles.root.expires", "neither a duration"]),
         ("threshold = 2", "treshold = 2", ["roles.root", "unknown field 'treshold'"]),
         ('keys = ["alice", "bob", "carol"]', "keys = []", ["roles.root.keys", "non-empty"]),
@@ -102,8 +108,8 @@ def test_private_key_given_by_mistake_is_refused_and_not_echoed(workdir: Path) -
 
 def test_unencrypted_tuf_private_key_json_refused(workdir: Path) -> None:
     (workdir / "bad.json").write_text(
-        '{"keytype": "ed25519", "scheme": "ed25519", '
-        '"keyval": {"public": "aa", "private": "c2VjcmV0LXZhbHVl"}}')
+        '{"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "aa", "private": "c2VjcmV0LXZhbHVl"}}'
+    )
     keys = BASE_KEYS.replace('"bob.pub.json"', '"bad.json"')
     err = _refused(workdir, keys + BASE_ROLES, "keys.bob", "is a private key")
     assert "c2VjcmV0LXZhbHVl" not in err

@@ -20,13 +20,31 @@ from tests.fixtures_core import run_cli, sign_as, write_plan
 from tests.test_threat_trust import read, reseal
 
 _SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.sampled_from(["", "root", "targets", "\x1b[2J", "\u202e", "a" * 300, "0" * 64,
-                     "2030-01-01T00:00:00Z", "ed25519", "../x", "pkcs11:token=a"]),
-    st.text(max_size=8))
-_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-    max_leaves=6)
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from(
+        [
+            "",
+            "root",
+            "targets",
+            "\x1b[2J",
+            "\u202e",
+            "a" * 300,
+            "0" * 64,
+            "2030-01-01T00:00:00Z",
+            "ed25519",
+            "../x",
+            "pkcs11:token=a",
+        ]
+    ),
+    st.text(max_size=8),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=6,
+)
 
 
 def _paths(obj: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -76,28 +94,33 @@ def _check(r: Result, source: Path) -> None:
 
 @pytest.fixture
 def base(workdir: Path) -> tuple[Path, dict[str, Any], dict[str, Any], Path]:
-    plan = write_plan(workdir / "plan.toml", extra="""
+    plan = write_plan(
+        workdir / "plan.toml",
+        extra="""
 [[roles.targets.delegations]]
 name = "bins"
 keys = ["online"]
 threshold = 1
 paths = ["a/*"]
-""")
+""",
+    )
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     a = sign_as(workdir, req, "alice")
     return req, read(req), read(a), plan
 
 
-_SETTINGS = settings(max_examples=120, deadline=None, derandomize=True,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                            HealthCheck.too_slow])
+_SETTINGS = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @_SETTINGS
 @given(data=st.data())
-def test_fuzz_request(base: tuple[Path, dict[str, Any], dict[str, Any], Path],
-                      data: st.DataObject) -> None:
+def test_fuzz_request(base: tuple[Path, dict[str, Any], dict[str, Any], Path], data: st.DataObject) -> None:
     req, doc, _, _ = base
     forged = _mutate(doc, data)
     try:
@@ -111,8 +134,7 @@ def test_fuzz_request(base: tuple[Path, dict[str, Any], dict[str, Any], Path],
 
 @_SETTINGS
 @given(data=st.data())
-def test_fuzz_bundle(base: tuple[Path, dict[str, Any], dict[str, Any], Path],
-                     data: st.DataObject) -> None:
+def test_fuzz_bundle(base: tuple[Path, dict[str, Any], dict[str, Any], Path], data: st.DataObject) -> None:
     req, _, bundle, _ = base
     target = req.with_name("fuzz.bundle.json")
     target.write_text(json.dumps(_mutate(bundle, data)))
@@ -122,11 +144,14 @@ def test_fuzz_bundle(base: tuple[Path, dict[str, Any], dict[str, Any], Path],
     assert not out.exists()
 
 
-@settings(max_examples=80, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
-def test_fuzz_plan(base: tuple[Path, dict[str, Any], dict[str, Any], Path],
-                   data: st.DataObject) -> None:
+def test_fuzz_plan(base: tuple[Path, dict[str, Any], dict[str, Any], Path], data: st.DataObject) -> None:
     import tomllib
 
     _, _, _, plan = base
@@ -168,7 +193,7 @@ def _toml(doc: Any) -> str:
                 lines.append(f"{key} = {_toml_scalar(v)}")
         for key, v, many in subs:
             name = f"{prefix}.{key}" if prefix else key
-            for item in (v if many else [v]):
+            for item in v if many else [v]:
                 lines.append(f"[[{name}]]" if many else f"[{name}]")
                 table(name, item)
 
@@ -193,8 +218,7 @@ def test_a_number_python_will_not_convert_is_an_input_error(workdir: Path) -> No
     r = run_cli("verify", workdir, "--names", plan)
     assert r.exit_code == 3 and "a number with too many digits" in r.stderr
     doc = workdir / "request.json"
-    doc.write_text('{"format": "tuf-ceremony/signing-request", "format_version": '
-                   + "1" * 5000 + "}")
+    doc.write_text('{"format": "tuf-ceremony/signing-request", "format_version": ' + "1" * 5000 + "}")
     commands: list[list[str | Path]] = [["status", doc], ["merge", doc, doc, "--out", workdir / "o"]]
     for args in commands:
         r = run_cli(*args)

@@ -31,8 +31,10 @@ def _targets(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _roles(workdir: Path, doc: dict[str, Any], *names: str, **extra: Any) -> None:
     online = key_json(workdir, "online")
-    roles = [{"name": n, "keyids": [keyid_of(online)], "threshold": 1, "terminating": False,
-              "paths": [f"{n}/*"], **extra} for n in names]
+    roles = [
+        {"name": n, "keyids": [keyid_of(online)], "threshold": 1, "terminating": False, "paths": [f"{n}/*"], **extra}
+        for n in names
+    ]
     _targets(doc)["delegations"] = {"keys": {keyid_of(online): online}, "roles": roles}
 
 
@@ -40,8 +42,8 @@ def _succinct(workdir: Path, doc: dict[str, Any], bits: Any) -> None:
     online = key_json(workdir, "online")
     _targets(doc)["delegations"] = {
         "keys": {keyid_of(online): online},
-        "succinct_roles": {"keyids": [keyid_of(online)], "threshold": 1, "bit_length": bits,
-                           "name_prefix": "bin"}}
+        "succinct_roles": {"keyids": [keyid_of(online)], "threshold": 1, "bit_length": bits, "name_prefix": "bin"},
+    }
 
 
 FORGERIES: dict[str, tuple[Callable[[Path, dict[str, Any]], None], str]] = {
@@ -49,29 +51,25 @@ FORGERIES: dict[str, tuple[Callable[[Path, dict[str, Any]], None], str]] = {
     # and a client that reads JSON types (go-tuf, rust-tuf) refuses the root
     "consistent-snapshot-string": (
         lambda w, d: _root(d).__setitem__("consistent_snapshot", "false"),
-        "consistent_snapshot must be true or false"),
+        "consistent_snapshot must be true or false",
+    ),
     "consistent-snapshot-number": (
         lambda w, d: _root(d).__setitem__("consistent_snapshot", 0),
-        "consistent_snapshot must be true or false"),
-    "terminating-string": (
-        lambda w, d: _roles(w, d, "bins", terminating="no"),
-        "terminating must be true or false"),
+        "consistent_snapshot must be true or false",
+    ),
+    "terminating-string": (lambda w, d: _roles(w, d, "bins", terminating="no"), "terminating must be true or false"),
     "target-length-bool": (
         lambda w, d: _targets(d)["targets"].__setitem__("a.txt", {**_TARGET, "length": True}),
-        "length must be a whole number"),
-    "succinct-bit-length-bool": (
-        lambda w, d: _succinct(w, d, True),
-        "bit_length must be a whole number"),
+        "length must be a whole number",
+    ),
+    "succinct-bit-length-bool": (lambda w, d: _succinct(w, d, True), "bit_length must be a whole number"),
     # two role names one file on FAT (case-insensitive) or on macOS (NFD)
-    "role-names-differ-in-case": (
-        lambda w, d: _roles(w, d, "Bins", "bins"),
-        "same file name"),
+    "role-names-differ-in-case": (lambda w, d: _roles(w, d, "Bins", "bins"), "same file name"),
     "role-name-is-a-top-level-role-in-another-case": (
         lambda w, d: _roles(w, d, "Targets"),
-        "'targets' and 'Targets' are the same file name"),
-    "role-names-differ-in-normalization": (
-        lambda w, d: _roles(w, d, "caf\u00e9", "cafe\u0301"),
-        "same file name"),
+        "'targets' and 'Targets' are the same file name",
+    ),
+    "role-names-differ-in-normalization": (lambda w, d: _roles(w, d, "caf\u00e9", "cafe\u0301"), "same file name"),
 }
 
 
@@ -113,13 +111,22 @@ def _bundle(workdir: Path, doc: dict[str, Any], name: str) -> Path:
         role_keys = _root(doc)["roles"][p["role"]]["keyids"]
         if kid in role_keys:
             sig = signer.sign(canonical_bytes(p["signed"]))
-            sigs.append({"role": p["role"], "version": p["version"], "digest": p["digest"],
-                         "keyid": kid, "sig": sig.signature})
+            sigs.append(
+                {"role": p["role"], "version": p["version"], "digest": p["digest"], "keyid": kid, "sig": sig.signature}
+            )
     path = workdir / f"{name}.expired.bundle.json"
-    path.write_text(json.dumps({
-        "format": "tuf-ceremony/signature-bundle", "format_version": 1,
-        "request_id": doc["request_id"], "created": "2026-01-01T00:00:00Z",
-        "signer": {"keyid": kid, "name": name}, "signatures": sigs}))
+    path.write_text(
+        json.dumps(
+            {
+                "format": "tuf-ceremony/signature-bundle",
+                "format_version": 1,
+                "request_id": doc["request_id"],
+                "created": "2026-01-01T00:00:00Z",
+                "signer": {"keyid": kid, "name": name},
+                "signatures": sigs,
+            }
+        )
+    )
     return path
 
 
@@ -151,11 +158,14 @@ def test_attack_expired_payload_is_neither_signed_nor_merged(workdir: Path) -> N
 # --- key names that look like another key's name ----------------------------------------------
 
 
-@pytest.mark.parametrize(("lookalike", "needle"), [
-    ("Alice", "the name of another key"),
-    ("\uff41lice", "the name of another key"),  # fullwidth a
-    ("\u0430lice", "mixes Cyrillic and Latin letters"),  # Cyrillic a
-])
+@pytest.mark.parametrize(
+    ("lookalike", "needle"),
+    [
+        ("Alice", "the name of another key"),
+        ("\uff41lice", "the name of another key"),  # fullwidth a
+        ("\u0430lice", "mixes Cyrillic and Latin letters"),  # Cyrillic a
+    ],
+)
 def test_attack_key_named_like_another_key(workdir: Path, lookalike: str, needle: str) -> None:
     """carol's key named like alice's: "the root needs 2 of these 3 keys:
     alice, alice, bob" looks like alice holds two keys."""
@@ -186,8 +196,19 @@ def test_rotate_add_gives_lookalike_names_distinct_labels(workdir: Path) -> None
     assert run_cli("merge", req, *bundles, "--out", repo).exit_code == 0
     shutil.copy(workdir / "dave.pub.json", workdir / "Alice.pub.json")
     out = workdir / "rot.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--add", workdir / "Alice.pub.json",
-                "--names", plan, "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--add",
+        workdir / "Alice.pub.json",
+        "--names",
+        plan,
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output + r.stderr
     names = sorted(e["name"] for e in read(out)["keys"].values())
     alice, dave = kid_of(workdir, "alice"), kid_of(workdir, "dave")

@@ -37,8 +37,7 @@ def test_debug_traceback_escapes_a_hostile_file_name(tmp_path: Path) -> None:
     assert last.startswith("tuf-ceremony: error: ") and "not valid JSON" in last
 
 
-def test_debug_keeps_exit_70_and_escapes_an_internal_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_debug_keeps_exit_70_and_escapes_an_internal_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tuf_ceremony.request as request
 
     def boom(path: object) -> None:
@@ -77,8 +76,7 @@ def test_verify_json_of_a_hostile_repository_is_ascii(classic_repo: RepoInfo) ->
 
     def add_role(md: Metadata[Any]) -> None:
         kid = next(iter(md.signed.delegations.keys))
-        md.signed.delegations.roles[EVIL] = DelegatedRole(EVIL, [kid], 1, False,
-                                                          paths=[EVIL + "/*"])
+        md.signed.delegations.roles[EVIL] = DelegatedRole(EVIL, [kid], 1, False, paths=[EVIL + "/*"])
         md.signed.targets[EVIL] = TargetFile(3, {"sha256": "ab" * 32}, EVIL)
 
     resign(d / "1.targets.json", keys.targets, edit=add_role)
@@ -160,9 +158,11 @@ def test_plan_warnings_escape_hostile_key_and_file_names(workdir: Path) -> None:
     plan = write_plan(workdir / "plan.toml")
     hostile = workdir / "\x1b]0;x\x07pl\u202ean.toml"
     evil = "car\\u001b[31mol\\u202e[red]"  # TOML escapes: ESC and a bidi override
-    hostile.write_text(plan.read_text().replace('carol = "carol.pub.json"',
-                                                f'"{evil}" = "carol.pub.json"')
-                       .replace('"carol"', f'"{evil}"'))
+    hostile.write_text(
+        plan.read_text()
+        .replace('carol = "carol.pub.json"', f'"{evil}" = "carol.pub.json"')
+        .replace('"carol"', f'"{evil}"')
+    )
     r = run_cli("prepare", hostile, "--out", workdir / "r.json")
     assert r.exit_code == 0, r.stderr
     warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("warning:")]

@@ -26,14 +26,24 @@ def _clean(text: str) -> None:
 
 
 def test_hostile_token_labels_are_shown_literally_and_signing_is_offline(
-        pkcs11_fresh: SoftHSM, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkcs11_fresh: SoftHSM, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import socket
 
     token = f"{HOSTILE}{uuid.uuid4().hex[:6]}"
     pkcs11_fresh.new_token(token)
     uri = f"pkcs11:token={quote(token, safe='')};object={quote(HOSTILE, safe='')}"
-    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--uri", uri, "--public-out",
-                workdir / "tok.pub.json", input=USER_PIN + "\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ecdsa-p256",
+        "--uri",
+        uri,
+        "--public-out",
+        workdir / "tok.pub.json",
+        input=USER_PIN + "\n",
+    )
     assert r.exit_code == 0, r.output + r.stderr
     _clean(r.output + r.stderr)
 
@@ -44,14 +54,12 @@ def test_hostile_token_labels_are_shown_literally_and_signing_is_offline(
     r = run_cli("key", "list", "--json")
     assert r.exit_code == 0 and "\x1b" not in r.output
 
-    plan = write_plan(workdir / "plan.toml", targets=(["tok"], 1),
-                      keys=["alice", "bob", "carol", "tok", "online"])
+    plan = write_plan(workdir / "plan.toml", targets=(["tok"], 1), keys=["alice", "bob", "carol", "tok", "online"])
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
 
     # a wrong PIN: refused, the token named escaped, no PIN echoed
-    r = run_cli("sign", req, "--key", uri, "--out", workdir / "bad.json", "--yes",
-                input="999999\n")
+    r = run_cli("sign", req, "--key", uri, "--out", workdir / "bad.json", "--yes", input="999999\n")
     assert r.exit_code == 5, (r.exit_code, r.output, r.stderr)
     _clean(r.output + r.stderr)
     assert not (workdir / "bad.json").exists()
@@ -62,8 +70,7 @@ def test_hostile_token_labels_are_shown_literally_and_signing_is_offline(
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket, "getaddrinfo", no_network)
-    r = run_cli("sign", req, "--key", uri, "--out", workdir / "tok.bundle.json", "--yes",
-                input=USER_PIN + "\n")
+    r = run_cli("sign", req, "--key", uri, "--out", workdir / "tok.bundle.json", "--yes", input=USER_PIN + "\n")
     assert r.exit_code == 0, r.output + r.stderr
     _clean(r.output + r.stderr)
     assert [s["role"] for s in read(workdir / "tok.bundle.json")["signatures"]] == ["targets"]

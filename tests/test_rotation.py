@@ -20,8 +20,9 @@ from tests.fixtures_core import (
 from tests.fixtures_softhsm import USER_PIN, SoftHSM
 
 
-def _ceremony(workdir: Path, plan: Path, signers: list[str], out: Path,
-              trusted: Path | None = None, tag: str = "") -> Path:
+def _ceremony(
+    workdir: Path, plan: Path, signers: list[str], out: Path, trusted: Path | None = None, tag: str = ""
+) -> Path:
     req = workdir / f"request{tag}.json"
     args: list[str | Path] = ["prepare", plan, "--out", req]
     if trusted is not None:
@@ -45,19 +46,19 @@ def v1(workdir: Path) -> Path:
 
 def test_v1_v2_v3_chain_reaches_python_tuf_client(workdir: Path, v1: Path) -> None:
     # v2 by plan: carol revoked, dave added; targets gains carol
-    plan2 = write_plan(workdir / "plan2.toml", root=(["alice", "bob", "dave"], 2),
-                       targets=(["alice", "bob", "carol"], 2))
+    plan2 = write_plan(
+        workdir / "plan2.toml", root=(["alice", "bob", "dave"], 2), targets=(["alice", "bob", "carol"], 2)
+    )
     req2 = workdir / "request2.json"
     r = run_cli("prepare", plan2, "--trusted", v1, "--out", req2)
     assert r.exit_code == 0, r.stderr
     assert "root key removed carol" in r.output.replace("root: key", "root key")
-    r = run_cli("sign", req2, "--key", workdir / "alice.pem", "--out", workdir / "a2.json",
-                "--yes", input="alice-passphrase\n")
+    r = run_cli(
+        "sign", req2, "--key", workdir / "alice.pem", "--out", workdir / "a2.json", "--yes", input="alice-passphrase\n"
+    )
     assert r.exit_code == 0, r.stderr
-    assert "The old root (version 1) needs 2 of these 3 keys to sign: alice, bob, carol." \
-        in r.output
-    assert "The new root (version 2) needs 2 of these 3 keys to sign: alice, bob, dave." \
-        in r.output
+    assert "The old root (version 1) needs 2 of these 3 keys to sign: alice, bob, carol." in r.output
+    assert "The new root (version 2) needs 2 of these 3 keys to sign: alice, bob, dave." in r.output
     assert "root: key added dave" in r.output
     # alice is in both sets: one signature per payload, counted for both
     bundle = json.loads((workdir / "a2.json").read_text())
@@ -72,8 +73,21 @@ def test_v1_v2_v3_chain_reaches_python_tuf_client(workdir: Path, v1: Path) -> No
 
     # v3 by rotate: targets loses bob, gains erin, threshold stays 2
     req3 = workdir / "request3.json"
-    r = run_cli("rotate", "--trusted", v1, "--role", "targets", "--revoke", "bob",
-                "--add", workdir / "erin.pub.json", "--names", plan2, "--out", req3)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        v1,
+        "--role",
+        "targets",
+        "--revoke",
+        "bob",
+        "--add",
+        workdir / "erin.pub.json",
+        "--names",
+        plan2,
+        "--out",
+        req3,
+    )
     assert r.exit_code == 0, r.stderr
     assert "targets: key removed bob" in r.output and "targets: key added erin" in r.output
     bundles = [sign_as(workdir, req3, n, workdir / f"{n}3.json") for n in ("alice", "dave", "erin")]
@@ -93,8 +107,11 @@ def test_v1_v2_v3_chain_reaches_python_tuf_client(workdir: Path, v1: Path) -> No
 
 
 def test_v2_signed_only_by_new_keys_is_refused(workdir: Path, v1: Path) -> None:
-    plan2 = write_plan(workdir / "plan2.toml", root=(["dave", "erin", "alice"], 2),
-                       keys=["alice", "bob", "carol", "dave", "erin", "online"])
+    plan2 = write_plan(
+        workdir / "plan2.toml",
+        root=(["dave", "erin", "alice"], 2),
+        keys=["alice", "bob", "carol", "dave", "erin", "online"],
+    )
     req2 = workdir / "request2.json"
     assert run_cli("prepare", plan2, "--trusted", v1, "--out", req2).exit_code == 0
     bundles = [sign_as(workdir, req2, n, workdir / f"{n}2.json") for n in ("dave", "erin")]
@@ -106,8 +123,11 @@ def test_v2_signed_only_by_new_keys_is_refused(workdir: Path, v1: Path) -> None:
 
 
 def test_v2_signed_only_by_old_keys_is_refused(workdir: Path, v1: Path) -> None:
-    plan2 = write_plan(workdir / "plan2.toml", root=(["alice", "dave", "erin"], 2),
-                       keys=["alice", "bob", "carol", "dave", "erin", "online"])
+    plan2 = write_plan(
+        workdir / "plan2.toml",
+        root=(["alice", "dave", "erin"], 2),
+        keys=["alice", "bob", "carol", "dave", "erin", "online"],
+    )
     req2 = workdir / "request2.json"
     assert run_cli("prepare", plan2, "--trusted", v1, "--out", req2).exit_code == 0
     bundles = [sign_as(workdir, req2, n, workdir / f"{n}2.json") for n in ("bob", "carol")]
@@ -119,8 +139,7 @@ def test_v2_signed_only_by_old_keys_is_refused(workdir: Path, v1: Path) -> None:
 
 def test_renewal_is_a_plan_with_new_expiry(workdir: Path, v1: Path) -> None:
     req2 = workdir / "renew.json"
-    r = run_cli("prepare", workdir / "plan1.toml", "--trusted", v1, "--out", req2,
-                "--at", "2027-06-01T00:00:00Z")
+    r = run_cli("prepare", workdir / "plan1.toml", "--trusted", v1, "--out", req2, "--at", "2027-06-01T00:00:00Z")
     assert r.exit_code == 0, r.stderr
     assert "no key or threshold changes (renewal)" in r.output
     assert "no content changes (renewal)" in r.output
@@ -133,9 +152,21 @@ def test_renewal_is_a_plan_with_new_expiry(workdir: Path, v1: Path) -> None:
 
 def test_online_key_rotation_lists_what_to_resign(workdir: Path, v1: Path) -> None:
     req = workdir / "online.json"
-    r = run_cli("rotate", "--trusted", v1, "--role", "timestamp", "--revoke", "online",
-                "--add", workdir / "online2.pub.json", "--names", workdir / "plan1.toml",
-                "--out", req)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        v1,
+        "--role",
+        "timestamp",
+        "--revoke",
+        "online",
+        "--add",
+        workdir / "online2.pub.json",
+        "--names",
+        workdir / "plan1.toml",
+        "--out",
+        req,
+    )
     assert r.exit_code == 0, r.stderr
     assert "timestamp: ONLINE KEY CHANGED" in r.output
     bundles = [sign_as(workdir, req, n, workdir / f"{n}o.json") for n in ("alice", "bob")]
@@ -159,16 +190,35 @@ def test_online_key_rotation_lists_what_to_resign(workdir: Path, v1: Path) -> No
 
 def test_guard_rail_threshold_of_root_keys_lost(workdir: Path, v1: Path) -> None:
     out = workdir / "r.json"
-    r = run_cli("rotate", "--trusted", v1, "--role", "root", "--revoke", "alice",
-                "--revoke", "bob", "--add", workdir / "dave.pub.json", "--add",
-                workdir / "erin.pub.json", "--names", workdir / "plan1.toml", "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        v1,
+        "--role",
+        "root",
+        "--revoke",
+        "alice",
+        "--revoke",
+        "bob",
+        "--add",
+        workdir / "dave.pub.json",
+        "--add",
+        workdir / "erin.pub.json",
+        "--names",
+        workdir / "plan1.toml",
+        "--out",
+        out,
+    )
     assert r.exit_code == 9
     assert "a normal rotation is impossible" in r.stderr and "out of band" in r.stderr
     assert not out.exists()
     # the same through a plan that no longer lists two of the three old root keys
-    plan = write_plan(workdir / "plan2.toml", root=(["carol", "dave", "erin"], 2),
-                      targets=(["carol", "dave"], 2),
-                      keys=["carol", "dave", "erin", "online"])
+    plan = write_plan(
+        workdir / "plan2.toml",
+        root=(["carol", "dave", "erin"], 2),
+        targets=(["carol", "dave"], 2),
+        keys=["carol", "dave", "erin", "online"],
+    )
     r = run_cli("prepare", plan, "--trusted", v1, "--out", out)
     assert r.exit_code == 9 and "out of band" in r.stderr
     assert not out.exists()
@@ -176,29 +226,52 @@ def test_guard_rail_threshold_of_root_keys_lost(workdir: Path, v1: Path) -> None
 
 def test_guard_rail_new_role_cannot_meet_threshold(workdir: Path, v1: Path) -> None:
     out = workdir / "r.json"
-    r = run_cli("rotate", "--trusted", v1, "--role", "targets", "--revoke", "bob",
-                "--names", workdir / "plan1.toml", "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        v1,
+        "--role",
+        "targets",
+        "--revoke",
+        "bob",
+        "--names",
+        workdir / "plan1.toml",
+        "--out",
+        out,
+    )
     assert r.exit_code == 9
     assert "new targets role has 1 key(s), fewer than its threshold 2" in r.stderr
     assert not out.exists()
-    r = run_cli("rotate", "--trusted", v1, "--role", "root", "--threshold", "4",
-                "--names", workdir / "plan1.toml", "--out", out)
+    r = run_cli(
+        "rotate", "--trusted", v1, "--role", "root", "--threshold", "4", "--names", workdir / "plan1.toml", "--out", out
+    )
     assert r.exit_code == 9 and "fewer than its threshold 4" in r.stderr
 
 
 def test_guard_rail_equal_threshold_warns(workdir: Path, v1: Path) -> None:
-    r = run_cli("rotate", "--trusted", v1, "--role", "root", "--threshold", "3",
-                "--names", workdir / "plan1.toml", "--out", workdir / "r.json")
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        v1,
+        "--role",
+        "root",
+        "--threshold",
+        "3",
+        "--names",
+        workdir / "plan1.toml",
+        "--out",
+        workdir / "r.json",
+    )
     assert r.exit_code == 0
     assert "root: threshold 3 equals the number of keys" in r.stderr
 
 
 def test_rotate_unknown_key_and_bad_trusted_dir(workdir: Path, v1: Path) -> None:
-    r = run_cli("rotate", "--trusted", v1, "--role", "root", "--revoke", "mallory",
-                "--out", workdir / "r.json")
+    r = run_cli("rotate", "--trusted", v1, "--role", "root", "--revoke", "mallory", "--out", workdir / "r.json")
     assert r.exit_code == 3 and "mallory" in r.stderr
-    r = run_cli("rotate", "--trusted", workdir / "nowhere", "--role", "root", "--threshold", "2",
-                "--out", workdir / "r.json")
+    r = run_cli(
+        "rotate", "--trusted", workdir / "nowhere", "--role", "root", "--threshold", "2", "--out", workdir / "r.json"
+    )
     assert r.exit_code == 3 and "not found" in r.stderr
     broken = workdir / "broken"
     shutil.copytree(v1, broken)
@@ -230,8 +303,7 @@ def test_trusted_dir_with_gap_is_refused(workdir: Path, v1: Path) -> None:
     bundles = [sign_as(workdir, req2, n, workdir / f"{n}g.json") for n in ("alice", "bob")]
     assert run_cli("merge", req2, *bundles, "--out", v1).exit_code == 0
     (v1 / "2.root.json").rename(v1 / "3.root.json")
-    r = run_cli("rotate", "--trusted", v1, "--role", "root", "--threshold", "2",
-                "--out", workdir / "x.json")
+    r = run_cli("rotate", "--trusted", v1, "--role", "root", "--threshold", "2", "--out", workdir / "x.json")
     assert r.exit_code == 1
 
 
@@ -241,18 +313,39 @@ def test_rotate_adds_a_token_key_by_uri(workdir: Path, v1: Path, pkcs11_fresh: S
     token = f"rot-{uuid.uuid4().hex[:8]}"
     pkcs11_fresh.new_token(token)
     uri = f"pkcs11:token={token};object=targets-new"
-    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--uri", uri, "--public-out",
-                workdir / "tok.pub.json", input=USER_PIN + "\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ecdsa-p256",
+        "--uri",
+        uri,
+        "--public-out",
+        workdir / "tok.pub.json",
+        input=USER_PIN + "\n",
+    )
     assert r.exit_code == 0, r.output + r.stderr
     req = workdir / "rot.json"
-    r = run_cli("rotate", "--trusted", v1, "--role", "targets", "--revoke", "bob", "--add", uri,
-                "--names", workdir / "plan1.toml", "--out", req)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        v1,
+        "--role",
+        "targets",
+        "--revoke",
+        "bob",
+        "--add",
+        uri,
+        "--names",
+        workdir / "plan1.toml",
+        "--out",
+        req,
+    )
     assert r.exit_code == 0, r.stderr
     assert f"targets: key added {uri}" in r.output
     a = sign_as(workdir, req, "alice", workdir / "a-rot.json")
     b = sign_as(workdir, req, "bob", workdir / "b-rot.json")  # bob still signs root v2 (old set)
-    r = run_cli("sign", req, "--key", uri, "--out", workdir / "tok.json", "--yes",
-                input=USER_PIN + "\n")
+    r = run_cli("sign", req, "--key", uri, "--out", workdir / "tok.json", "--yes", input=USER_PIN + "\n")
     assert r.exit_code == 0, r.output + r.stderr
     r = run_cli("merge", req, a, b, workdir / "tok.json", "--out", v1)
     assert r.exit_code == 0, r.stderr

@@ -70,9 +70,23 @@ def test_two_roles_in_one_root(workdir: Path) -> None:
     out of both and puts erin in both."""
     repo = _v1(workdir)
     req = workdir / "rot.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--role", "targets",
-                "--revoke", "bob", "--add", workdir / "erin.pub.json",
-                "--names", workdir / "plan.toml", "--out", req)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--role",
+        "targets",
+        "--revoke",
+        "bob",
+        "--add",
+        workdir / "erin.pub.json",
+        "--names",
+        workdir / "plan.toml",
+        "--out",
+        req,
+    )
     assert r.exit_code == 0, r.output
     assert "root: key removed bob" in r.output and "root: key added erin" in r.output
     assert "targets: key removed bob" in r.output and "targets: key added erin" in r.output
@@ -86,8 +100,7 @@ def test_two_roles_in_one_root(workdir: Path) -> None:
         assert erin in root["roles"][role]["keyids"]
     assert bob not in root["keys"]
     # old root: alice + carol; new root: alice + carol (+ erin); targets: alice + erin
-    bundles = [sign_as(workdir, req, n, workdir / f"{n}.rot.json")
-               for n in ("alice", "carol", "erin")]
+    bundles = [sign_as(workdir, req, n, workdir / f"{n}.rot.json") for n in ("alice", "carol", "erin")]
     r = run_cli("merge", req, *bundles, "--out", repo)
     assert r.exit_code == 0, r.output + r.stderr
     publish_online(repo, software_signer(workdir, "online"))
@@ -99,10 +112,27 @@ def test_two_roles_in_one_root(workdir: Path) -> None:
 def test_scoped_options(workdir: Path) -> None:
     repo = _v1(workdir)
     req = workdir / "rot.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--role", "targets",
-                "--revoke", "targets:bob", "--add", f"targets:{workdir / 'erin.pub.json'}",
-                "--add", f"root:{workdir / 'dave.pub.json'}", "--threshold", "root:3",
-                "--names", workdir / "plan.toml", "--out", req)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--role",
+        "targets",
+        "--revoke",
+        "targets:bob",
+        "--add",
+        f"targets:{workdir / 'erin.pub.json'}",
+        "--add",
+        f"root:{workdir / 'dave.pub.json'}",
+        "--threshold",
+        "root:3",
+        "--names",
+        workdir / "plan.toml",
+        "--out",
+        req,
+    )
     assert r.exit_code == 0, r.output + r.stderr
     root = json.loads(req.read_text())["payloads"][0]["signed"]
     bob, erin, dave = (_keyid(workdir, n) for n in ("bob", "erin", "dave"))
@@ -117,21 +147,43 @@ def test_scoped_options(workdir: Path) -> None:
 def test_scope_outside_the_named_roles_is_refused(workdir: Path) -> None:
     repo = _v1(workdir)
     out = workdir / "rot.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--revoke", "targets:bob",
-                "--names", workdir / "plan.toml", "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--revoke",
+        "targets:bob",
+        "--names",
+        workdir / "plan.toml",
+        "--out",
+        out,
+    )
     assert r.exit_code == 3
     assert "targets is not one of the --role given (root)" in r.stderr
     assert not out.exists()
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--threshold", "root:many",
-                "--out", out)
+    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--threshold", "root:many", "--out", out)
     assert r.exit_code == 3 and "not a whole number" in r.stderr
 
 
 def test_revoked_key_left_in_another_role_is_warned(workdir: Path) -> None:
     repo = _v1(workdir)
-    r = run_cli("rotate", "--trusted", repo, "--role", "targets", "--revoke", "bob",
-                "--add", workdir / "erin.pub.json", "--names", workdir / "plan.toml",
-                "--out", workdir / "rot.json")
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "targets",
+        "--revoke",
+        "bob",
+        "--add",
+        workdir / "erin.pub.json",
+        "--names",
+        workdir / "plan.toml",
+        "--out",
+        workdir / "rot.json",
+    )
     assert r.exit_code == 0, r.output
     assert "bob is still a root key: add --role root" in r.stderr
 
@@ -146,9 +198,23 @@ def test_online_key_replaced_in_every_delegation(workdir: Path, layout: str) -> 
     t1 = _signed(repo / "1.targets.json")
     assert online in t1["delegations"]["keys"]
     req = workdir / "online.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "snapshot", "--role", "timestamp",
-                "--revoke", "online", "--add", workdir / "online2.pub.json",
-                "--names", workdir / "plan.toml", "--out", req)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "snapshot",
+        "--role",
+        "timestamp",
+        "--revoke",
+        "online",
+        "--add",
+        workdir / "online2.pub.json",
+        "--names",
+        workdir / "plan.toml",
+        "--out",
+        req,
+    )
     assert r.exit_code == 0, r.output + r.stderr
     name = "bins" if layout == "bins" else "succinct bins bin-*"
     assert f"targets: delegation {name}: key online replaced by online2" in r.output
@@ -217,15 +283,42 @@ expires = "1d"
     bundles = [sign_as(workdir, req, n, workdir / f"{n}.v1.json") for n in ("alice", "bob")]
     assert run_cli("merge", req, *bundles, "--out", workdir / "repo").exit_code == 0
     out = workdir / "x.json"
-    r = run_cli("rotate", "--trusted", workdir / "repo", "--role", "snapshot", "--role",
-                "timestamp", "--revoke", "online", "--names", plan, "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        workdir / "repo",
+        "--role",
+        "snapshot",
+        "--role",
+        "timestamp",
+        "--revoke",
+        "online",
+        "--names",
+        plan,
+        "--out",
+        out,
+    )
     assert r.exit_code == 9, r.output + r.stderr
     assert "delegation bins would keep 0 key(s), fewer than its threshold 1" in r.stderr
     assert not out.exists()
     # with a replacement the same rotation goes through, the key replaced in bins
-    r = run_cli("rotate", "--trusted", workdir / "repo", "--role", "snapshot", "--role",
-                "timestamp", "--revoke", "online", "--add", "timestamp:" + str(
-                    workdir / "erin.pub.json"), "--names", plan, "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        workdir / "repo",
+        "--role",
+        "snapshot",
+        "--role",
+        "timestamp",
+        "--revoke",
+        "online",
+        "--add",
+        "timestamp:" + str(workdir / "erin.pub.json"),
+        "--names",
+        plan,
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output + r.stderr
     assert "targets: delegation bins: key online replaced by erin" in r.output
     targets = json.loads(out.read_text())["payloads"][1]["signed"]
@@ -236,9 +329,23 @@ def test_role_left_without_keys_is_refused(workdir: Path) -> None:
     """The new key is scoped to snapshot: timestamp would keep no key at all."""
     repo = _v1(workdir, BINS)
     out = workdir / "x.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "snapshot", "--role", "timestamp",
-                "--revoke", "online", "--add", "snapshot:" + str(workdir / "online2.pub.json"),
-                "--names", workdir / "plan.toml", "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "snapshot",
+        "--role",
+        "timestamp",
+        "--revoke",
+        "online",
+        "--add",
+        "snapshot:" + str(workdir / "online2.pub.json"),
+        "--names",
+        workdir / "plan.toml",
+        "--out",
+        out,
+    )
     assert r.exit_code == 9
     assert "new timestamp role has 0 key(s), fewer than its threshold 1" in r.stderr
     assert not out.exists()
@@ -249,18 +356,42 @@ def test_revoke_refuses_a_shared_name(workdir: Path) -> None:
     which one --revoke removes."""
     repo = _v1(workdir)
     names = workdir / "names.json"
-    names.write_text(json.dumps({_keyid(workdir, "alice"): "board",
-                                 _keyid(workdir, "bob"): "board"}))
+    names.write_text(json.dumps({_keyid(workdir, "alice"): "board", _keyid(workdir, "bob"): "board"}))
     out = workdir / "x.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--revoke", "board",
-                "--add", workdir / "dave.pub.json", "--names", names, "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--revoke",
+        "board",
+        "--add",
+        workdir / "dave.pub.json",
+        "--names",
+        names,
+        "--out",
+        out,
+    )
     assert r.exit_code == 3
     assert "2 keys share that name" in r.stderr and "give the keyid" in r.stderr
     assert not out.exists()
     # the keyid works
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--revoke",
-                _keyid(workdir, "bob")[:16], "--add", workdir / "dave.pub.json",
-                "--names", names, "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--revoke",
+        _keyid(workdir, "bob")[:16],
+        "--add",
+        workdir / "dave.pub.json",
+        "--names",
+        names,
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output + r.stderr
 
 
@@ -272,8 +403,19 @@ def test_add_never_reuses_an_existing_name(workdir: Path) -> None:
     impostor.mkdir()
     shutil.copy(workdir / "dave.pub.json", impostor / "alice.pub.json")
     out = workdir / "x.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--add",
-                impostor / "alice.pub.json", "--names", workdir / "plan.toml", "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--add",
+        impostor / "alice.pub.json",
+        "--names",
+        workdir / "plan.toml",
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output + r.stderr
     doc = json.loads(out.read_text())
     names = [k["name"] for k in doc["keys"].values()]
@@ -287,16 +429,28 @@ def test_add_never_reuses_an_existing_name(workdir: Path) -> None:
 def test_at_accepts_a_date(workdir: Path) -> None:
     repo = _v1(workdir)
     out = workdir / "x.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--threshold", "2",
-                "--at", "2026-11-01", "--expires", "30d", "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--threshold",
+        "2",
+        "--at",
+        "2026-11-01",
+        "--expires",
+        "30d",
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output + r.stderr
     doc = json.loads(out.read_text())
     assert doc["created"] == "2026-11-01T00:00:00Z"
     assert doc["payloads"][0]["signed"]["expires"] == "2026-12-01T00:00:00Z"
 
 
-def test_names_from_a_plan_without_its_tokens(workdir: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_names_from_a_plan_without_its_tokens(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--names plan.toml` reads names from the plan's public key files and
     never opens a token: a key named by a pkcs11: URI is left unnamed (with a
     note saying how to name it), the request of the last ceremony names it."""
@@ -304,12 +458,26 @@ def test_names_from_a_plan_without_its_tokens(workdir: Path,
     # the plan of record now names carol by a URI of a token that is not here
     plan = workdir / "plan.toml"
     uri_plan = workdir / "uri-plan.toml"
-    uri_plan.write_text(plan.read_text().replace('carol = "carol.pub.json"',
-                                                 'carol = "pkcs11:token=carol;object=root"'))
+    uri_plan.write_text(
+        plan.read_text().replace('carol = "carol.pub.json"', 'carol = "pkcs11:token=carol;object=root"')
+    )
     monkeypatch.setenv("TUF_CEREMONY_PKCS11_MODULE", str(workdir / "no-such-module.so"))
     out = workdir / "x.json"
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--revoke", "bob",
-                "--add", workdir / "dave.pub.json", "--names", uri_plan, "--out", out)
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--revoke",
+        "bob",
+        "--add",
+        workdir / "dave.pub.json",
+        "--names",
+        uri_plan,
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output + r.stderr
     assert "key(s) carol are named by a pkcs11: URI" in r.stderr
     doc = json.loads(out.read_text())
@@ -318,9 +486,24 @@ def test_names_from_a_plan_without_its_tokens(workdir: Path,
     assert names[_keyid(workdir, "carol")] != "carol"
     assert "root: key removed bob" in r.output
     # the request of the v1 ceremony names every key, carol included
-    r = run_cli("rotate", "--trusted", repo, "--role", "root", "--revoke", "carol",
-                "--add", workdir / "dave.pub.json", "--names", uri_plan,
-                "--names", workdir / "v1.json", "--out", out, "--force")
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "root",
+        "--revoke",
+        "carol",
+        "--add",
+        workdir / "dave.pub.json",
+        "--names",
+        uri_plan,
+        "--names",
+        workdir / "v1.json",
+        "--out",
+        out,
+        "--force",
+    )
     assert r.exit_code == 0, r.output + r.stderr
     assert "root: key removed carol" in r.output
     # and verify takes the same plan without the token
@@ -335,13 +518,36 @@ def test_hostile_names_are_shown_escaped(workdir: Path) -> None:
     repo = _v1(workdir)
     names = workdir / "names.json"
     evil = "bob\x1b[2J\u202e"
-    names.write_text(json.dumps({_keyid(workdir, "alice"): "alice",
-                                 _keyid(workdir, "bob"): evil}))
-    r = run_cli("rotate", "--trusted", repo, "--role", "snapshot", "--revoke", "alice",
-                "--names", names, "--out", workdir / "x.json")
+    names.write_text(json.dumps({_keyid(workdir, "alice"): "alice", _keyid(workdir, "bob"): evil}))
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "snapshot",
+        "--revoke",
+        "alice",
+        "--names",
+        names,
+        "--out",
+        workdir / "x.json",
+    )
     assert r.exit_code == 3 and "is not a snapshot key" in r.stderr
-    r = run_cli("rotate", "--trusted", repo, "--role", "targets", "--revoke", evil,
-                "--add", workdir / "erin.pub.json", "--names", names, "--out", workdir / "y.json")
+    r = run_cli(
+        "rotate",
+        "--trusted",
+        repo,
+        "--role",
+        "targets",
+        "--revoke",
+        evil,
+        "--add",
+        workdir / "erin.pub.json",
+        "--names",
+        names,
+        "--out",
+        workdir / "y.json",
+    )
     assert r.exit_code == 0, r.output + r.stderr
     assert "is still a root key" in r.stderr
     for text in (r.stderr, r.output):

@@ -46,9 +46,11 @@ def rstuf_cli() -> Path:
 
 # --- a loopback stand-in for the RSTUF API that records what it is sent -------------------
 
-_ACCEPTED = {"/api/v1/bootstrap/": "Bootstrap accepted.",
-             "/api/v1/metadata/": "Metadata update accepted.",
-             "/api/v1/metadata/sign/": "Metadata sign accepted."}
+_ACCEPTED = {
+    "/api/v1/bootstrap/": "Bootstrap accepted.",
+    "/api/v1/metadata/": "Metadata update accepted.",
+    "/api/v1/metadata/sign/": "Metadata sign accepted.",
+}
 
 
 @contextmanager
@@ -77,8 +79,10 @@ def fake_rstuf_api() -> Iterator[tuple[str, list[tuple[str, Any]]]]:
             if message is None:
                 self._answer(404, {"error": "unknown endpoint"})
                 return
-            self._answer(202, {"message": message, "data": {
-                "task_id": f"task{len(received)}", "last_update": "2026-12-01T10:00:00"}})
+            self._answer(
+                202,
+                {"message": message, "data": {"task_id": f"task{len(received)}", "last_update": "2026-12-01T10:00:00"}},
+            )
 
         def do_GET(self) -> None:
             if self.path.startswith("/api/v1/task/?task_id="):
@@ -87,8 +91,7 @@ def fake_rstuf_api() -> Iterator[tuple[str, list[tuple[str, Any]]]]:
                 self._answer(404, {"error": "unknown endpoint"})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", received
@@ -98,13 +101,18 @@ def fake_rstuf_api() -> Iterator[tuple[str, list[tuple[str, Any]]]]:
         thread.join(5)
 
 
-def rstuf(cli: Path, workdir: Path, *args: str | Path, timeout: float = 120
-          ) -> subprocess.CompletedProcess[str]:
+def rstuf(cli: Path, workdir: Path, *args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     config = workdir / "rstuf.yml"
     config.touch()
-    return subprocess.run([str(cli), "-c", str(config), *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                          env=dict(os.environ, COLUMNS="120"), check=False)
+    return subprocess.run(
+        [str(cli), "-c", str(config), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, COLUMNS="120"),
+        check=False,
+    )
 
 
 # --- driving RSTUF's interactive CLI in a pseudo-terminal --------------------------------
@@ -112,16 +120,16 @@ def rstuf(cli: Path, workdir: Path, *args: str | Path, timeout: float = 120
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 
 
-def run_in_pty(args: list[str], steps: list[tuple[bytes, bytes]], timeout: float = 90
-               ) -> tuple[int, str]:
+def run_in_pty(args: list[str], steps: list[tuple[bytes, bytes]], timeout: float = 90) -> tuple[int, str]:
     """Run ``args`` in a 40x120 pty; for each (pattern, keys) step, wait for
     the pattern on screen (escape sequences removed), then type the keys.
     Bounded by ``timeout``; the process is killed when it runs over."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = dict(os.environ, TERM="xterm", COLUMNS="120", LINES="40")
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env,
-                            start_new_session=True, close_fds=True)
+    proc = subprocess.Popen(
+        args, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True
+    )
     os.close(slave)
     raw = b""
     seen = 0  # screen text already matched by earlier steps
@@ -177,13 +185,11 @@ def rstuf_keys(workdir: Path) -> None:
         (workdir / f"{name}.rstuf.pub.json").write_text(json.dumps(doc))
 
 
-def rstuf_plan(workdir: Path, name: str, root_keys: list[str], threshold: int,
-               extra_keys: str = "") -> Path:
+def rstuf_plan(workdir: Path, name: str, root_keys: list[str], threshold: int, extra_keys: str = "") -> Path:
     names = sorted({*root_keys, "online"})
     lines = ["[ceremony]", f'name = "{name}"', "[keys]"]
     lines += [f'{n} = "{n}.rstuf.pub.json"' for n in names] + [extra_keys]
-    lines += ["[roles.root]", f"keys = {json.dumps(root_keys)}", f"threshold = {threshold}",
-              'expires = "365d"']
+    lines += ["[roles.root]", f"keys = {json.dumps(root_keys)}", f"threshold = {threshold}", 'expires = "365d"']
     for role, exp in (("targets", "365d"), ("snapshot", "1d"), ("timestamp", "1d")):
         lines += [f"[roles.{role}]", 'keys = ["online"]', "threshold = 1", f'expires = "{exp}"']
     path = workdir / f"{name}.toml"
@@ -198,28 +204,30 @@ def bootstrap_ceremony(workdir: Path) -> Path:
     req = workdir / "req1.json"
     r = run_cli("prepare", plan, "--out", req)
     assert r.exit_code == 0, r.output + r.stderr
-    bundles = [sign_as(workdir, req, n, workdir / f"{n}.b1.json")
-               for n in ("alice", "bob", "online")]
+    bundles = [sign_as(workdir, req, n, workdir / f"{n}.b1.json") for n in ("alice", "bob", "online")]
     meta = workdir / "meta"
     r = run_cli("merge", req, *bundles, "--out", meta)
     assert r.exit_code == 0, r.output + r.stderr
     return meta
 
 
-def test_bootstrap_payload_is_sent_by_rstuf_cli_unchanged(workdir: Path,
-                                                          rstuf_cli: Path) -> None:
+def test_bootstrap_payload_is_sent_by_rstuf_cli_unchanged(workdir: Path, rstuf_cli: Path) -> None:
     meta = bootstrap_ceremony(workdir)
     out = workdir / "bootstrap-payload.json"
-    r = run_cli("export", "rstuf", "bootstrap", meta, "--bins", "16", "--root-days", "365",
-                "--out", out)
+    r = run_cli("export", "rstuf", "bootstrap", meta, "--bins", "16", "--root-days", "365", "--out", out)
     assert r.exit_code == 0, r.output + r.stderr
     payload = json.loads(out.read_text())
     root_doc = json.loads((meta / "1.root.json").read_text())
     assert payload["metadata"] == {"root": root_doc}
-    assert payload["settings"] == {"roles": {
-        "root": {"expiration": 365}, "targets": {"expiration": 365},
-        "snapshot": {"expiration": 1}, "timestamp": {"expiration": 1},
-        "bins": {"expiration": 1, "number_of_delegated_bins": 16}}}
+    assert payload["settings"] == {
+        "roles": {
+            "root": {"expiration": 365},
+            "targets": {"expiration": 365},
+            "snapshot": {"expiration": 1},
+            "timestamp": {"expiration": 1},
+            "bins": {"expiration": 1, "number_of_delegated_bins": 16},
+        }
+    }
     assert payload["timeout"] == 300
     with fake_rstuf_api() as (url, received):
         p = rstuf(rstuf_cli, workdir, "admin", "--api-server", url, "send", "bootstrap", out)
@@ -244,8 +252,7 @@ def test_bootstrap_export_refusals(workdir: Path) -> None:
     assert r.exit_code == 3
     assert "1.root.json: the online key" in r.stderr and "x-rstuf-online-key-uri" in r.stderr
     assert not out.exists()
-    r = run_cli("export", "rstuf", "bootstrap", workdir / "m" / "1.root.json", "--bins", "12",
-                "--out", out)
+    r = run_cli("export", "rstuf", "bootstrap", workdir / "m" / "1.root.json", "--bins", "12", "--out", out)
     assert r.exit_code == 3
     r = run_cli("export", "rstuf", "update", workdir / "m", "--out", out)
     assert r.exit_code == 3 and "use 'export rstuf bootstrap'" in r.stderr
@@ -259,13 +266,11 @@ def test_update_refuses_a_root_whose_fields_rstuf_would_drop(workdir: Path) -> N
     (workdir / "carol.acme.pub.json").write_text(json.dumps(doc))
     meta = bootstrap_ceremony(workdir)
     plan = rstuf_plan(workdir, "v2", ["alice", "bob", "carol"], 2)
-    plan.write_text(plan.read_text().replace('carol = "carol.rstuf.pub.json"',
-                                             'carol = "carol.acme.pub.json"'))
+    plan.write_text(plan.read_text().replace('carol = "carol.rstuf.pub.json"', 'carol = "carol.acme.pub.json"'))
     req = workdir / "req2.json"
     r = run_cli("prepare", plan, "--trusted", meta, "--out", req)
     assert r.exit_code == 0, r.output + r.stderr
-    bundles = [sign_as(workdir, req, n, workdir / f"{n}.b2.json")
-               for n in ("alice", "bob", "online")]
+    bundles = [sign_as(workdir, req, n, workdir / f"{n}.b2.json") for n in ("alice", "bob", "online")]
     r = run_cli("merge", req, *bundles, "--out", meta)
     assert r.exit_code == 0, r.output + r.stderr
     out = workdir / "update.json"
@@ -294,21 +299,34 @@ def test_pending_root_round_trip_with_rstuf_cli(workdir: Path, rstuf_cli: Path) 
     assert r.exit_code == 0, r.output + r.stderr
     doc = json.loads(pending.read_text())
     assert set(doc["data"]["metadata"]) == {"root", "trusted_root"}
-    assert doc["data"]["metadata"]["trusted_root"] == json.loads(
-        (meta / "1.root.json").read_text())
+    assert doc["data"]["metadata"]["trusted_root"] == json.loads((meta / "1.root.json").read_text())
 
     # RSTUF's own CLI reads it and signs as bob with his encrypted key file
     sig_out = workdir / "bob.rstuf-sign.json"
     config = workdir / "rstuf.yml"
     config.touch()
     code, screen = run_in_pty(
-        [str(rstuf_cli), "-c", str(config), "admin", "metadata", "sign", "--in", str(pending),
-         "--dry-run", "--out", str(sig_out)],
-        [(rb"Select a role to sign", b"\r"),
-         (rb"Select key for signing", b"\r"),
-         (rb"Key PEM File", b"\x1b[B\r"),
-         (rb"path.{0,20}to encrypted private key", str(workdir / "bob.pem").encode() + b"\r"),
-         (rb"password", PASSPHRASES["bob"].encode() + b"\r")])
+        [
+            str(rstuf_cli),
+            "-c",
+            str(config),
+            "admin",
+            "metadata",
+            "sign",
+            "--in",
+            str(pending),
+            "--dry-run",
+            "--out",
+            str(sig_out),
+        ],
+        [
+            (rb"Select a role to sign", b"\r"),
+            (rb"Select key for signing", b"\r"),
+            (rb"Key PEM File", b"\x1b[B\r"),
+            (rb"path.{0,20}to encrypted private key", str(workdir / "bob.pem").encode() + b"\r"),
+            (rb"password", PASSPHRASES["bob"].encode() + b"\r"),
+        ],
+    )
     assert code == 0, screen[-3000:]
     assert "Signed metadata with key 'bob'" in screen
     assert "Version: 2" in screen  # RSTUF's review shows the pending root
@@ -361,16 +379,17 @@ def test_pending_root_round_trip_with_rstuf_cli(workdir: Path, rstuf_cli: Path) 
     r = run_cli("export", "rstuf", "update", out, "--trusted", meta, "--out", update)
     assert r.exit_code == 0, r.output + r.stderr
     with fake_rstuf_api() as (url, received):
-        p1 = rstuf(rstuf_cli, workdir, "admin", "--api-server", url, "send", "sign",
-                   carol_payload)
+        p1 = rstuf(rstuf_cli, workdir, "admin", "--api-server", url, "send", "sign", carol_payload)
         p2 = rstuf(rstuf_cli, workdir, "admin", "--api-server", url, "send", "sign", sig_out)
         p3 = rstuf(rstuf_cli, workdir, "admin", "--api-server", url, "send", "update", update)
     for p in (p1, p2, p3):
         assert p.returncode == 0, p.stdout + p.stderr
     carol_doc = json.loads(carol_payload.read_text())
-    assert received == [("/api/v1/metadata/sign/", carol_doc),
-                        ("/api/v1/metadata/sign/", bob_payload),
-                        ("/api/v1/metadata/", json.loads(update.read_text()))]
+    assert received == [
+        ("/api/v1/metadata/sign/", carol_doc),
+        ("/api/v1/metadata/sign/", bob_payload),
+        ("/api/v1/metadata/", json.loads(update.read_text())),
+    ]
     assert carol_doc["role"] == "root" and set(carol_doc["signature"]) == {"keyid", "sig"}
     assert json.loads(update.read_text()) == {"metadata": {"root": v2.to_dict()}}
 
@@ -381,14 +400,27 @@ def test_bootstrap_settings_from_the_plan(workdir: Path, rstuf_cli: Path) -> Non
     meta = bootstrap_ceremony(workdir)
     plan = workdir / "rstuf-bootstrap.toml"
     text = plan.read_text().replace('expires = "1d"', 'expires = "7d"')
-    plan.write_text(text + "\n".join([
-        "[[roles.targets.delegations]]", 'name = "dev"', 'keys = ["online"]', "threshold = 1",
-        'paths = ["dev/*"]', "terminating = true",
-        "[[roles.targets.delegations]]", 'name = "releases"', 'keys = ["alice", "bob"]',
-        "threshold = 2", 'paths = ["releases/*", "stable/*"]']) + "\n")
+    plan.write_text(
+        text
+        + "\n".join(
+            [
+                "[[roles.targets.delegations]]",
+                'name = "dev"',
+                'keys = ["online"]',
+                "threshold = 1",
+                'paths = ["dev/*"]',
+                "terminating = true",
+                "[[roles.targets.delegations]]",
+                'name = "releases"',
+                'keys = ["alice", "bob"]',
+                "threshold = 2",
+                'paths = ["releases/*", "stable/*"]',
+            ]
+        )
+        + "\n"
+    )
     out = workdir / "bootstrap.json"
-    r = run_cli("export", "rstuf", "bootstrap", meta, "--plan", plan, "--delegation-days", "30",
-                "--out", out)
+    r = run_cli("export", "rstuf", "bootstrap", meta, "--plan", plan, "--delegation-days", "30", "--out", out)
     assert r.exit_code == 0, r.output + r.stderr
     assert "2 custom delegation(s)" in r.output
     roles = json.loads(out.read_text())["settings"]["roles"]
@@ -407,41 +439,51 @@ def test_bootstrap_settings_from_the_plan(workdir: Path, rstuf_cli: Path) -> Non
     assert received == [("/api/v1/bootstrap/", json.loads(out.read_text()))]
 
     # TAP 15 succinct bins in the plan: RSTUF's hash bins, as many
-    plan.write_text(text + "[roles.targets.succinct_delegations]\nkeys = [\"online\"]\n"
-                           "threshold = 1\nbit_length = 5\n")
+    plan.write_text(text + '[roles.targets.succinct_delegations]\nkeys = ["online"]\nthreshold = 1\nbit_length = 5\n')
     r = run_cli("export", "rstuf", "bootstrap", meta, "--plan", plan, "--out", out, "--force")
     assert r.exit_code == 0, r.output + r.stderr
-    assert json.loads(out.read_text())["settings"]["roles"]["bins"] == {
-        "expiration": 1, "number_of_delegated_bins": 32}
+    assert json.loads(out.read_text())["settings"]["roles"]["bins"] == {"expiration": 1, "number_of_delegated_bins": 32}
 
     # what RSTUF cannot express is refused, naming the plan entry
-    plan.write_text(text + "[[roles.targets.delegations]]\nname = \"dev\"\nkeys = [\"online\"]\n"
-                           "threshold = 1\npath_hash_prefixes = [\"00\"]\n")
+    plan.write_text(
+        text + '[[roles.targets.delegations]]\nname = "dev"\nkeys = ["online"]\n'
+        'threshold = 1\npath_hash_prefixes = ["00"]\n'
+    )
     r = run_cli("export", "rstuf", "bootstrap", meta, "--plan", plan, "--out", workdir / "x.json")
     assert r.exit_code == 3 and "not path_hash_prefixes" in r.stderr
     assert not (workdir / "x.json").exists()
 
 
-def test_partly_signed_update_and_bootstrap_for_rstuf_to_hold_pending(workdir: Path,
-                                                                      rstuf_cli: Path) -> None:
+def test_partly_signed_update_and_bootstrap_for_rstuf_to_hold_pending(workdir: Path, rstuf_cli: Path) -> None:
     """RSTUF keeps a root below its thresholds pending signatures: export it
     from the request and the bundles collected so far."""
     meta = bootstrap_ceremony(workdir)
     # v2 drops bob and adds carol: bob's signature counts for the old root only
-    plan = rstuf_plan(workdir, "v2", ["alice", "carol"], 2,
-                      extra_keys='bob = "bob.rstuf.pub.json"')
+    plan = rstuf_plan(workdir, "v2", ["alice", "carol"], 2, extra_keys='bob = "bob.rstuf.pub.json"')
     req2 = workdir / "req2.json"
     r = run_cli("prepare", plan, "--trusted", meta, "--out", req2)
     assert r.exit_code == 0, r.output + r.stderr
     alice = sign_as(workdir, req2, "alice", workdir / "alice.b2.json")
     bob = sign_as(workdir, req2, "bob", workdir / "bob.b2.json")
     out = workdir / "update.json"
-    r = run_cli("export", "rstuf", "update", "--request", req2, "--bundle", alice, "--bundle",
-                bob, "--out", out)
+    r = run_cli("export", "rstuf", "update", "--request", req2, "--bundle", alice, "--bundle", bob, "--out", out)
     assert r.exit_code == 1 and "is not by a root key" in r.stderr and "--trusted" in r.stderr
     assert not out.exists()
-    r = run_cli("export", "rstuf", "update", "--request", req2, "--bundle", alice, "--bundle",
-                bob, "--trusted", meta, "--out", out)
+    r = run_cli(
+        "export",
+        "rstuf",
+        "update",
+        "--request",
+        req2,
+        "--bundle",
+        alice,
+        "--bundle",
+        bob,
+        "--trusted",
+        meta,
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output + r.stderr
     assert "threshold is not met: RSTUF keeps this root pending" in r.stderr
     payload = json.loads(out.read_text())
@@ -455,11 +497,9 @@ def test_partly_signed_update_and_bootstrap_for_rstuf_to_hold_pending(workdir: P
     # a first root with one of its two signatures
     req1 = workdir / "req1.json"
     boot = workdir / "bootstrap.json"
-    r = run_cli("export", "rstuf", "bootstrap", "--request", req1, "--bundle",
-                workdir / "alice.b1.json", "--out", boot)
+    r = run_cli("export", "rstuf", "bootstrap", "--request", req1, "--bundle", workdir / "alice.b1.json", "--out", boot)
     assert r.exit_code == 0, r.output + r.stderr
     assert "RSTUF keeps it pending signatures" in r.stderr
     assert len(json.loads(boot.read_text())["metadata"]["root"]["signatures"]) == 1
-    r = run_cli("export", "rstuf", "bootstrap", meta, "--request", req1, "--out", boot,
-                "--force")
+    r = run_cli("export", "rstuf", "bootstrap", meta, "--request", req1, "--out", boot, "--force")
     assert r.exit_code == 3 and "give a merged ROOT" in r.stderr

@@ -63,8 +63,7 @@ def test_import_refuses_a_trusted_root_that_is_not_the_pinned_one(workdir: Path)
     b = sign_as(workdir, other / "r.json", "alice", other / "a.json")
     assert run_cli("merge", other / "r.json", b, "--out", other / "meta").exit_code == 0
     out = workdir / "req.json"
-    r = run_cli("import", "rstuf", pending, "--trusted", other / "meta" / "1.root.json",
-                "--out", out)
+    r = run_cli("import", "rstuf", pending, "--trusted", other / "meta" / "1.root.json", "--out", out)
     _refused(r, 1, str(pending), "is not your pinned trusted root")
     assert not out.exists()
 
@@ -81,8 +80,7 @@ def test_import_refuses_an_answer_whose_fields_rstuf_dropped(workdir: Path) -> N
     pending.write_text(json.dumps(doc))
     out = workdir / "req.json"
     r = run_cli("import", "rstuf", pending, "--trusted", meta, "--out", out)
-    _refused(r, 1, str(pending), "does not verify over the root RSTUF sent",
-             "drops custom fields")
+    _refused(r, 1, str(pending), "does not verify over the root RSTUF sent", "drops custom fields")
     assert not out.exists()
 
 
@@ -104,28 +102,38 @@ def test_import_refuses_keys_named_after_their_keyid(workdir: Path) -> None:
         role["keyids"] = [renamed[k] for k in role["keyids"]]
     signed["version"] = 1
     pending = workdir / "rstuf-made.json"
-    pending.write_text(json.dumps({"data": {"metadata": {
-        "root": {"signed": signed, "signatures": []}}}, "message": "pending"}))
+    pending.write_text(
+        json.dumps({"data": {"metadata": {"root": {"signed": signed, "signatures": []}}}, "message": "pending"})
+    )
     out = workdir / "req.json"
     r = run_cli("import", "rstuf", pending, "--out", out)
-    _refused(r, 3, str(pending), "pending root v1: keyid", "is not the SHA-256 of its key",
-             "RSTUF's CLI computes a keyid, then adds x-rstuf-key-name",
-             "make root v1 with tuf-ceremony instead",
-             "prepare PLAN, then export rstuf bootstrap")
+    _refused(
+        r,
+        3,
+        str(pending),
+        "pending root v1: keyid",
+        "is not the SHA-256 of its key",
+        "RSTUF's CLI computes a keyid, then adds x-rstuf-key-name",
+        "make root v1 with tuf-ceremony instead",
+        "prepare PLAN, then export rstuf bootstrap",
+    )
     assert not out.exists()
 
 
-@pytest.mark.parametrize("doc, needle", [
-    ({"data": None}, "not an RSTUF pending-signing answer"),
-    ({"data": {"metadata": {}}}, "no metadata pending signing"),
-    ({"data": {"metadata": {"targets": {"signed": {}, "signatures": []}}}},
-     "pending role(s) targets"),
-    ({"data": {"metadata": {"root": {"signed": {"_type": "root"}, "signatures": []}}}},
-     "data.metadata.root: not valid TUF metadata"),
-    ({"data": {"metadata": {"root": [], "trusted_evil\x1b[2J": {}}}},
-     'unknown entry "trusted_evil\\x1b[2J"'),
-    ({"data": {"metadata": {"root": []}}}, "data.metadata.root: must be an object"),
-])
+@pytest.mark.parametrize(
+    "doc, needle",
+    [
+        ({"data": None}, "not an RSTUF pending-signing answer"),
+        ({"data": {"metadata": {}}}, "no metadata pending signing"),
+        ({"data": {"metadata": {"targets": {"signed": {}, "signatures": []}}}}, "pending role(s) targets"),
+        (
+            {"data": {"metadata": {"root": {"signed": {"_type": "root"}, "signatures": []}}}},
+            "data.metadata.root: not valid TUF metadata",
+        ),
+        ({"data": {"metadata": {"root": [], "trusted_evil\x1b[2J": {}}}}, 'unknown entry "trusted_evil\\x1b[2J"'),
+        ({"data": {"metadata": {"root": []}}}, "data.metadata.root: must be an object"),
+    ],
+)
 def test_import_refuses_malformed_answers(tmp_path: Path, doc: Any, needle: str) -> None:
     pending = tmp_path / "pending.json"
     pending.write_text(json.dumps(doc))
@@ -153,12 +161,9 @@ def test_rstuf_signature_import_refuses_forged_or_foreign_signatures(workdir: Pa
     sig = json.loads(carol.read_text())["signatures"][0]
     good = {"role": "root", "signature": {"keyid": sig["keyid"], "sig": sig["sig"]}}
     cases = [
-        ({"role": "root", "signature": {"keyid": sig["keyid"], "sig": "00" * 64}}, 4,
-         "invalid signature by carol"),
-        ({"role": "root", "signature": {"keyid": "ab" * 32, "sig": sig["sig"]}}, 4,
-         "is not authorized to sign root"),
-        ({"role": "targets", "signature": good["signature"]}, 4,
-         "which the request does not"),
+        ({"role": "root", "signature": {"keyid": sig["keyid"], "sig": "00" * 64}}, 4, "invalid signature by carol"),
+        ({"role": "root", "signature": {"keyid": "ab" * 32, "sig": sig["sig"]}}, 4, "is not authorized to sign root"),
+        ({"role": "targets", "signature": good["signature"]}, 4, "which the request does not"),
         ({"role": "root", "signature": {"keyid": sig["keyid"]}}, 3, "not an RSTUF sign payload"),
     ]
     for doc, code, needle in cases:
@@ -218,8 +223,7 @@ def test_update_refuses_role_fields_rstuf_drops_and_bootstrap_warns(workdir: Pat
     v2.signed.version = 2
     v2.signed.roles["root"].unrecognized_fields["x-acme-note"] = "reviewed"
     for name in ("alice", "bob"):
-        private = load_pem_private_key((workdir / f"{name}.pem").read_bytes(),
-                                       PASSPHRASES[name].encode())
+        private = load_pem_private_key((workdir / f"{name}.pem").read_bytes(), PASSPHRASES[name].encode())
         named = load_public_key(workdir / f"{name}.rstuf.pub.json")
         assert isinstance(named, SSlibKey)
         v2.sign(CryptoSigner(private, named), append=True)
@@ -238,15 +242,15 @@ def test_update_refuses_role_fields_rstuf_drops_and_bootstrap_warns(workdir: Pat
     plan = rstuf_plan(workdir, "badge", ["alice", "bob"], 2)
     req = workdir / "req-badge.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
-    bundles = [sign_as(workdir, req, n, workdir / f"{n}.badge.json")
-               for n in ("alice", "bob", "online")]
+    bundles = [sign_as(workdir, req, n, workdir / f"{n}.badge.json") for n in ("alice", "bob", "online")]
     assert run_cli("merge", req, *bundles, "--out", workdir / "badge").exit_code == 0
     out = workdir / "bootstrap.json"
     r = run_cli("export", "rstuf", "bootstrap", workdir / "badge", "--out", out)
     assert r.exit_code == 0, r.output + r.stderr
     assert "before 1.0.1" in r.stderr and "x-acme-badge" in r.stderr
     assert json.loads(out.read_text())["metadata"]["root"] == json.loads(
-        (workdir / "badge" / "1.root.json").read_text())
+        (workdir / "badge" / "1.root.json").read_text()
+    )
 
 
 def test_import_shows_hostile_key_names_literally(workdir: Path) -> None:
@@ -259,16 +263,14 @@ def test_import_shows_hostile_key_names_literally(workdir: Path) -> None:
     renamed: dict[str, str] = {}
     keys: dict[str, Any] = {}
     for kid, key in signed["keys"].items():
-        key = dict(key, **{"x-rstuf-key-name": key["x-rstuf-key-name"]
-                           + "\x1b[2J\n[bold]evil[/bold]\u202e"})
+        key = dict(key, **{"x-rstuf-key-name": key["x-rstuf-key-name"] + "\x1b[2J\n[bold]evil[/bold]\u202e"})
         renamed[kid] = keyid_of(key)
         keys[renamed[kid]] = key
     signed["keys"] = keys
     for role in signed["roles"].values():
         role["keyids"] = [renamed[k] for k in role["keyids"]]
     pending = workdir / "hostile.json"
-    pending.write_text(json.dumps({"data": {"metadata": {
-        "root": {"signed": signed, "signatures": []}}}}))
+    pending.write_text(json.dumps({"data": {"metadata": {"root": {"signed": signed, "signatures": []}}}}))
     r = run_cli("import", "rstuf", pending, "--out", workdir / "req.json")
     assert r.exit_code == 0, r.output + r.stderr
     assert "FIRST ROOT" in r.output

@@ -41,8 +41,7 @@ def _rstuf_made_root(workdir: Path) -> tuple[Path, dict[str, str]]:
         name = key.unrecognized_fields["x-rstuf-key-name"]
         legacy[name] = kid
         if name in ("alice", "bob"):
-            priv = load_pem_private_key((workdir / f"{name}.pem").read_bytes(),
-                                        PASSPHRASES[name].encode())
+            priv = load_pem_private_key((workdir / f"{name}.pem").read_bytes(), PASSPHRASES[name].encode())
             md.sign(CryptoSigner(priv, SSlibKey.from_dict(kid, key.to_dict())), append=True)
     out = workdir / "rstuf-meta"
     out.mkdir()
@@ -69,8 +68,7 @@ def test_rstuf_made_trusted_root_round_trip(workdir: Path) -> None:
     imported = workdir / "imported.json"
     r = run_cli("import", "rstuf", pending, "--trusted", trusted, "--out", imported)
     assert r.exit_code == 0, r.output + r.stderr
-    assert "lists 3 key(s) under keyids computed before x-rstuf-key-name was added" in \
-        " ".join(r.stderr.split())
+    assert "lists 3 key(s) under keyids computed before x-rstuf-key-name was added" in " ".join(r.stderr.split())
     bob = sign_as(workdir, imported, "bob", workdir / "bob.b2.json")
 
     # one signature per call: the bundle holds bob's under both keyids
@@ -86,8 +84,7 @@ def test_rstuf_made_trusted_root_round_trip(workdir: Path) -> None:
         assert r.exit_code == 0, r.output + r.stderr
         payloads.append(_payload(p))
         assert payloads[-1]["signature"]["keyid"] == kid
-    r = run_cli("export", "rstuf", "sign", imported, bob, "--out", workdir / "x.json",
-                "--keyid", "ffff")
+    r = run_cli("export", "rstuf", "sign", imported, bob, "--out", workdir / "x.json", "--keyid", "ffff")
     assert r.exit_code == 3 and "--keyid ffff matches 0 of the root signatures" in r.stderr
 
     # RSTUF's rule (worker sign_metadata): a signature counts by keyid, and

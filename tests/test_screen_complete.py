@@ -58,8 +58,12 @@ def full_request(workdir: Path) -> Path:
     assert run_cli("prepare", write_plan(workdir / "plan1.toml"), "--out", req1).exit_code == 0
     bundles = [sign_as(workdir, req1, n, workdir / f"{n}1.json") for n in ("alice", "bob")]
     assert run_cli("merge", req1, *bundles, "--out", repo).exit_code == 0
-    plan2 = write_plan(workdir / "plan2.toml", root=(["alice", "bob", "dave"], 2),
-                       keys=["alice", "bob", "carol", "dave", "online"], extra=EXTRA)
+    plan2 = write_plan(
+        workdir / "plan2.toml",
+        root=(["alice", "bob", "dave"], 2),
+        keys=["alice", "bob", "carol", "dave", "online"],
+        extra=EXTRA,
+    )
     req2 = workdir / "request2.json"
     r = run_cli("prepare", plan2, "--trusted", repo, "--out", req2)
     assert r.exit_code == 0, r.output + r.stderr
@@ -117,10 +121,16 @@ def _with_payload(request: SigningRequest, role: str, signed: dict[str, Any]) ->
     md = Metadata.from_dict({"signed": signed, "signatures": []})
     payloads = [Payload(p.role, md) if p.role == role else p for p in request.payloads]
     return SigningRequest(
-        ceremony=request.ceremony, created=request.created, payloads=payloads,
-        key_names=request.key_names, names_keys=request.names_keys,
-        trusted_root=request.trusted_root, trusted_targets=request.trusted_targets,
-        online=request.online, source=request.source)
+        ceremony=request.ceremony,
+        created=request.created,
+        payloads=payloads,
+        key_names=request.key_names,
+        names_keys=request.names_keys,
+        trusted_root=request.trusted_root,
+        trusted_targets=request.trusted_targets,
+        online=request.online,
+        source=request.source,
+    )
 
 
 def _pages(text: str) -> list[list[str]]:
@@ -150,8 +160,10 @@ def test_every_leaf_of_every_payload_changes_the_review(full_request: Path) -> N
             except Exception:  # noqa: BLE001 - python-tuf refuses this document: not signable
                 refused.append(f"{payload.role}:{path}")
                 continue
-            if changed.payloads[[p.role for p in changed.payloads].index(payload.role)] \
-                    .signed_bytes == payload.signed_bytes:
+            if (
+                changed.payloads[[p.role for p in changed.payloads].index(payload.role)].signed_bytes
+                == payload.signed_bytes
+            ):
                 continue  # python-tuf normalized the change away: same bytes signed
             tried += 1
             text = render_review(changed)
@@ -160,8 +172,7 @@ def test_every_leaf_of_every_payload_changes_the_review(full_request: Path) -> N
             assert review_digest(changed) != review_digest(request)
             shown += 1
     assert shown == tried
-    print(f"{tried} signable changes, all shown; {len(refused)} refused by python-tuf:",
-          *refused, sep="\n  ")
+    print(f"{tried} signable changes, all shown; {len(refused)} refused by python-tuf:", *refused, sep="\n  ")
     # renamed required fields and unknown key types are not signable; every
     # other leaf (values, keyids, target paths, role names, custom keys) is
     assert tried >= 60
@@ -173,11 +184,22 @@ def test_review_lists_every_field_flagged_and_nothing_cut(full_request: Path) ->
     text = render_review(request)
     targets = request.payload("targets")
     assert targets is not None
-    for line in ('"releases/*"', '"stable/*.tar.gz"', '"00"', '"7f"', '"ff"',
-                 "terminating: yes", '"docs/readme.txt": length 8', "custom build.number = 7",
-                 'custom channel = "stable"', "hash \"sha512\"",
-                 "root: key removed: carol", "root: key added: dave",
-                 "consistent_snapshot: true", 'spec_version: "1.0.31"'):
+    for line in (
+        '"releases/*"',
+        '"stable/*.tar.gz"',
+        '"00"',
+        '"7f"',
+        '"ff"',
+        "terminating: yes",
+        '"docs/readme.txt": length 8',
+        "custom build.number = 7",
+        'custom channel = "stable"',
+        'hash "sha512"',
+        "root: key removed: carol",
+        "root: key added: dave",
+        "consistent_snapshot: true",
+        'spec_version: "1.0.31"',
+    ):
         assert line in text, line
     # every leaf of the signed JSON appears on a line of its own
     doc = json.loads(json.dumps(targets.metadata.signed.to_dict()))
@@ -198,8 +220,7 @@ def test_a_long_target_list_is_shown_whole(full_request: Path) -> None:
     assert targets is not None
     signed = targets.metadata.signed.to_dict()
     for i in range(300):
-        signed["targets"][f"many/file-{i:04d}.txt"] = {
-            "length": i, "hashes": {"sha256": f"{i:064x}"}}
+        signed["targets"][f"many/file-{i:04d}.txt"] = {"length": i, "hashes": {"sha256": f"{i:064x}"}}
     text = render_review(_with_payload(request, "targets", signed))
     for i in range(300):
         assert f'"many/file-{i:04d}.txt": length {i}' in text

@@ -32,8 +32,7 @@ RAW_BAD = ("\x1b", "\r", "\x07", "\u202e", "\u200b")
 
 def _request_doc(workdir: Path) -> dict[str, Any]:
     (workdir / "f.txt").write_text("file\n")
-    extra = ('[targets]\n[[targets.files]]\npath = "f.txt"\nsource = "f.txt"\n'
-             'custom = { note = "placeholder" }\n')
+    extra = '[targets]\n[[targets.files]]\npath = "f.txt"\nsource = "f.txt"\ncustom = { note = "placeholder" }\n'
     plan = write_plan(workdir / "plan.toml", extra=extra)
     req = workdir / "request.json"
     r = run_cli("prepare", plan, "--out", req)
@@ -84,8 +83,7 @@ def _assert_escaped(output: str, text: str) -> None:
 def test_sign_without_terminal_shows_hostile_text_escaped(workdir: Path, text: str) -> None:
     req = _hostile_request(workdir, text)
     out = workdir / "a.bundle.json"
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", out, "--yes",
-                input=PASSPHRASES["alice"] + "\n")
+    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", out, "--yes", input=PASSPHRASES["alice"] + "\n")
     assert r.exit_code != 70, r.output + r.stderr
     assert "Traceback" not in r.output + r.stderr
     if r.exit_code != 0:  # refused: one clean line naming the file, nothing written
@@ -108,9 +106,11 @@ def test_screens_hold_no_raw_control_character(workdir: Path, text: str) -> None
     alice = next(k for k, v in req.key_names.items() if v.startswith("alice"))
     slots = slots_for(req, req.names_keys[alice])
     assert slots
-    for lines in (summary_lines(req, slots, None, 80),
-                  confirmation_lines(req, slots, req.key_names[alice], 80, 24),
-                  render_review(req).splitlines()):
+    for lines in (
+        summary_lines(req, slots, None, 80),
+        confirmation_lines(req, slots, req.key_names[alice], 80, 24),
+        render_review(req).splitlines(),
+    ):
         joined = "\n".join(lines)
         _assert_escaped(joined, text)
         for line in lines:
@@ -122,8 +122,7 @@ def test_screens_hold_no_raw_control_character(workdir: Path, text: str) -> None
 
 def test_on_a_terminal_escape_sequences_are_not_obeyed(workdir: Path) -> None:
     req = _hostile_request(workdir, ESCAPES + " " + MARKUP + " a\rb \u202e")
-    s = PtySession(["sign", req, "--key", workdir / "alice.pem", "--out",
-                    workdir / "a.bundle.json"], workdir, 80, 24)
+    s = PtySession(["sign", req, "--key", workdir / "alice.pem", "--out", workdir / "a.bundle.json"], workdir, 80, 24)
     screen = s.wait_for("-- summary 1/")
     assert "\\x1b[2J\\x1b]0;pwned\\x07" in screen
     assert MARKUP in screen and "a\\x0db" in screen and "\\u202e" in screen
@@ -142,8 +141,7 @@ def test_hostile_output_file_name_is_shown_escaped(workdir: Path) -> None:
     doc = _request_doc(workdir)
     req = _reseal(doc, workdir / "r.json")
     out = workdir / "alice\u202e[bold]x.json"
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", out, "--yes",
-                input=PASSPHRASES["alice"] + "\n")
+    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", out, "--yes", input=PASSPHRASES["alice"] + "\n")
     assert r.exit_code == 0, r.output + r.stderr
     assert "Give alice\\u202e[bold]x.json to the coordinator. It holds no secret." in r.output
 
@@ -157,8 +155,16 @@ def test_parse_request_never_crashes_on_hostile_names(workdir: Path) -> None:
     sealed = json.loads(_reseal(doc, workdir / "long.json").read_text())
     with pytest.raises(FormatError):
         parse_request(sealed, "long.json")
-    r = run_cli("sign", workdir / "long.json", "--key", workdir / "alice.pem", "--out",
-                workdir / "x.json", "--yes", input=PASSPHRASES["alice"] + "\n")
+    r = run_cli(
+        "sign",
+        workdir / "long.json",
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        workdir / "x.json",
+        "--yes",
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert r.exit_code == 3 and "long.json" in r.stderr and len(r.stderr) < 400
 
 
@@ -180,8 +186,11 @@ def test_a_hostile_keyid_is_shown_escaped(workdir: Path) -> None:
     changed = _with_payload(req, "root", signed)
     alice = next(k for k, v in req.key_names.items() if v == "alice")
     slots = slots_for(changed, req.names_keys[alice])
-    for lines in (render_review(changed).splitlines(), summary_lines(changed, slots, None, 80),
-                  confirmation_lines(changed, slots, "alice", 80, 24)):
+    for lines in (
+        render_review(changed).splitlines(),
+        summary_lines(changed, slots, None, 80),
+        confirmation_lines(changed, slots, "alice", 80, 24),
+    ):
         for line in lines:
             assert all(ch >= " " for ch in line), repr(line)
     assert "\\x1b]0;pwned\\x07" in render_review(changed)

@@ -41,8 +41,10 @@ def test_wrap_never_splits_a_word_keyid_or_uri_that_fits(width: int) -> None:
 
 def test_table_switches_to_vertical_layout_when_columns_do_not_fit() -> None:
     headers = ["role", "threshold", "expires", "keys"]
-    rows = [["root", "2 of 3", "2027-12-01T09:04:16Z", "alice (370542479702)\nbob (70b4664b3ebc)"],
-            ["targets", "1 of 1", "2027-12-01T09:04:16Z", "alice (370542479702)"]]
+    rows = [
+        ["root", "2 of 3", "2027-12-01T09:04:16Z", "alice (370542479702)\nbob (70b4664b3ebc)"],
+        ["targets", "1 of 1", "2027-12-01T09:04:16Z", "alice (370542479702)"],
+    ]
     wide = table_lines(headers, rows, 100)
     assert wide[0].split() == headers and "2027-12-01T09:04:16Z" in wide[2]
     assert any("bob (70b4664b3ebc)" in x for x in wide)
@@ -72,8 +74,7 @@ def test_first_root_says_so_on_the_summary_and_the_confirmation(workdir: Path) -
         conf = confirmation_lines(request, slots, "alice", width, height)
         text = " ".join(" ".join(conf).split())
         assert "This request has no trusted root: it is a first root." in text
-        assert "This first root (version 1) needs 2 of these 3 keys to sign: alice, bob, carol." \
-            in text
+        assert "This first root (version 1) needs 2 of these 3 keys to sign: alice, bob, carol." in text
         assert COMPARE_WORDS in text
         assert all(len(x) <= width for x in conf)
         if (width, height) == (80, 24):
@@ -97,11 +98,18 @@ def test_confirmation_cuts_changes_not_words_when_too_much_changes(workdir: Path
 def test_sign_output_ends_with_the_next_step(workdir: Path) -> None:
     req = workdir / "request.json"
     assert run_cli("prepare", write_plan(workdir / "plan.toml"), "--out", req).exit_code == 0
-    r = run_cli("sign", req, "--key", workdir / "bob.pem", "--out", workdir / "bob.bundle.json",
-                "--yes", input=PASSPHRASES["bob"] + "\n")
+    r = run_cli(
+        "sign",
+        req,
+        "--key",
+        workdir / "bob.pem",
+        "--out",
+        workdir / "bob.bundle.json",
+        "--yes",
+        input=PASSPHRASES["bob"] + "\n",
+    )
     assert r.exit_code == 0, r.output + r.stderr
-    assert r.output.rstrip().endswith(
-        "Give bob.bundle.json to the coordinator. It holds no secret.")
+    assert r.output.rstrip().endswith("Give bob.bundle.json to the coordinator. It holds no secret.")
     assert "SHA-256 of the bytes signed" in r.output
     assert "(the fingerprint of exactly what your signature covers)" in r.output
 
@@ -118,16 +126,18 @@ def test_a_large_root_rotation_fits_80x24_whole(workdir: Path) -> None:
 
     bundles = [sign_as(workdir, req1, n, workdir / f"{n}1.json") for n in ("alice", "bob")]
     assert run_cli("merge", req1, *bundles, "--out", repo).exit_code == 0
-    plan = write_plan(workdir / "p2.toml", root=(["alice", "dave", "erin"], 3),
-                      targets=(["alice", "dave"], 1),
-                      keys=["alice", "bob", "carol", "dave", "erin", "online"])
+    plan = write_plan(
+        workdir / "p2.toml",
+        root=(["alice", "dave", "erin"], 3),
+        targets=(["alice", "dave"], 1),
+        keys=["alice", "bob", "carol", "dave", "erin", "online"],
+    )
     req = workdir / "r2.json"
     r = run_cli("prepare", plan, "--trusted", repo, "--out", req)
     assert r.exit_code == 0, r.output + r.stderr
     request = load_request(req)
     alice = next(k for k, v in request.key_names.items() if v == "alice")
-    conf = confirmation_lines(request, slots_for(request, request.names_keys[alice]),
-                              "alice", 80, 24)
+    conf = confirmation_lines(request, slots_for(request, request.names_keys[alice]), "alice", 80, 24)
     text = "\n".join(conf)
     assert len(conf) <= 23 and all(len(x) <= 80 for x in conf), text
     words = [w for x in conf if x.split()[:1] and x.split()[0].isdigit() for w in x.split()[1:]]
@@ -140,11 +150,17 @@ def test_a_large_root_rotation_fits_80x24_whole(workdir: Path) -> None:
         assert "more than fits here: every change is in the details" in " ".join(text.split())
         assert conf[0].startswith("Sign with alice (keyid ") and "NOT PINNED" in conf[1]
         return
-    for needle in ("root: key removed: bob (", "carol (", "root: key added: dave (", "erin (",
-                   "root: now needs 3 signatures (was 2).", "targets: key removed: bob (",
-                   "targets: now needs 1 signature (was 2).",
-                   "The old root (version 1) needs 2 of these 3 keys to sign: alice, bob, carol.",
-                   "The new root (version 2) needs 3 of these 3 keys to sign: alice, dave, erin."):
+    for needle in (
+        "root: key removed: bob (",
+        "carol (",
+        "root: key added: dave (",
+        "erin (",
+        "root: now needs 3 signatures (was 2).",
+        "targets: key removed: bob (",
+        "targets: now needs 1 signature (was 2).",
+        "The old root (version 1) needs 2 of these 3 keys to sign: alice, bob, carol.",
+        "The new root (version 2) needs 3 of these 3 keys to sign: alice, dave, erin.",
+    ):
         assert needle in text, needle
     words = [w for x in conf if x.split()[:1] and x.split()[0].isdigit() for w in x.split()[1:]]
     assert words == [w for p in request.payloads for w in digest_words(p.digest)]

@@ -18,19 +18,28 @@ def _token_request(workdir: Path, hsm: SoftHSM) -> tuple[Path, str]:
     token = f"scr-{uuid.uuid4().hex[:8]}"
     hsm.new_token(token)
     uri = f"pkcs11:token={token};object=root-key"
-    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--uri", uri, "--public-out",
-                workdir / "tok.pub.json", input=USER_PIN + "\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ecdsa-p256",
+        "--uri",
+        uri,
+        "--public-out",
+        workdir / "tok.pub.json",
+        input=USER_PIN + "\n",
+    )
     assert r.exit_code == 0, r.output + r.stderr
-    plan = write_plan(workdir / "plan.toml", root=(["alice", "tok"], 1),
-                      targets=(["alice"], 1), keys=["alice", "tok", "online"])
+    plan = write_plan(
+        workdir / "plan.toml", root=(["alice", "tok"], 1), targets=(["alice"], 1), keys=["alice", "tok", "online"]
+    )
     req = workdir / "request.json"
     r = run_cli("prepare", plan, "--out", req)
     assert r.exit_code == 0, r.output + r.stderr
     return req, uri
 
 
-def test_wrong_pin_is_asked_again_and_three_wrong_pins_end_with_exit_5(
-        workdir: Path, pkcs11_fresh: SoftHSM) -> None:
+def test_wrong_pin_is_asked_again_and_three_wrong_pins_end_with_exit_5(workdir: Path, pkcs11_fresh: SoftHSM) -> None:
     req, uri = _token_request(workdir, pkcs11_fresh)
     out = workdir / "tok.bundle.json"
     r = run_cli("sign", req, "--key", uri, "--out", out, "--yes", input="0000\n0001\n0002\n")
@@ -39,8 +48,7 @@ def test_wrong_pin_is_asked_again_and_three_wrong_pins_end_with_exit_5(
     assert not out.exists()
     assert r.output.count("== End of the review ==") == 1
 
-    r = run_cli("sign", req, "--key", uri, "--out", out, "--yes",
-                input="0000\n" + USER_PIN + "\n")
+    r = run_cli("sign", req, "--key", uri, "--out", out, "--yes", input="0000\n" + USER_PIN + "\n")
     assert r.exit_code == 0, r.output + r.stderr
     assert "Try again (2 tries left)" in r.stderr
     assert r.output.count("== End of the review ==") == 1

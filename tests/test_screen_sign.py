@@ -31,8 +31,9 @@ def rotation(workdir: Path) -> Path:
     bundles = [sign_as(workdir, req1, n, workdir / f"{n}1.bundle.json") for n in ("alice", "bob")]
     r = run_cli("merge", req1, *bundles, "--out", repo)
     assert r.exit_code == 0, r.output + r.stderr
-    plan2 = write_plan(workdir / "plan2.toml", root=(["alice", "bob", "dave"], 2),
-                       keys=["alice", "bob", "carol", "dave", "online"])
+    plan2 = write_plan(
+        workdir / "plan2.toml", root=(["alice", "bob", "dave"], 2), keys=["alice", "bob", "carol", "dave", "online"]
+    )
     req2 = workdir / "request2.json"
     r = run_cli("prepare", plan2, "--trusted", repo, "--out", req2)
     assert r.exit_code == 0, r.output + r.stderr
@@ -67,8 +68,11 @@ def page_through(s: PtySession) -> list[tuple[str, int, int]]:
 def words_on_screen(lines: list[str], role: str) -> list[str]:
     """The numbered word rows that follow the payload's title (and its
     "Words of ROLE" heading, when the screen has room for it)."""
-    start = next(i for i, line in enumerate(lines)
-                 if line.startswith(f"{role} (after") or line.strip().startswith(f"Words of {role}"))
+    start = next(
+        i
+        for i, line in enumerate(lines)
+        if line.startswith(f"{role} (after") or line.strip().startswith(f"Words of {role}")
+    )
     start = next(i for i in range(start, len(lines)) if lines[i].split()[:1] == ["1"])
     words: list[str] = []
     for line in lines[start:]:
@@ -80,15 +84,12 @@ def words_on_screen(lines: list[str], role: str) -> list[str]:
     return words
 
 
-def _open(workdir: Path, req: Path, cols: int, rows: int, name: str = "alice",
-          out: Path | None = None) -> PtySession:
+def _open(workdir: Path, req: Path, cols: int, rows: int, name: str = "alice", out: Path | None = None) -> PtySession:
     out = out or workdir / f"{name}.bundle.json"
-    return PtySession(["sign", req, "--key", workdir / f"{name}.pem", "--out", out], workdir,
-                      cols, rows)
+    return PtySession(["sign", req, "--key", workdir / f"{name}.pem", "--out", out], workdir, cols, rows)
 
 
-def test_confirmation_screen_80x24_holds_the_rotation_and_the_words(
-        workdir: Path, rotation: Path) -> None:
+def test_confirmation_screen_80x24_holds_the_rotation_and_the_words(workdir: Path, rotation: Path) -> None:
     request = load_request(rotation)
     s = _open(workdir, rotation, 80, 24)
     pages = page_through(s)
@@ -111,16 +112,14 @@ def test_confirmation_screen_80x24_holds_the_rotation_and_the_words(
     assert words_on_screen(lines, "root v2") == digest_words(root_p.digest)
     assert words_on_screen(lines, "targets v2") == digest_words(targets_p.digest)
     # the instruction on one line of its own, whole
-    assert ("Compare with the coordinator and the keyholders. If any word differs, "
-            "answer N.") in lines
+    assert ("Compare with the coordinator and the keyholders. If any word differs, answer N.") in lines
     assert max(i for i, line in enumerate(lines) if line) <= 23
     s.send("n\r")
     assert s.finish() == 8
     assert not (workdir / "alice.bundle.json").exists()
 
 
-def test_answer_yes_writes_the_bundle_and_says_what_to_do(workdir: Path,
-                                                         rotation: Path) -> None:
+def test_answer_yes_writes_the_bundle_and_says_what_to_do(workdir: Path, rotation: Path) -> None:
     s = _open(workdir, rotation, 80, 24)
     s.wait_for("-- summary 1/")
     # the software key shows its roles before the passphrase is asked
@@ -141,7 +140,8 @@ def test_answer_yes_writes_the_bundle_and_says_what_to_do(workdir: Path,
 
 @pytest.mark.parametrize(("cols", "rows"), [(60, 60), (132, 24), (100, 30)])
 def test_same_words_on_every_width_and_no_line_wider_than_the_screen(
-        workdir: Path, rotation: Path, cols: int, rows: int) -> None:
+    workdir: Path, rotation: Path, cols: int, rows: int
+) -> None:
     request = load_request(rotation)
     s = _open(workdir, rotation, cols, rows)
     s.wait_for("-- summary 1/")
@@ -160,8 +160,7 @@ def test_same_words_on_every_width_and_no_line_wider_than_the_screen(
     assert s.finish() == 8
 
 
-def test_wrong_passphrase_is_asked_again_without_repeating_the_review(
-        workdir: Path, rotation: Path) -> None:
+def test_wrong_passphrase_is_asked_again_without_repeating_the_review(workdir: Path, rotation: Path) -> None:
     s = _open(workdir, rotation, 80, 24)
     s.wait_for("-- summary 1/")
     s.send("q")
@@ -175,8 +174,7 @@ def test_wrong_passphrase_is_asked_again_without_repeating_the_review(
     assert s.finish() == 8
 
 
-def test_three_wrong_passphrases_end_with_exit_5_and_nothing_written(
-        workdir: Path, rotation: Path) -> None:
+def test_three_wrong_passphrases_end_with_exit_5_and_nothing_written(workdir: Path, rotation: Path) -> None:
     s = _open(workdir, rotation, 80, 24)
     s.wait_for("-- summary 1/")
     s.send("q")
@@ -193,16 +191,23 @@ def test_three_wrong_passphrases_end_with_exit_5_and_nothing_written(
 def test_public_key_file_beside_the_key_must_match_it(workdir: Path, rotation: Path) -> None:
     # an attacker swaps the untrusted public key file: bob's key beside alice's private key
     (workdir / "alice.pub.json").write_bytes((workdir / "bob.pub.json").read_bytes())
-    r = run_cli("sign", rotation, "--key", workdir / "alice.pem", "--out", workdir / "x.json",
-                "--yes", input=PASSPHRASES["alice"] + "\n")
+    r = run_cli(
+        "sign",
+        rotation,
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        workdir / "x.json",
+        "--yes",
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert r.exit_code == 3
     assert "does not match the public key file beside it" in r.stderr
     assert not (workdir / "x.json").exists()
 
 
 def test_key_generate_refuses_a_short_passphrase_at_the_first_entry(tmp_path: Path) -> None:
-    s = PtySession(["key", "generate", "--type", "ed25519", "--private-out",
-                    tmp_path / "k.pem"], tmp_path, 80, 24)
+    s = PtySession(["key", "generate", "--type", "ed25519", "--private-out", tmp_path / "k.pem"], tmp_path, 80, 24)
     s.wait_for("Enter passphrase for k.pem")
     s.send("short\r")
     screen = s.wait_for("Too short")
@@ -218,12 +223,30 @@ def test_key_generate_refuses_a_short_passphrase_at_the_first_entry(tmp_path: Pa
 
 def test_pinned_trusted_root_is_shown_as_pinned(workdir: Path, rotation: Path) -> None:
     repo = workdir / "repo"
-    r = run_cli("sign", rotation, "--key", workdir / "alice.pem", "--out", workdir / "a.json",
-                "--trusted", repo, "--yes", input=PASSPHRASES["alice"] + "\n")
+    r = run_cli(
+        "sign",
+        rotation,
+        "--key",
+        workdir / "alice.pem",
+        "--out",
+        workdir / "a.json",
+        "--trusted",
+        repo,
+        "--yes",
+        input=PASSPHRASES["alice"] + "\n",
+    )
     assert r.exit_code == 0, r.output + r.stderr
     assert "Trusted root v1: pinned, equal to your own copy." in r.output
-    r = run_cli("sign", rotation, "--key", workdir / "bob.pem", "--out", workdir / "b.json",
-                "--yes", input=PASSPHRASES["bob"] + "\n")
+    r = run_cli(
+        "sign",
+        rotation,
+        "--key",
+        workdir / "bob.pem",
+        "--out",
+        workdir / "b.json",
+        "--yes",
+        input=PASSPHRASES["bob"] + "\n",
+    )
     assert r.exit_code == 0, r.output + r.stderr
     assert "Trusted root v1: NOT PINNED, SHA-256 " in r.output
     s = _open(workdir, rotation, 80, 24, out=workdir / "c.json")
@@ -236,10 +259,13 @@ def test_pinned_trusted_root_is_shown_as_pinned(workdir: Path, rotation: Path) -
     assert not (workdir / "c.json").exists()
 
 
-def test_yes_on_a_terminal_prints_the_whole_review_without_pager(workdir: Path,
-                                                                rotation: Path) -> None:
-    s = PtySession(["sign", rotation, "--key", workdir / "alice.pem", "--out",
-                    workdir / "alice.bundle.json", "--yes"], workdir, 80, 24)
+def test_yes_on_a_terminal_prints_the_whole_review_without_pager(workdir: Path, rotation: Path) -> None:
+    s = PtySession(
+        ["sign", rotation, "--key", workdir / "alice.pem", "--out", workdir / "alice.bundle.json", "--yes"],
+        workdir,
+        80,
+        24,
+    )
     s.wait_for("Enter passphrase")
     s.send(PASSPHRASES["alice"] + "\r")
     s.wait_for("It holds no secret.")
@@ -282,10 +308,8 @@ def test_every_page_keeps_its_first_line_on_screen(workdir: Path, rotation: Path
 
 
 @pytest.mark.parametrize("cols", [80, 60])
-def test_lines_after_signing_are_wrapped_not_cut_by_the_terminal(
-        workdir: Path, rotation: Path, cols: int) -> None:
-    s = PtySession(["sign", rotation, "--key", "alice.pem", "--out", "alice.2.bundle.json"],
-                   workdir, cols, 24)
+def test_lines_after_signing_are_wrapped_not_cut_by_the_terminal(workdir: Path, rotation: Path, cols: int) -> None:
+    s = PtySession(["sign", rotation, "--key", "alice.pem", "--out", "alice.2.bundle.json"], workdir, cols, 24)
     s.wait_for("-- summary 1/")
     s.send("q")
     s.wait_for("Enter passphrase")
@@ -294,20 +318,20 @@ def test_lines_after_signing_are_wrapped_not_cut_by_the_terminal(
     s.send("y\r")
     assert s.finish() == 0
     lines = s.lines()
-    start = next(i for i, line in enumerate(lines)
-                 if line.startswith("signature bundle written: "))
+    start = next(i for i, line in enumerate(lines) if line.startswith("signature bundle written: "))
     tail = lines[start:]
     # every word whole on one line: the wrapped lines joined by spaces give the messages
     words = " ".join(" ".join(tail).split())
-    assert ("signature bundle written: alice.2.bundle.json (2 signature(s), each verified "
-            "against the public key) written and flushed to disk") in words, s.text()
+    assert (
+        "signature bundle written: alice.2.bundle.json (2 signature(s), each verified "
+        "against the public key) written and flushed to disk"
+    ) in words, s.text()
     assert "Give alice.2.bundle.json to the coordinator. It holds no secret." in words
     for line in tail:
         assert len(line) < cols, line  # nothing reached the edge, so nothing was cut
 
 
-def test_closing_line_alone_never_makes_an_empty_summary_page(workdir: Path,
-                                                              rotation: Path) -> None:
+def test_closing_line_alone_never_makes_an_empty_summary_page(workdir: Path, rotation: Path) -> None:
     """At a height where only the closing "Next: ..." lines would spill onto a
     second summary page, the summary is one page (its status line says space
     shows the details)."""

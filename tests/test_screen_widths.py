@@ -24,7 +24,7 @@ from tuf_ceremony.words import digest_words
 def _word_rows(lines: list[str], after: int) -> list[str]:
     """The numbered word rows that follow the ``read aloud:`` line ``after``."""
     words: list[str] = []
-    for line in lines[after + 1:]:
+    for line in lines[after + 1 :]:
         parts = line.split()
         if not parts or not parts[0].isdigit():
             break
@@ -35,9 +35,13 @@ def _word_rows(lines: list[str], after: int) -> list[str]:
 
 def _repo(workdir: Path) -> Path:
     req1 = workdir / "request1.json"
-    plan = write_plan(workdir / "plan.toml", extra=(  # PEP 458: every path to bins, online
-        '[[roles.targets.delegations]]\nname = "bins"\nkeys = ["online"]\nthreshold = 1\n'
-        'paths = ["*"]\nterminating = true\n'))
+    plan = write_plan(
+        workdir / "plan.toml",
+        extra=(  # PEP 458: every path to bins, online
+            '[[roles.targets.delegations]]\nname = "bins"\nkeys = ["online"]\nthreshold = 1\n'
+            'paths = ["*"]\nterminating = true\n'
+        ),
+    )
     assert run_cli("prepare", plan, "--out", req1).exit_code == 0
     bundles = [sign_as(workdir, req1, n, workdir / f"{n}1.json") for n in ("alice", "bob")]
     assert run_cli("merge", req1, *bundles, "--out", workdir / "repo").exit_code == 0
@@ -46,9 +50,28 @@ def _repo(workdir: Path) -> Path:
 
 def test_rotate_at_80_columns_prints_every_word_whole_in_numbered_rows(workdir: Path) -> None:
     _repo(workdir)
-    s = PtySession(["rotate", "--trusted", "repo", "--role", "timestamp", "--role", "snapshot",
-                    "--revoke", "online", "--add", "online2.pub.json", "--names", "plan.toml",
-                    "--out", "urgent.json"], workdir, 80, 200)
+    s = PtySession(
+        [
+            "rotate",
+            "--trusted",
+            "repo",
+            "--role",
+            "timestamp",
+            "--role",
+            "snapshot",
+            "--revoke",
+            "online",
+            "--add",
+            "online2.pub.json",
+            "--names",
+            "plan.toml",
+            "--out",
+            "urgent.json",
+        ],
+        workdir,
+        80,
+        200,
+    )
     assert s.finish() == 0, s.text()
     lines = s.lines()
     request = load_request(workdir / "urgent.json")
@@ -58,8 +81,9 @@ def test_rotate_at_80_columns_prints_every_word_whole_in_numbered_rows(workdir: 
         assert _word_rows(lines, start) == digest_words(payload.digest), s.text()
     # the long "after this root" line is wrapped at a space, not cut mid-word
     text = " ".join(" ".join(lines).split())
-    assert ("delegated roles signed by a replaced online key (e.g. PEP 458 bins): re-sign "
-            "every one with a bumped version") in text
+    assert (
+        "delegated roles signed by a replaced online key (e.g. PEP 458 bins): re-sign every one with a bumped version"
+    ) in text
     assert all(len(line) <= 80 for line in lines)
 
 
@@ -72,25 +96,48 @@ def test_prepare_piped_keeps_one_line_of_words(workdir: Path) -> None:
 
 def test_an_error_at_80_columns_is_wrapped_at_spaces(workdir: Path) -> None:
     _repo(workdir)
-    s = PtySession(["rotate", "--trusted", "repo", "--role", "timestamp", "--revoke",
-                    "no-such-key-anywhere", "--add", "online2.pub.json", "--names", "plan.toml",
-                    "--out", "urgent.json"], workdir, 80, 24)
+    s = PtySession(
+        [
+            "rotate",
+            "--trusted",
+            "repo",
+            "--role",
+            "timestamp",
+            "--revoke",
+            "no-such-key-anywhere",
+            "--add",
+            "online2.pub.json",
+            "--names",
+            "plan.toml",
+            "--out",
+            "urgent.json",
+        ],
+        workdir,
+        80,
+        24,
+    )
     code = s.finish()
     assert code == 9 or code == 3, (code, s.text())
     lines = [line for line in s.lines() if line]
     first = next(i for i, line in enumerate(lines) if line.startswith("tuf-ceremony: error: "))
     message = lines[first:]
     assert len(message) > 1 and all(len(line) < 80 for line in message), s.text()
-    assert "--revoke no-such-key-anywhere: no key of the trusted root has that name or keyid" \
-        in " ".join(" ".join(message).split())
+    assert "--revoke no-such-key-anywhere: no key of the trusted root has that name or keyid" in " ".join(
+        " ".join(message).split()
+    )
     assert not (workdir / "urgent.json").exists()
 
 
 def test_prepare_table_turns_vertical_instead_of_truncating_a_long_name(
-        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     long = "alice-the-treasurer-of-the-python-software-foundation-board"
-    plan = write_plan(workdir / "plan.toml", root=([long, "bob", "carol"], 2),
-                      targets=([long, "bob"], 2), keys=[long, "bob", "carol", "online"])
+    plan = write_plan(
+        workdir / "plan.toml",
+        root=([long, "bob", "carol"], 2),
+        targets=([long, "bob"], 2),
+        keys=[long, "bob", "carol", "online"],
+    )
     (workdir / f"{long}.pub.json").write_bytes((workdir / "alice.pub.json").read_bytes())
     monkeypatch.setenv("COLUMNS", "80")
     r = run_cli("prepare", plan, "--out", workdir / "r.json")
@@ -100,6 +147,7 @@ def test_prepare_table_turns_vertical_instead_of_truncating_a_long_name(
     # the name (cut by safe() at 60 characters, visibly) and the keyid, both whole
     assert f"{long} ({kid[:12]})" in " ".join(r.output.split())
     assert "role:" in r.output and "threshold:" in r.output  # the vertical layout
-    table = [line for line in r.output.splitlines()
-             if line.startswith(("  role", "  threshold", "  keys", "    ", "      "))]
+    table = [
+        line for line in r.output.splitlines() if line.startswith(("  role", "  threshold", "  keys", "    ", "      "))
+    ]
     assert table and all(len(line) <= 80 for line in table), table

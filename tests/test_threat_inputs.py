@@ -36,19 +36,17 @@ def _deep(n: int) -> Any:
 
 def _delegate(workdir: Path, doc: dict[str, Any], **role: Any) -> None:
     online = key_json(workdir, "online")
-    entry = {"name": "bins", "keyids": [keyid_of(online)], "threshold": 1,
-             "terminating": True, "paths": ["*"]}
+    entry = {"name": "bins", "keyids": [keyid_of(online)], "threshold": 1, "terminating": True, "paths": ["*"]}
     entry.update(role)
-    payload(doc, "targets")["signed"]["delegations"] = {
-        "keys": {keyid_of(online): online}, "roles": [entry]}
+    payload(doc, "targets")["signed"]["delegations"] = {"keys": {keyid_of(online): online}, "roles": [entry]}
 
 
 def _succinct(workdir: Path, doc: dict[str, Any], prefix: str, bits: int = 4) -> None:
     online = key_json(workdir, "online")
     payload(doc, "targets")["signed"]["delegations"] = {
         "keys": {keyid_of(online): online},
-        "succinct_roles": {"keyids": [keyid_of(online)], "threshold": 1, "bit_length": bits,
-                           "name_prefix": prefix}}
+        "succinct_roles": {"keyids": [keyid_of(online)], "threshold": 1, "bit_length": bits, "name_prefix": prefix},
+    }
 
 
 def _twice(workdir: Path, doc: dict[str, Any], **change: str) -> None:
@@ -63,16 +61,27 @@ def _twice(workdir: Path, doc: dict[str, Any], **change: str) -> None:
 Forge = Callable[[Path, dict[str, Any]], None]
 
 REQUEST_CASES: list[tuple[str, Forge, str]] = [
-    ("deep-json", lambda w, d: payload(d, "targets")["signed"].update(x=_deep(80)),
-     "nests arrays or objects deeper than 64 levels"),
-    ("delegation-threshold-over-keys", lambda w, d: _delegate(w, d, threshold=2),
-     "delegations.roles.bins: threshold 2 is not between 1 and its 1 distinct key(s)"),
-    ("delegation-threshold-huge", lambda w, d: _delegate(w, d, threshold=2**63),
-     "threshold 9223372036854775808 is not between 1"),
-    ("delegation-threshold-zero", lambda w, d: _delegate(w, d, threshold=0),
-     "not valid TUF metadata"),
-    ("delegation-keyid-without-key", lambda w, d: _delegate(w, d, keyids=["ab" * 32]),
-     "keyid abababababababab has no key"),
+    (
+        "deep-json",
+        lambda w, d: payload(d, "targets")["signed"].update(x=_deep(80)),
+        "nests arrays or objects deeper than 64 levels",
+    ),
+    (
+        "delegation-threshold-over-keys",
+        lambda w, d: _delegate(w, d, threshold=2),
+        "delegations.roles.bins: threshold 2 is not between 1 and its 1 distinct key(s)",
+    ),
+    (
+        "delegation-threshold-huge",
+        lambda w, d: _delegate(w, d, threshold=2**63),
+        "threshold 9223372036854775808 is not between 1",
+    ),
+    ("delegation-threshold-zero", lambda w, d: _delegate(w, d, threshold=0), "not valid TUF metadata"),
+    (
+        "delegation-keyid-without-key",
+        lambda w, d: _delegate(w, d, keyids=["ab" * 32]),
+        "keyid abababababababab has no key",
+    ),
     ("delegation-name-slash", lambda w, d: _delegate(w, d, name="a/b"), "contains '/'"),
     ("delegation-name-backslash", lambda w, d: _delegate(w, d, name="a\\b"), "contains '\\\\'"),
     ("delegation-name-dotdot", lambda w, d: _delegate(w, d, name="x..y"), "contains '..'"),
@@ -80,45 +89,56 @@ REQUEST_CASES: list[tuple[str, Forge, str]] = [
     ("delegation-name-nul", lambda w, d: _delegate(w, d, name="bins\x00"), "U+0000"),
     ("delegation-name-escape", lambda w, d: _delegate(w, d, name="b\x1b[2J"), "U+001B"),
     ("delegation-name-bidi", lambda w, d: _delegate(w, d, name="bins\u202e"), "U+202E"),
-    ("delegation-name-long", lambda w, d: _delegate(w, d, name="b" * 201),
-     "longer than 200 bytes"),
+    ("delegation-name-long", lambda w, d: _delegate(w, d, name="b" * 201), "longer than 200 bytes"),
     ("succinct-prefix-slash", lambda w, d: _succinct(w, d, "../bin"), "not a safe file name"),
-    ("succinct-prefix-long", lambda w, d: _succinct(w, d, "p" * 195, 32),
-     "longer than 200 bytes"),
-    ("root-version-huge", lambda w, d: payload(d, "root")["signed"].update(version=2**31),
-     "version must be a whole number from 1 to 2147483647"),
-    ("root-version-2", lambda w, d: payload(d, "root")["signed"].update(version=2),
-     "no trusted root"),
-    ("root-key-private-field", lambda w, d: payload(d, "root")["signed"]["keys"][
-        keyid_of(key_json(w, "online"))]["keyval"].update(private="00" * 32),
-     "keyval must hold 'public' only"),
-    ("name-too-long", lambda w, d: next(iter(d["keys"].values())).update(name="n" * 201),
-     "name is empty or longer than 200 characters"),
-    ("keyid-with-escapes", lambda w, d: payload(d, "root")["signed"]["keys"].update(
-        {"\x1b[2J\u202eevil": key_json(w, "dave")}), "keyid \\x1b[2J\\u202eevil is not"),
-    ("same-key-other-keytype", lambda w, d: _twice(w, d, keytype="ecdsa-sha2-nistp256"),
-     "are the same public key"),
+    ("succinct-prefix-long", lambda w, d: _succinct(w, d, "p" * 195, 32), "longer than 200 bytes"),
+    (
+        "root-version-huge",
+        lambda w, d: payload(d, "root")["signed"].update(version=2**31),
+        "version must be a whole number from 1 to 2147483647",
+    ),
+    ("root-version-2", lambda w, d: payload(d, "root")["signed"].update(version=2), "no trusted root"),
+    (
+        "root-key-private-field",
+        lambda w, d: payload(d, "root")["signed"]["keys"][keyid_of(key_json(w, "online"))]["keyval"].update(
+            private="00" * 32
+        ),
+        "keyval must hold 'public' only",
+    ),
+    (
+        "name-too-long",
+        lambda w, d: next(iter(d["keys"].values())).update(name="n" * 201),
+        "name is empty or longer than 200 characters",
+    ),
+    (
+        "keyid-with-escapes",
+        lambda w, d: payload(d, "root")["signed"]["keys"].update({"\x1b[2J\u202eevil": key_json(w, "dave")}),
+        "keyid \\x1b[2J\\u202eevil is not",
+    ),
+    ("same-key-other-keytype", lambda w, d: _twice(w, d, keytype="ecdsa-sha2-nistp256"), "are the same public key"),
     ("same-key-custom-field", lambda w, d: _twice(w, d, x_note="copy"), "are the same public key"),
-    ("trusted-targets-without-root", lambda w, d: d["trusted"].update(targets={
-        "signed": payload(d, "targets")["signed"], "signatures": []}),
-     "trusted.targets: given without a trusted root"),
+    (
+        "trusted-targets-without-root",
+        lambda w, d: d["trusted"].update(targets={"signed": payload(d, "targets")["signed"], "signatures": []}),
+        "trusted.targets: given without a trusted root",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "forge", "needle"), REQUEST_CASES,
-                         ids=[c[0] for c in REQUEST_CASES])
-def test_hostile_request(ceremony: tuple[Path, Path, Path], workdir: Path, case: str,
-                         forge: Forge, needle: str) -> None:
+@pytest.mark.parametrize(("case", "forge", "needle"), REQUEST_CASES, ids=[c[0] for c in REQUEST_CASES])
+def test_hostile_request(
+    ceremony: tuple[Path, Path, Path], workdir: Path, case: str, forge: Forge, needle: str
+) -> None:
     req, a, b = ceremony
     doc = read(req)
     forge(workdir, doc)
     req.write_text(json.dumps(reseal(doc)))
     out = workdir / "out"
     cases: list[list[str | Path]] = [
-                 ["sign", req, "--key", workdir / "alice.pem", "--out", workdir / "x.json",
-                  "--yes"],
-                 ["status", req, a, b],
-                 ["merge", req, a, b, "--out", out]]
+        ["sign", req, "--key", workdir / "alice.pem", "--out", workdir / "x.json", "--yes"],
+        ["status", req, a, b],
+        ["merge", req, a, b, "--out", out],
+    ]
     for args in cases:
         r = run_cli(*args, input=PASSPHRASES["alice"] + "\n")
         assert_refused(r, 3, req, needle)
@@ -126,8 +146,9 @@ def test_hostile_request(ceremony: tuple[Path, Path, Path], workdir: Path, case:
     assert not (workdir / "x.json").exists() and not out.exists()
 
 
-def test_oversized_request_and_bundle(ceremony: tuple[Path, Path, Path], workdir: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oversized_request_and_bundle(
+    ceremony: tuple[Path, Path, Path], workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     req, a, _ = ceremony
     big = workdir / "big.bundle.json"
     big.write_text(json.dumps({"pad": "x" * (1024 * 1024 + 10)}))
@@ -148,8 +169,9 @@ def test_oversized_request_and_bundle(ceremony: tuple[Path, Path, Path], workdir
 def test_over_long_output_names(ceremony: tuple[Path, Path, Path], workdir: Path) -> None:
     req, a, b = ceremony
     long_name = workdir / ("n" * 300 + ".json")
-    r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out", long_name, "--yes",
-                input=PASSPHRASES["alice"] + "\n")
+    r = run_cli(
+        "sign", req, "--key", workdir / "alice.pem", "--out", long_name, "--yes", input=PASSPHRASES["alice"] + "\n"
+    )
     assert_refused(r, 3, str(long_name)[:40], "file name is longer than 255 bytes")
     r = run_cli("prepare", workdir / "plan.toml", "--out", long_name)
     assert_refused(r, 3, str(long_name)[:40], "file name is longer than 255 bytes")
@@ -159,8 +181,7 @@ def test_over_long_output_names(ceremony: tuple[Path, Path, Path], workdir: Path
     assert "Traceback" not in r.output + r.stderr
 
 
-def test_debug_keeps_the_documented_exit_codes(ceremony: tuple[Path, Path, Path],
-                                               workdir: Path) -> None:
+def test_debug_keeps_the_documented_exit_codes(ceremony: tuple[Path, Path, Path], workdir: Path) -> None:
     req, a, _ = ceremony
     r = run_cli("--debug", "status", workdir / "missing.json")
     assert r.exit_code == 3
@@ -173,8 +194,7 @@ def test_debug_keeps_the_documented_exit_codes(ceremony: tuple[Path, Path, Path]
 # --- keys: no secret leaves --------------------------------------------------------------------
 
 
-def test_unencrypted_private_key_signs_only_in_a_rehearsal(
-        ceremony: tuple[Path, Path, Path], workdir: Path) -> None:
+def test_unencrypted_private_key_signs_only_in_a_rehearsal(ceremony: tuple[Path, Path, Path], workdir: Path) -> None:
     from cryptography.hazmat.primitives.serialization import (
         Encoding,
         NoEncryption,
@@ -183,8 +203,7 @@ def test_unencrypted_private_key_signs_only_in_a_rehearsal(
     )
 
     req, _, _ = ceremony
-    priv = load_pem_private_key((workdir / "carol.pem").read_bytes(),
-                                PASSPHRASES["carol"].encode())
+    priv = load_pem_private_key((workdir / "carol.pem").read_bytes(), PASSPHRASES["carol"].encode())
     plain = workdir / "carol-plain.pem"
     plain.write_bytes(priv.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
     r = run_cli("sign", req, "--key", plain, "--out", workdir / "c.json", "--yes")
@@ -196,14 +215,14 @@ def test_unencrypted_private_key_signs_only_in_a_rehearsal(
     assert (workdir / "c.json").is_file()
 
 
-@pytest.mark.parametrize("text", [
-    '{"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "%s", '
-    '"\\u0070rivate": "SECRET-SEED"}}',
-    '{"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "%s"}, '
-    '"d": "SECRET-SEED"}',
-])
-def test_public_key_file_with_private_fields_is_refused_unechoed(workdir: Path,
-                                                                 text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "%s", "\\u0070rivate": "SECRET-SEED"}}',
+        '{"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "%s"}, "d": "SECRET-SEED"}',
+    ],
+)
+def test_public_key_file_with_private_fields_is_refused_unechoed(workdir: Path, text: str) -> None:
     public = key_json(workdir, "online")["keyval"]["public"]
     (workdir / "online.pub.json").write_text(text % public)
     plan = write_plan(workdir / "plan.toml")
@@ -232,26 +251,38 @@ name_prefix = {prefix}
 
 PLAN_CASES: list[tuple[str, Callable[[str], str], str]] = [
     ("delegation-slash", lambda t: t + _DELEGATION.format(name='"a/b"'), "contains '/'"),
-    ("delegation-dotdot", lambda t: t + _DELEGATION.format(name='".."'),
-     "relative directory name"),
+    ("delegation-dotdot", lambda t: t + _DELEGATION.format(name='".."'), "relative directory name"),
     ("delegation-hidden", lambda t: t + _DELEGATION.format(name='".x"'), "starts with a dot"),
     ("delegation-nul", lambda t: t + _DELEGATION.format(name='"a\\u0000"'), "U+0000"),
     ("delegation-escape", lambda t: t + _DELEGATION.format(name='"a\\u001b[31m"'), "U+001B"),
     ("delegation-colon", lambda t: t + _DELEGATION.format(name='"c:x"'), "FAT refuses"),
-    ("delegation-long", lambda t: t + _DELEGATION.format(name='"' + "x" * 256 + '"'),
-     "longer than 200 bytes"),
-    ("succinct-prefix", lambda t: t + _SUCCINCT.format(bits=8, prefix='"../bins"'),
-     "name_prefix: not a safe file name"),
-    ("absurd-duration", lambda t: t.replace('expires = "365d"', 'expires = "99999999d"', 1),
-     "reaches past the year 9999"),
-    ("huge-duration", lambda t: t.replace('expires = "365d"', 'expires = "' + "9" * 40 + 'd"',
-                                          1), "roles.root.expires"),
-    ("past-expiry", lambda t: t.replace('expires = "365d"', 'expires = "2001-01-01T00:00:00Z"',
-                                        1), "root version 1 would expire at 2001-01-01"),
-    ("huge-threshold", lambda t: t.replace("threshold = 2", f"threshold = {2**62}", 1),
-     "not between 1 and the 3"),
-    ("long-ceremony-name", lambda t: '[ceremony]\nname = "' + "c" * 300 + '"\n' + t,
-     "ceremony.name: must be 1 to 200 characters"),
+    ("delegation-long", lambda t: t + _DELEGATION.format(name='"' + "x" * 256 + '"'), "longer than 200 bytes"),
+    (
+        "succinct-prefix",
+        lambda t: t + _SUCCINCT.format(bits=8, prefix='"../bins"'),
+        "name_prefix: not a safe file name",
+    ),
+    (
+        "absurd-duration",
+        lambda t: t.replace('expires = "365d"', 'expires = "99999999d"', 1),
+        "reaches past the year 9999",
+    ),
+    (
+        "huge-duration",
+        lambda t: t.replace('expires = "365d"', 'expires = "' + "9" * 40 + 'd"', 1),
+        "roles.root.expires",
+    ),
+    (
+        "past-expiry",
+        lambda t: t.replace('expires = "365d"', 'expires = "2001-01-01T00:00:00Z"', 1),
+        "root version 1 would expire at 2001-01-01",
+    ),
+    ("huge-threshold", lambda t: t.replace("threshold = 2", f"threshold = {2**62}", 1), "not between 1 and the 3"),
+    (
+        "long-ceremony-name",
+        lambda t: '[ceremony]\nname = "' + "c" * 300 + '"\n' + t,
+        "ceremony.name: must be 1 to 200 characters",
+    ),
 ]
 
 
@@ -287,8 +318,9 @@ def test_plan_and_rotate_never_choose_a_pkcs11_module(workdir: Path, query: str)
     assert run_cli("prepare", good, "--out", req).exit_code == 0
     bundles = [sign_as(workdir, req, n) for n in ("alice", "bob")]
     assert run_cli("merge", req, *bundles, "--out", workdir / "repo").exit_code == 0
-    r = run_cli("rotate", "--trusted", workdir / "repo", "--role", "timestamp", "--add", uri,
-                "--out", workdir / "rot.json")
+    r = run_cli(
+        "rotate", "--trusted", workdir / "repo", "--role", "timestamp", "--add", uri, "--out", workdir / "rot.json"
+    )
     assert r.exit_code == 3, r.stderr
     assert "must not choose the PKCS#11 module" in r.stderr and "Traceback" not in r.stderr
     assert not (workdir / "rot.json").exists()
@@ -301,10 +333,13 @@ def test_rotate_refuses_absurd_and_past_expiry(workdir: Path) -> None:
     bundles = [sign_as(workdir, req, n) for n in ("alice", "bob")]
     repo = workdir / "repo"
     assert run_cli("merge", req, *bundles, "--out", repo).exit_code == 0
-    for expires, code, needle in (("99999999d", 3, "reaches past the year 9999"),
-                                  ("2001-01-01T00:00:00Z", 9, "not after")):
-        r = run_cli("rotate", "--trusted", repo, "--role", "timestamp", "--expires", expires,
-                    "--out", workdir / "rot.json")
+    for expires, code, needle in (
+        ("99999999d", 3, "reaches past the year 9999"),
+        ("2001-01-01T00:00:00Z", 9, "not after"),
+    ):
+        r = run_cli(
+            "rotate", "--trusted", repo, "--role", "timestamp", "--expires", expires, "--out", workdir / "rot.json"
+        )
         assert r.exit_code == code, r.stderr
         assert needle in r.stderr and "Traceback" not in r.stderr
         assert r.stderr.strip().splitlines()[-1].startswith("tuf-ceremony: error:")
@@ -324,15 +359,13 @@ def test_prepare_trusted_checks_the_history(workdir: Path) -> None:
     t["signatures"] = []
     (repo / "1.targets.json").write_text(json.dumps(t))
     r = run_cli("prepare", good, "--trusted", repo, "--out", workdir / "r2.json")
-    assert_refused(r, 1, repo / "1.targets.json", "not signed by a threshold of the trusted "
-                                                  "root's targets keys")
+    assert_refused(r, 1, repo / "1.targets.json", "not signed by a threshold of the trusted root's targets keys")
     assert not (workdir / "r2.json").exists()
     doc = copy.deepcopy(t)
     assert doc["signed"]["version"] == 1
 
 
-def test_hostile_text_in_bundles_and_names_is_shown_literally(
-        ceremony: tuple[Path, Path, Path], workdir: Path) -> None:
+def test_hostile_text_in_bundles_and_names_is_shown_literally(ceremony: tuple[Path, Path, Path], workdir: Path) -> None:
     """status and merge show a bundle's role and the request's key names
     escaped: no control or reordering character, no rich markup obeyed."""
     req, a, b = ceremony

@@ -35,13 +35,16 @@ def _set(doc: Any, path: tuple[Any, ...], value: Any) -> None:
 
 
 def test_every_leaf_mutated_never_crashes(workdir: Path) -> None:
-    plan = write_plan(workdir / "plan.toml", extra="""
+    plan = write_plan(
+        workdir / "plan.toml",
+        extra="""
 [[roles.targets.delegations]]
 name = "bins"
 keys = ["online"]
 threshold = 1
 path_hash_prefixes = ["00", "01"]
-""")
+""",
+    )
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     base = read(req)
@@ -106,13 +109,16 @@ def _toml_value(v: Any) -> str:
 def test_every_plan_value_mutated_never_crashes(workdir: Path) -> None:
     import tomllib
 
-    plan = write_plan(workdir / "plan.toml", extra="""
+    plan = write_plan(
+        workdir / "plan.toml",
+        extra="""
 [[roles.targets.delegations]]
 name = "bins"
 keys = ["online"]
 threshold = 1
 paths = ["*"]
-""")
+""",
+    )
     base = tomllib.loads(plan.read_text())
     out = workdir / "request.json"
     hostile = [v for v in HOSTILE if v is not None and not (isinstance(v, int) and v > 2**63)]
@@ -162,8 +168,16 @@ def test_every_trusted_root_leaf_mutated_and_resigned_never_crashes(workdir: Pat
             except (ValueError, TypeError, KeyError, AttributeError):
                 continue  # python-tuf itself refuses to build it: nothing to sign
             req.write_text(json.dumps(reseal(doc)))
-            r = run_cli("sign", req, "--key", workdir / "alice.pem", "--out",
-                        workdir / "x.json", "--yes", input=PASSPHRASES["alice"] + "\n")
+            r = run_cli(
+                "sign",
+                req,
+                "--key",
+                workdir / "alice.pem",
+                "--out",
+                workdir / "x.json",
+                "--yes",
+                input=PASSPHRASES["alice"] + "\n",
+            )
             assert r.exit_code in (0, 1, 3, 4), (path, value, r.exit_code, r.stderr)
             assert "Traceback" not in r.output + r.stderr, (path, r.stderr)
             (workdir / "x.json").unlink(missing_ok=True)

@@ -27,11 +27,19 @@ def test_attack_token_key_counted_twice(pkcs11_fresh: SoftHSM, workdir: Path) ->
     token = f"threat-{uuid.uuid4().hex[:8]}"
     pkcs11_fresh.new_token(token)
     uri = f"pkcs11:token={token};object=targets"
-    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--uri", uri, "--public-out",
-                workdir / "tok.pub.json", input=USER_PIN + "\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ecdsa-p256",
+        "--uri",
+        uri,
+        "--public-out",
+        workdir / "tok.pub.json",
+        input=USER_PIN + "\n",
+    )
     assert r.exit_code == 0, r.output + r.stderr
-    plan = write_plan(workdir / "plan.toml", targets=(["tok"], 1),
-                      keys=["alice", "bob", "carol", "tok", "online"])
+    plan = write_plan(workdir / "plan.toml", targets=(["tok"], 1), keys=["alice", "bob", "carol", "tok", "online"])
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
 
@@ -48,7 +56,8 @@ def test_attack_token_key_counted_twice(pkcs11_fresh: SoftHSM, workdir: Path) ->
     # before: the token signs the targets under both keyids; python-tuf counts 2
     new_root = Metadata.from_dict({"signed": copy.deepcopy(root), "signatures": []}).signed
     targets = Metadata[Targets].from_dict(
-        {"signed": copy.deepcopy(payload(doc, "targets")["signed"]), "signatures": []})
+        {"signed": copy.deepcopy(payload(doc, "targets")["signed"]), "signatures": []}
+    )
     source = open_key_source(uri, pin_handler())
     for kid, kd in ((k1, tok), (k2, tok2)):
         key = SSlibKey.from_dict(kid, copy.deepcopy(kd))
@@ -58,13 +67,11 @@ def test_attack_token_key_counted_twice(pkcs11_fresh: SoftHSM, workdir: Path) ->
     assert len(result.signed) == 1 and not result.met and result.duplicate_keys == ((k1, k2),)
 
     # now: refused before the PIN is asked, nothing written
-    r = run_cli("sign", forged, "--key", uri, "--out", workdir / "tok.bundle.json", "--yes",
-                input=USER_PIN + "\n")
+    r = run_cli("sign", forged, "--key", uri, "--out", workdir / "tok.bundle.json", "--yes", input=USER_PIN + "\n")
     assert_refused(r, 3, forged, f"keyids {k1[:16]} and {k2[:16]} are the same public key")
     assert not (workdir / "tok.bundle.json").exists()
     # the honest request signs with the token, once for targets
-    r = run_cli("sign", req, "--key", uri, "--out", workdir / "tok.bundle.json", "--yes",
-                input=USER_PIN + "\n")
+    r = run_cli("sign", req, "--key", uri, "--out", workdir / "tok.bundle.json", "--yes", input=USER_PIN + "\n")
     assert r.exit_code == 0, r.output + r.stderr
     bundle = read(workdir / "tok.bundle.json")
     assert [(s["role"], s["keyid"]) for s in bundle["signatures"]] == [("targets", k1)]

@@ -106,18 +106,19 @@ def assert_refused(r: Result, code: int, source: Path | str, *needles: str) -> N
 
 
 def sign_cli(workdir: Path, req: Path, name: str, out: Path, *extra: str | Path) -> Result:
-    return run_cli("sign", req, "--key", workdir / f"{name}.pem", "--out", out, "--yes",
-                   *extra, input=PASSPHRASES[name] + "\n")
+    return run_cli(
+        "sign", req, "--key", workdir / f"{name}.pem", "--out", out, "--yes", *extra, input=PASSPHRASES[name] + "\n"
+    )
 
 
 def all_commands_refuse(workdir: Path, req: Path, code: int, *needles: str) -> None:
     """sign, status and merge all refuse ``req``; nothing is written."""
     out = workdir / "never"
     cases: list[list[str | Path]] = [
-                 ["sign", req, "--key", workdir / "alice.pem", "--out", workdir / "x.json",
-                  "--yes"],
-                 ["status", req],
-                 ["merge", req, workdir / "alice.bundle.json", "--out", out]]
+        ["sign", req, "--key", workdir / "alice.pem", "--out", workdir / "x.json", "--yes"],
+        ["status", req],
+        ["merge", req, workdir / "alice.bundle.json", "--out", out],
+    ]
     for args in cases:
         r = run_cli(*args, input=PASSPHRASES["alice"] + "\n")
         assert_refused(r, code, req, *needles)
@@ -159,8 +160,7 @@ def real_root(repo: Path) -> Metadata[Any]:
 # --- attack: forged trusted section ----------------------------------------------------------
 
 
-def test_attack_forged_trusted_root_hides_a_new_root_key(workdir: Path, repo: Path,
-                                                         renewal: Path) -> None:
+def test_attack_forged_trusted_root_hides_a_new_root_key(workdir: Path, repo: Path, renewal: Path) -> None:
     """The coordinator replaces the request's trusted root by a fake v1 that
     already lists dave, so the screen compares v2 (which adds dave) with the
     fake and shows no key change. Real clients accept v2: alice and bob sign
@@ -217,8 +217,7 @@ def test_attack_forged_trusted_root_hides_a_new_root_key(workdir: Path, repo: Pa
     assert not (workdir / "fresh").exists()
 
 
-def test_attack_forged_trusted_targets_hides_a_new_target(workdir: Path, repo: Path,
-                                                          renewal: Path) -> None:
+def test_attack_forged_trusted_targets_hides_a_new_target(workdir: Path, repo: Path, renewal: Path) -> None:
     """The trusted targets are replaced by a fake v1 that already has the
     attacker's target, so v2 shows "no content changes". The fake is signed
     by dave, who is no targets key of the trusted root."""
@@ -231,20 +230,17 @@ def test_attack_forged_trusted_targets_hides_a_new_target(workdir: Path, repo: P
     doc["trusted"]["targets"] = tuf_sign(fake, software_signer(workdir, "dave")).to_dict()
     forged = write_forged(workdir / "forged.json", doc)
 
-    merged = tuf_sign(targets2, software_signer(workdir, "alice"),
-                      software_signer(workdir, "bob"))
+    merged = tuf_sign(targets2, software_signer(workdir, "alice"), software_signer(workdir, "bob"))
     real_root(repo).signed.verify_delegate("targets", merged.signed_bytes, merged.signatures)
 
-    all_commands_refuse(workdir, forged, 3, "trusted.targets: not signed by the trusted "
-                                            "root's targets keys")
+    all_commands_refuse(workdir, forged, 3, "trusted.targets: not signed by the trusted root's targets keys")
 
 
 def test_attack_first_root_downgrade(workdir: Path, repo: Path) -> None:
     """A request that claims to start a new repository (no trusted root) is
     refused by a keyholder who holds the published root, and merge refuses
     to write it over an existing history."""
-    plan = write_plan(workdir / "planx.toml", root=(["alice", "dave"], 1),
-                      targets=(["dave"], 1))
+    plan = write_plan(workdir / "planx.toml", root=(["alice", "dave"], 1), targets=(["dave"], 1))
     req = workdir / "first.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     r = sign_cli(workdir, req, "alice", workdir / "a.json", "--trusted", repo)
@@ -256,24 +252,20 @@ def test_attack_first_root_downgrade(workdir: Path, repo: Path) -> None:
     assert real_root(repo).signed.roles["root"].threshold == 2
 
 
-def test_attack_stale_request_after_a_newer_root(workdir: Path, repo: Path,
-                                                 renewal: Path) -> None:
+def test_attack_stale_request_after_a_newer_root(workdir: Path, repo: Path, renewal: Path) -> None:
     """A request built on root v1 is refused once the keyholder's copy is at
     v2 (and the trusted root more than one version ahead cannot be checked)."""
     b = sign_as(workdir, renewal, "bob")
-    assert run_cli("merge", renewal, workdir / "alice.bundle.json", b, "--out", repo).exit_code \
-        == 0
+    assert run_cli("merge", renewal, workdir / "alice.bundle.json", b, "--out", repo).exit_code == 0
     old = workdir / "old-request.json"
-    assert run_cli("prepare", workdir / "plan1.toml", "--trusted", repo, "--out", old,
-                   "--force").exit_code == 0
+    assert run_cli("prepare", workdir / "plan1.toml", "--trusted", repo, "--out", old, "--force").exit_code == 0
     # a stale one: built from a copy of the repository as it was at v1
     v1only = workdir / "v1only"
     v1only.mkdir()
     shutil.copy2(repo / "1.root.json", v1only / "1.root.json")
     shutil.copy2(repo / "1.targets.json", v1only / "1.targets.json")
     stale = workdir / "stale.json"
-    assert run_cli("prepare", workdir / "plan1.toml", "--trusted", v1only, "--out",
-                   stale).exit_code == 0
+    assert run_cli("prepare", workdir / "plan1.toml", "--trusted", v1only, "--out", stale).exit_code == 0
     r = sign_cli(workdir, stale, "carol", workdir / "c.json", "--trusted", repo)
     assert_refused(r, 1, stale, "your copy", "is already version 2", "stale")
     # the keyholder whose copy is at v1 is asked to sign on top of v2: chained
@@ -302,8 +294,7 @@ def test_attack_key_swapped_under_a_keyid(workdir: Path, repo: Path, renewal: Pa
     by_dave = tuf_sign(v3, signer_as(workdir, "dave", carol_kid), software_signer(workdir, "bob"))
     merged.signed.verify_delegate("root", by_dave.signed_bytes, by_dave.signatures)
 
-    all_commands_refuse(workdir, forged, 3, f"keyid {carol_kid[:16]} is not the SHA-256 of "
-                                            "its key")
+    all_commands_refuse(workdir, forged, 3, f"keyid {carol_kid[:16]} is not the SHA-256 of its key")
 
 
 def test_attack_one_key_counted_twice(workdir: Path, repo: Path, renewal: Path) -> None:
@@ -330,8 +321,7 @@ def test_attack_one_key_counted_twice(workdir: Path, repo: Path, renewal: Path) 
     policy = check_delegate(new_root, "targets", merged.signed_bytes, merged.signatures)
     assert not policy.met and len(policy.signed) == 1  # the one policy: one key
 
-    all_commands_refuse(workdir, forged, 3, f"keyids {k1[:16]} and {k2[:16]} are the same "
-                                            "public key")
+    all_commands_refuse(workdir, forged, 3, f"keyids {k1[:16]} and {k2[:16]} are the same public key")
 
 
 def test_attack_names_not_bound_to_material(workdir: Path, renewal: Path) -> None:
@@ -341,28 +331,26 @@ def test_attack_names_not_bound_to_material(workdir: Path, renewal: Path) -> Non
     alice_kid, bob_kid = kid(workdir, "alice"), kid(workdir, "bob")
     doc = copy.deepcopy(base)
     doc["keys"][bob_kid]["name"] = "alice"
-    all_commands_refuse(workdir, write_forged(workdir / "f1.json", doc), 3,
-                        "the name 'alice' is given to two different keys")
+    all_commands_refuse(
+        workdir, write_forged(workdir / "f1.json", doc), 3, "the name 'alice' is given to two different keys"
+    )
     doc = copy.deepcopy(base)
     erin = key_json(workdir, "erin")
     doc["keys"][keyid_of(erin)] = {"name": "erin", "key": erin}
-    all_commands_refuse(workdir, write_forged(workdir / "f2.json", doc), 3,
-                        "names a key that is in no payload")
+    all_commands_refuse(workdir, write_forged(workdir / "f2.json", doc), 3, "names a key that is in no payload")
     doc = copy.deepcopy(base)
     alice = key_json(workdir, "alice")
     alice2 = {**alice, "x-note": "same key"}
     payload(doc, "root")["signed"]["keys"][keyid_of(alice2)] = alice2  # a key in no role
     doc["keys"][keyid_of(alice2)] = {"name": "alice-2", "key": alice2}
-    all_commands_refuse(workdir, write_forged(workdir / "f3.json", doc), 3,
-                        "one public key has two names")
+    all_commands_refuse(workdir, write_forged(workdir / "f3.json", doc), 3, "one public key has two names")
     assert alice_kid in base["keys"]
 
 
 # --- attack: satisfiable, well-formed payloads -----------------------------------------------
 
 
-def test_attack_unsatisfiable_threshold_locks_a_role(workdir: Path, repo: Path,
-                                                     renewal: Path) -> None:
+def test_attack_unsatisfiable_threshold_locks_a_role(workdir: Path, repo: Path, renewal: Path) -> None:
     """Root v2 sets snapshot's threshold to 2 of its 1 key: clients accept the
     root, and the repository can never sign a snapshot again."""
     doc = read(renewal)
@@ -371,8 +359,7 @@ def test_attack_unsatisfiable_threshold_locks_a_role(workdir: Path, repo: Path,
     forged = write_forged(workdir / "forged.json", doc)
     merged = tuf_sign(root2, software_signer(workdir, "alice"), software_signer(workdir, "bob"))
     python_tuf_accepts_root(real_root(repo), merged)
-    all_commands_refuse(workdir, forged, 3, "roles.snapshot: threshold 2 is not between 1 "
-                                            "and its 1 distinct key(s)")
+    all_commands_refuse(workdir, forged, 3, "roles.snapshot: threshold 2 is not between 1 and its 1 distinct key(s)")
 
 
 def test_attack_unsafe_delegated_role_name(workdir: Path, repo: Path, renewal: Path) -> None:
@@ -383,12 +370,12 @@ def test_attack_unsafe_delegated_role_name(workdir: Path, repo: Path, renewal: P
     online = key_json(workdir, "online")
     targets2["delegations"] = {
         "keys": {keyid_of(online): online},
-        "roles": [{"name": "../../root", "keyids": [keyid_of(online)], "threshold": 1,
-                   "terminating": True, "paths": ["*"]}],
+        "roles": [
+            {"name": "../../root", "keyids": [keyid_of(online)], "threshold": 1, "terminating": True, "paths": ["*"]}
+        ],
     }
     forged = write_forged(workdir / "forged.json", doc)
-    merged = tuf_sign(targets2, software_signer(workdir, "alice"),
-                      software_signer(workdir, "bob"))
+    merged = tuf_sign(targets2, software_signer(workdir, "alice"), software_signer(workdir, "bob"))
     real_root(repo).signed.verify_delegate("targets", merged.signed_bytes, merged.signatures)
     assert "../../root" in merged.signed.delegations.roles
     all_commands_refuse(workdir, forged, 3, "role name is not a safe file name")
@@ -402,13 +389,14 @@ def test_attack_private_material_in_a_payload_key(workdir: Path, renewal: Path) 
     targets2 = payload(doc, "targets")["signed"]
     targets2["delegations"] = {
         "keys": {keyid_of(leaked): leaked},
-        "roles": [{"name": "bins", "keyids": [keyid_of(leaked)], "threshold": 1,
-                   "terminating": True, "paths": ["*"]}],
+        "roles": [{"name": "bins", "keyids": [keyid_of(leaked)], "threshold": 1, "terminating": True, "paths": ["*"]}],
     }
     forged = write_forged(workdir / "forged.json", doc)
     Metadata.from_dict({"signed": copy.deepcopy(targets2), "signatures": []})  # python-tuf: ok
-    cases: list[list[str | Path]] = [["status", forged], [
-        "sign", forged, "--key", workdir / "alice.pem", "--out", workdir / "x.json", "--yes"]]
+    cases: list[list[str | Path]] = [
+        ["status", forged],
+        ["sign", forged, "--key", workdir / "alice.pem", "--out", workdir / "x.json", "--yes"],
+    ]
     for args in cases:
         r = run_cli(*args, input=PASSPHRASES["alice"] + "\n")
         assert_refused(r, 3, forged, "keyval must hold 'public' only")
@@ -420,12 +408,12 @@ def test_attack_version_jump(workdir: Path, renewal: Path) -> None:
     doc = read(renewal)
     doc["trusted"]["targets"] = None
     payload(doc, "targets")["signed"]["version"] = 7
-    all_commands_refuse(workdir, write_forged(workdir / "f.json", doc), 3,
-                        "only version 1 can be first")
+    all_commands_refuse(workdir, write_forged(workdir / "f.json", doc), 3, "only version 1 can be first")
     doc = read(renewal)
     payload(doc, "targets")["signed"]["version"] = 2**31
-    all_commands_refuse(workdir, write_forged(workdir / "g.json", doc), 3,
-                        "version must be a whole number from 1 to 2147483647")
+    all_commands_refuse(
+        workdir, write_forged(workdir / "g.json", doc), 3, "version must be a whole number from 1 to 2147483647"
+    )
 
 
 def test_attack_trusted_root_counted_by_keyid(workdir: Path, renewal: Path) -> None:
@@ -445,8 +433,12 @@ def test_attack_trusted_root_counted_by_keyid(workdir: Path, renewal: Path) -> N
 
     assert distinct_key_count(fake_md.signed.keys, [k1, k2]) == 1
     doc["trusted"]["root"] = fake_md.to_dict()
-    all_commands_refuse(workdir, write_forged(workdir / "f.json", doc), 3,
-                        "trusted.root: not signed by its own threshold (1 of 2 distinct keys)")
+    all_commands_refuse(
+        workdir,
+        write_forged(workdir / "f.json", doc),
+        3,
+        "trusted.root: not signed by its own threshold (1 of 2 distinct keys)",
+    )
 
 
 # --- pinned trust, honest cases --------------------------------------------------------------
@@ -481,21 +473,18 @@ def test_sign_trusted_refuses_a_broken_copy(workdir: Path, renewal: Path) -> Non
     (unsigned / "1.root.json").write_text(json.dumps(doc))
     for pin in (unsigned, unsigned / "1.root.json"):
         r = sign_cli(workdir, renewal, "bob", workdir / "b.json", "--trusted", pin)
-        assert_refused(r, 1, unsigned / "1.root.json", "not signed by a threshold of its own "
-                                                       "root keys")
+        assert_refused(r, 1, unsigned / "1.root.json", "not signed by a threshold of its own root keys")
     assert not (workdir / "b.json").exists()
 
 
-def test_merge_refuses_a_directory_with_another_history(workdir: Path, repo: Path,
-                                                        renewal: Path) -> None:
+def test_merge_refuses_a_directory_with_another_history(workdir: Path, repo: Path, renewal: Path) -> None:
     b = sign_as(workdir, renewal, "bob")
     # another repository: same plan, another first root
     other = workdir / "other"
     req = workdir / "other-request.json"
     from tests.test_redteam_payloads import a_day_ago  # a fixed past date expires
 
-    assert run_cli("prepare", workdir / "plan1.toml", "--out", req, "--at",
-                   a_day_ago()).exit_code == 0
+    assert run_cli("prepare", workdir / "plan1.toml", "--out", req, "--at", a_day_ago()).exit_code == 0
     bundles = [sign_as(workdir, req, n, workdir / f"{n}-o.json") for n in ("alice", "bob")]
     assert run_cli("merge", req, *bundles, "--out", other).exit_code == 0
     r = run_cli("merge", renewal, workdir / "alice.bundle.json", b, "--out", other)
@@ -509,15 +498,13 @@ def test_merge_refuses_a_directory_with_another_history(workdir: Path, repo: Pat
 # --- slots: one signature per key and threshold ----------------------------------------------
 
 
-def test_sign_makes_one_signature_per_payload_for_a_key_in_both_roots(
-        workdir: Path, renewal: Path) -> None:
+def test_sign_makes_one_signature_per_payload_for_a_key_in_both_roots(workdir: Path, renewal: Path) -> None:
     bundle = read(workdir / "alice.bundle.json")
     roles = [s["role"] for s in bundle["signatures"]]
     assert roles == ["root", "targets"]  # alice is in old and new root: one root signature
 
 
-def test_key_under_another_keyid_in_the_old_root_signs_once_per_threshold(
-        workdir: Path) -> None:
+def test_key_under_another_keyid_in_the_old_root_signs_once_per_threshold(workdir: Path) -> None:
     """The published root knows alice's key with a custom field (another
     keyid); root v2 lists it plainly. A client checks the old root's
     threshold by the old keyids, so alice signs v2 once under each keyid,
@@ -569,8 +556,7 @@ def test_legacy_keyids_in_the_trusted_root_are_reported(workdir: Path, renewal: 
     assert [s["role"] for s in read(workdir / "a.json")["signatures"]] == ["root", "targets"]
 
 
-def test_a_key_under_a_legacy_keyid_is_named_by_its_material(workdir: Path,
-                                                              renewal: Path) -> None:
+def test_a_key_under_a_legacy_keyid_is_named_by_its_material(workdir: Path, renewal: Path) -> None:
     """A trusted root that lists alice's key under a keyid that is not the
     SHA-256 of the key: the screen and status name it "alice" (the name of
     that public key), and it counts once per threshold."""
@@ -581,15 +567,15 @@ def test_a_key_under_a_legacy_keyid_is_named_by_its_material(workdir: Path,
     fake["keys"][legacy] = copy.deepcopy(fake["keys"][alice_kid])
     role = fake["roles"]["root"]
     role["keyids"] = [legacy if k == alice_kid else k for k in role["keyids"]]
-    doc["trusted"]["root"] = tuf_sign(fake, signer_as(workdir, "alice", legacy),
-                                      software_signer(workdir, "bob")).to_dict()
+    doc["trusted"]["root"] = tuf_sign(
+        fake, signer_as(workdir, "alice", legacy), software_signer(workdir, "bob")
+    ).to_dict()
     forged = write_forged(workdir / "legacy.json", doc)
     a = workdir / "a.json"
     r = sign_cli(workdir, forged, "alice", a)
     assert r.exit_code == 0, r.stderr
     assert "1 key(s) under legacy keyids" in r.stderr
-    assert sorted(s["keyid"] for s in read(a)["signatures"] if s["role"] == "root") == \
-        sorted([legacy, alice_kid])
+    assert sorted(s["keyid"] for s in read(a)["signatures"] if s["role"] == "root") == sorted([legacy, alice_kid])
     r = run_cli("status", forged, a, "--json")
     old_root = json.loads(r.output)["roles"][0]["thresholds"][0]
     assert old_root["label"] == "old root"
@@ -603,8 +589,9 @@ def test_trusted_root_listing_a_keyid_without_a_key(workdir: Path, renewal: Path
     fake = copy.deepcopy(doc["trusted"]["root"]["signed"])
     ghost = "ab" * 32
     fake["roles"]["root"]["keyids"].append(ghost)
-    doc["trusted"]["root"] = tuf_sign(fake, software_signer(workdir, "alice"),
-                                      software_signer(workdir, "bob")).to_dict()
+    doc["trusted"]["root"] = tuf_sign(
+        fake, software_signer(workdir, "alice"), software_signer(workdir, "bob")
+    ).to_dict()
     forged = write_forged(workdir / "ghost.json", doc)
     a = workdir / "a.json"
     assert sign_cli(workdir, forged, "alice", a).exit_code == 0

@@ -16,23 +16,28 @@ from tests.fixtures_softhsm import USER_PIN, SoftHSM
 def test_token_with_one_key_is_enough(workdir: Path, pkcs11_fresh: SoftHSM) -> None:
     token = f"solo-{uuid.uuid4().hex[:8]}"
     pkcs11_fresh.new_token(token)
-    r = run_cli("key", "generate", "--type", "ecdsa-p256", "--uri",
-                f"pkcs11:token={token};object=root", "--public-out", workdir / "solo.pub.json",
-                input=USER_PIN + "\n")
+    r = run_cli(
+        "key",
+        "generate",
+        "--type",
+        "ecdsa-p256",
+        "--uri",
+        f"pkcs11:token={token};object=root",
+        "--public-out",
+        workdir / "solo.pub.json",
+        input=USER_PIN + "\n",
+    )
     assert r.exit_code == 0, r.output + r.stderr
     # the public key, by the token alone
     r = run_cli("key", "export", f"pkcs11:token={token}", "--public-out", workdir / "again.json")
     assert r.exit_code == 0, r.output + r.stderr
-    assert json.loads((workdir / "again.json").read_text()) == \
-        json.loads((workdir / "solo.pub.json").read_text())
+    assert json.loads((workdir / "again.json").read_text()) == json.loads((workdir / "solo.pub.json").read_text())
     # a ceremony in which the token key holds root: sign with pkcs11:token=LABEL
-    plan = write_plan(workdir / "plan.toml", root=(["alice", "solo"], 2),
-                      keys=["alice", "bob", "solo", "online"])
+    plan = write_plan(workdir / "plan.toml", root=(["alice", "solo"], 2), keys=["alice", "bob", "solo", "online"])
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
     out = workdir / "solo.bundle.json"
-    r = run_cli("sign", req, "--key", f"pkcs11:token={token}", "--out", out,
-                input="y\n" + USER_PIN + "\n")
+    r = run_cli("sign", req, "--key", f"pkcs11:token={token}", "--out", out, input="y\n" + USER_PIN + "\n")
     assert r.exit_code == 0, r.output + r.stderr
     bundles = [out, sign_as(workdir, req, "alice"), sign_as(workdir, req, "bob")]
     r = run_cli("merge", req, *bundles, "--out", workdir / "repo")
@@ -43,9 +48,17 @@ def test_token_with_several_keys_lists_each_uri(workdir: Path, pkcs11_fresh: Sof
     token = f"duo-{uuid.uuid4().hex[:8]}"
     serial = pkcs11_fresh.new_token(token)
     for label in ("first", "second"):
-        r = run_cli("key", "generate", "--type", "ed25519", "--uri",
-                    f"pkcs11:token={token};object={label}", "--public-out",
-                    workdir / f"{label}.pub.json", input=USER_PIN + "\n")
+        r = run_cli(
+            "key",
+            "generate",
+            "--type",
+            "ed25519",
+            "--uri",
+            f"pkcs11:token={token};object={label}",
+            "--public-out",
+            workdir / f"{label}.pub.json",
+            input=USER_PIN + "\n",
+        )
         assert r.exit_code == 0, r.output + r.stderr
     out = workdir / "x.json"
     r = run_cli("key", "export", f"pkcs11:token={token}", "--public-out", out)
@@ -59,13 +72,13 @@ def test_token_with_several_keys_lists_each_uri(workdir: Path, pkcs11_fresh: Sof
         # each listed URI, copied as it is, selects its key
         r = run_cli("key", "export", uri, "--public-out", workdir / f"{label}.copy.json")
         assert r.exit_code == 0, r.output + r.stderr
-        assert json.loads((workdir / f"{label}.copy.json").read_text()) == \
-            json.loads((workdir / f"{label}.pub.json").read_text())
+        assert json.loads((workdir / f"{label}.copy.json").read_text()) == json.loads(
+            (workdir / f"{label}.pub.json").read_text()
+        )
     assert not out.exists()
 
 
-def test_uri_naming_neither_token_nor_key_is_refused(workdir: Path,
-                                                     pkcs11_fresh: SoftHSM) -> None:
+def test_uri_naming_neither_token_nor_key_is_refused(workdir: Path, pkcs11_fresh: SoftHSM) -> None:
     r = run_cli("key", "export", "pkcs11:", "--public-out", workdir / "x.json")
     assert r.exit_code == 3
     assert "names no token and no key" in r.stderr

@@ -42,8 +42,11 @@ def test_gap_refused(verify_cli: VerifyCli, root_chain: Chain) -> None:
 def test_repeated_version_refused(verify_cli: VerifyCli, root_chain: Chain) -> None:
     a, b, c, d, _ = root_chain.signers
     # root.json claims version 2 too, but differs from 2.root.json
-    write_signed(root_md(2, [b, c, d], expires=root_md(1, [a]).signed.expires.replace(year=2031)),
-                 root_chain.directory / "root.json", [a, b, d])
+    write_signed(
+        root_md(2, [b, c, d], expires=root_md(1, [a]).signed.expires.replace(year=2031)),
+        root_chain.directory / "root.json",
+        [a, b, d],
+    )
     r = verify_cli(root_chain.directory, "--json")
     assert r.code == 1
     [p] = r.problems("root-repeated-version")
@@ -161,8 +164,18 @@ def test_json_schema_fields(verify_cli: VerifyCli, root_chain: Chain) -> None:
     report = verify_cli(root_chain.directory, "--json", "--at", "2027-01-01T00:00:00Z").json()
     assert report["schema"] == "tuf-ceremony/verify-report"
     assert report["schema_version"] == 1
-    for key in ("ok", "checked_at", "directory", "root_chain", "roles", "problems", "summary",
-                "actions", "trusted_root", "mode"):
+    for key in (
+        "ok",
+        "checked_at",
+        "directory",
+        "root_chain",
+        "roles",
+        "problems",
+        "summary",
+        "actions",
+        "trusted_root",
+        "mode",
+    ):
         assert key in report
     assert report["checked_at"] == "2027-01-01T00:00:00Z"
     assert set(report["summary"]) >= {"errors", "warnings", "infos", "root_versions"}

@@ -131,8 +131,11 @@ def test_classic_bin_target_outside_range(verify_cli: VerifyCli, classic_repo: R
     assert keys is not None
     a, b = classic_repo.bin_names[10], classic_repo.bin_names[11]
     stray = classic_repo.bin_targets[b][1]
-    resign(classic_repo.directory / f"1.{a}.json", [keys.bins],
-           edit=lambda md: md.signed.targets.__setitem__(stray, _target(stray)))
+    resign(
+        classic_repo.directory / f"1.{a}.json",
+        [keys.bins],
+        edit=lambda md: md.signed.targets.__setitem__(stray, _target(stray)),
+    )
     refresh_snapshot_timestamp(classic_repo.directory, keys)
     r = verify_cli(classic_repo.directory, "--json")
     assert r.code == 1
@@ -201,9 +204,7 @@ def test_malformed_bin_exit_3(verify_cli: VerifyCli, classic_repo: RepoInfo) -> 
     assert path.name in r.err and len(r.err.strip().splitlines()) == 1
 
 
-def test_parallel_workers_large_level(
-    verify_cli: VerifyCli, tmp_path: Path, repo_keys: Any
-) -> None:
+def test_parallel_workers_large_level(verify_cli: VerifyCli, tmp_path: Path, repo_keys: Any) -> None:
     info = build_repository(tmp_path / "m", repo_keys, n_bins=256, targets_per_bin=1)
     r = verify_cli(info.directory, "--workers", "2", "--json")
     assert r.code == 0, r.err
@@ -242,7 +243,7 @@ def test_unversioned_file_names_accepted(verify_cli: VerifyCli, classic_repo: Re
     d = classic_repo.directory
     for p in list(d.glob("1.*.json")):
         if p.name != "1.root.json":
-            p.rename(d / p.name[len("1."):])
+            p.rename(d / p.name[len("1.") :])
     r = verify_cli(d, "--json")
     assert r.code == 0, r.out
     files = {x["file"] for x in r.json()["roles"]}
@@ -273,6 +274,7 @@ def test_canonical_payload_matches_securesystemslib(classic_repo: RepoInfo) -> N
 
     raw = (classic_repo.directory / f"1.{classic_repo.bin_names[0]}.json").read_bytes()
     doc = load_doc(raw, "f", "targets")
+
     def sslib_canonical(obj: dict[str, Any]) -> bytes:
         text = encode_canonical(obj)
         assert text is not None  # None only when an output function is given
@@ -303,9 +305,7 @@ def test_ceremony_output_with_delegations_only_checks_present_roles(
     assert "30 of the 32" in p["message"]
 
 
-def test_targets_tampered_in_parallel_run(
-    verify_cli: VerifyCli, classic_repo: RepoInfo, monkeypatch: Any
-) -> None:
+def test_targets_tampered_in_parallel_run(verify_cli: VerifyCli, classic_repo: RepoInfo, monkeypatch: Any) -> None:
     import tuf_ceremony.verify.repo as repo_mod
 
     monkeypatch.setattr(repo_mod, "PARALLEL_MIN", 16)
@@ -331,9 +331,7 @@ def test_targets_tampered_in_parallel_run(
     assert r.code == 3 and "1.targets.json" in r.err and "snapshot" in r.err
 
 
-def test_escaped_strings_verified_through_the_reference_encoder(
-    verify_cli: VerifyCli, succinct_repo: RepoInfo
-) -> None:
+def test_escaped_strings_verified_through_the_reference_encoder(verify_cli: VerifyCli, succinct_repo: RepoInfo) -> None:
     """python-tuf writes non-ASCII and control characters as \\u escapes:
     such bins take the stdlib parser and securesystemslib's encoder (the
     orjson fast path needs input without backslashes), and still verify --
@@ -360,9 +358,7 @@ def test_escaped_strings_verified_through_the_reference_encoder(
     assert {p["file"] for p in r.problems(severity="error")} == {path.name}
 
 
-def test_workers_from_a_forkserver_while_a_thread_runs(
-    classic_repo: RepoInfo, monkeypatch: Any
-) -> None:
+def test_workers_from_a_forkserver_while_a_thread_runs(classic_repo: RepoInfo, monkeypatch: Any) -> None:
     """With another thread alive (a progress bar) workers cannot be forked:
     they come from a forkserver and get their jobs pickled; same report."""
     import threading
@@ -374,6 +370,7 @@ def test_workers_from_a_forkserver_while_a_thread_runs(
     monkeypatch.setattr(repo_mod, "PARALLEL_MIN", 16)
     methods: list[str | None] = []
     real = scheduler.start_method
+
     def recording_start_method() -> str | None:
         methods.append(real())
         return methods[-1]

@@ -53,7 +53,9 @@ def _self_signed(md: Metadata[Root], source: str) -> None:
     if not result.met:
         raise VerificationError(
             f"not signed by a threshold of its own root keys ({len(result.signed)} of "
-            f"{result.threshold} distinct keys)", source=source)
+            f"{result.threshold} distinct keys)",
+            source=source,
+        )
 
 
 def load_pinned(path: str | Path) -> PinnedTrust:
@@ -84,7 +86,9 @@ def pin_request(request: SigningRequest, path: str | Path) -> TrustAnchor:
     if tr is None:
         raise VerificationError(
             f"has no trusted root (it claims to start a new repository), but your trusted "
-            f"root {pinned.source} is version {pv}: refusing to sign", source=src)
+            f"root {pinned.source} is version {pv}: refusing to sign",
+            source=src,
+        )
     rv = int(tr.signed.version)
     digest = sha256_hex(tr.signed_bytes)
     if rv == pv:
@@ -92,7 +96,9 @@ def pin_request(request: SigningRequest, path: str | Path) -> TrustAnchor:
             raise VerificationError(
                 f"its trusted root version {rv} (SHA-256 {digest[:16]}) differs from your copy "
                 f"{pinned.source} (SHA-256 {sha256_hex(pinned.root.signed_bytes)[:16]}): "
-                "forged, or made for another repository", source=src)
+                "forged, or made for another repository",
+                source=src,
+            )
         status = "pinned"
     elif rv == pv + 1:
         result = check_delegate(pinned.root.signed, "root", tr.signed_bytes, tr.signatures)
@@ -100,17 +106,23 @@ def pin_request(request: SigningRequest, path: str | Path) -> TrustAnchor:
             raise VerificationError(
                 f"its trusted root version {rv} is not signed by a threshold of your trusted "
                 f"root version {pv} ({len(result.signed)} of {result.threshold} distinct "
-                f"keys, {pinned.source}): forged", source=src)
+                f"keys, {pinned.source}): forged",
+                source=src,
+            )
         status = "chained"
     elif rv < pv:
         raise VerificationError(
             f"builds on trusted root version {rv}, but your copy {pinned.source} is already "
-            f"version {pv}: the request is stale", source=src)
+            f"version {pv}: the request is stale",
+            source=src,
+        )
     else:
         raise VerificationError(
             f"builds on trusted root version {rv}, but your copy {pinned.source} is version "
             f"{pv}: the versions between cannot be checked; update your copy from the "
-            "published record", source=src)
+            "published record",
+            source=src,
+        )
     _pin_targets(request, pinned)
     anchor = TrustAnchor(status, rv, digest, pinned.source, pv)
     request.pinned = anchor
@@ -127,17 +139,21 @@ def _pin_targets(request: SigningRequest, pinned: PinnedTrust) -> None:
         if request.payload("targets") is not None:
             raise VerificationError(
                 f"has no trusted targets, but your copy holds targets version {pv}: the "
-                "request's targets payload would not follow it", source=src)
+                "request's targets payload would not follow it",
+                source=src,
+            )
         return
     tv = int(tt.signed.version)
     if tv < pv:
         raise VerificationError(
-            f"builds on trusted targets version {tv}, but your copy is already version {pv}: "
-            "the request is stale", source=src)
+            f"builds on trusted targets version {tv}, but your copy is already version {pv}: the request is stale",
+            source=src,
+        )
     if tv == pv and tt.signed_bytes != pinned.targets.signed_bytes:
         raise VerificationError(
-            f"its trusted targets version {tv} differs from your copy: forged, or made for "
-            "another repository", source=src)
+            f"its trusted targets version {tv} differs from your copy: forged, or made for another repository",
+            source=src,
+        )
 
 
 def _payload_version(request: SigningRequest, role: str) -> int | None:
@@ -191,23 +207,31 @@ def _check_root_history(request: SigningRequest, d: Path, roots: dict[int, Path]
         if other:
             raise VerificationError(
                 f"holds root version(s) {_versions(other)}, but the request has no trusted root "
-                "(it starts a new repository): another history; refusing", source=str(d))
+                "(it starts a new repository): another history; refusing",
+                source=str(d),
+            )
     else:
         n = int(tr.signed.version)
         if n not in roots:
             raise VerificationError(
                 f"holds no {n}.root.json, but the request builds on trusted root version {n}: "
-                "this is not the repository the request was made for", source=str(d))
+                "this is not the repository the request was made for",
+                source=str(d),
+            )
         later = [v for v in roots if v > n and v != root_v]
         if later:
             raise VerificationError(
                 f"already holds root version(s) {_versions(later)}, after the request's "
-                f"trusted root version {n}: the request is stale", source=str(d))
+                f"trusted root version {n}: the request is stale",
+                source=str(d),
+            )
         state = load_trusted(d, upto=n)
         if state.root.signed_bytes != tr.signed_bytes:
             raise VerificationError(
                 f"{n}.root.json differs from the request's trusted root version {n}: forged "
-                "trusted section, or another repository", source=str(d))
+                "trusted section, or another repository",
+                source=str(d),
+            )
 
 
 def _check_targets_history(request: SigningRequest, d: Path, targets: dict[int, Path]) -> None:
@@ -217,25 +241,30 @@ def _check_targets_history(request: SigningRequest, d: Path, targets: dict[int, 
     tt = request.trusted_targets
     if tt is None:
         if targets_v is not None:
-            other = [v for v in targets
-                     if v != targets_v or _differs(targets[v], request, "targets")]
+            other = [v for v in targets if v != targets_v or _differs(targets[v], request, "targets")]
             if other:
                 raise VerificationError(
                     f"holds targets version(s) {_versions(other)}, but the request has no "
-                    "trusted targets: another history; refusing", source=str(d))
+                    "trusted targets: another history; refusing",
+                    source=str(d),
+                )
         return
     m = int(tt.signed.version)
     if m not in targets:
         raise VerificationError(
-            f"holds no {m}.targets.json, but the request builds on trusted targets version "
-            f"{m}", source=str(d))
+            f"holds no {m}.targets.json, but the request builds on trusted targets version {m}", source=str(d)
+        )
     later = [v for v in targets if v > m and v != targets_v]
     if later:
         raise VerificationError(
             f"already holds targets version(s) {_versions(later)}, after the request's trusted "
-            f"targets version {m}: the request is stale", source=str(d))
+            f"targets version {m}: the request is stale",
+            source=str(d),
+        )
     mine = load_metadata(targets[m], "targets")
     if mine.signed_bytes != tt.signed_bytes:
         raise VerificationError(
             f"{m}.targets.json differs from the request's trusted targets version {m}: forged "
-            "trusted section, or another repository", source=str(d))
+            "trusted section, or another repository",
+            source=str(d),
+        )

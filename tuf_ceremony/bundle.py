@@ -102,46 +102,65 @@ def parse_bundle(doc: Any, source: str) -> SignatureBundle:
     _req(
         doc.get("format") == BUNDLE_FORMAT,
         source,
-        f"not a signature bundle (format is {_short(doc.get('format'))}, "
-        f"expected {BUNDLE_FORMAT!r})",
+        f"not a signature bundle (format is {_short(doc.get('format'))}, expected {BUNDLE_FORMAT!r})",
     )
-    _req(type(doc.get("format_version")) is int and doc["format_version"] == BUNDLE_FORMAT_VERSION, source,
-         f"unsupported signature bundle format_version {_short(doc.get('format_version'))}")
-    allowed = {"format", "format_version", "request_id", "created", "signer", "signatures",
-               "review_digest"}
+    _req(
+        type(doc.get("format_version")) is int and doc["format_version"] == BUNDLE_FORMAT_VERSION,
+        source,
+        f"unsupported signature bundle format_version {_short(doc.get('format_version'))}",
+    )
+    allowed = {"format", "format_version", "request_id", "created", "signer", "signatures", "review_digest"}
     unknown = sorted(set(doc) - allowed)
     _req(not unknown, source, f"unknown field {_short(unknown[0] if unknown else '')}")
-    _req(isinstance(doc.get("request_id"), str) and bool(_HEX64.match(doc["request_id"])),
-         source, "request_id: missing or not a SHA-256 hex digest")
+    _req(
+        isinstance(doc.get("request_id"), str) and bool(_HEX64.match(doc["request_id"])),
+        source,
+        "request_id: missing or not a SHA-256 hex digest",
+    )
     review = doc.get("review_digest")
-    _req(review is None or (isinstance(review, str) and bool(_HEX64.match(review))), source,
-         "review_digest: not a SHA-256 hex digest")
+    _req(
+        review is None or (isinstance(review, str) and bool(_HEX64.match(review))),
+        source,
+        "review_digest: not a SHA-256 hex digest",
+    )
     _req(isinstance(doc.get("created"), str), source, "created: missing or not a string")
-    _req(bool(_TIME.match(doc["created"])), source,
-         "created: not an RFC 3339 UTC time (like 2026-11-21T18:05:00Z)")
+    _req(bool(_TIME.match(doc["created"])), source, "created: not an RFC 3339 UTC time (like 2026-11-21T18:05:00Z)")
     signer = doc.get("signer")
-    _req(isinstance(signer, dict) and isinstance(signer.get("keyid"), str)
-         and isinstance(signer.get("name"), str), source, "signer: must hold keyid and name")
-    _req(0 < len(signer["keyid"]) <= 128 and 0 < len(signer["name"]) <= 200, source,
-         "signer: keyid or name empty or too long")
+    _req(
+        isinstance(signer, dict) and isinstance(signer.get("keyid"), str) and isinstance(signer.get("name"), str),
+        source,
+        "signer: must hold keyid and name",
+    )
+    _req(
+        0 < len(signer["keyid"]) <= 128 and 0 < len(signer["name"]) <= 200,
+        source,
+        "signer: keyid or name empty or too long",
+    )
     raw = doc.get("signatures")
     _req(isinstance(raw, list) and bool(raw), source, "signatures: missing or empty")
     sigs: list[BundleSignature] = []
     for i, s in enumerate(raw):
         entry = f"signatures[{i}]"
-        _req(isinstance(s, dict) and set(s) == {"role", "version", "digest", "keyid", "sig"},
-             source, f"{entry}: must hold exactly role, version, digest, keyid and sig")
+        _req(
+            isinstance(s, dict) and set(s) == {"role", "version", "digest", "keyid", "sig"},
+            source,
+            f"{entry}: must hold exactly role, version, digest, keyid and sig",
+        )
         _req(isinstance(s["role"], str), source, f"{entry}.role: not a string")
-        _req(isinstance(s["version"], int) and not isinstance(s["version"], bool), source,
-             f"{entry}.version: not a whole number")
-        _req(isinstance(s["digest"], str) and bool(_HEX64.match(s["digest"])), source,
-             f"{entry}.digest: not a SHA-256 hex digest")
+        _req(
+            isinstance(s["version"], int) and not isinstance(s["version"], bool),
+            source,
+            f"{entry}.version: not a whole number",
+        )
+        _req(
+            isinstance(s["digest"], str) and bool(_HEX64.match(s["digest"])),
+            source,
+            f"{entry}.digest: not a SHA-256 hex digest",
+        )
         _req(isinstance(s["keyid"], str) and bool(s["keyid"]), source, f"{entry}.keyid: empty")
-        _req(isinstance(s["sig"], str) and bool(_HEX.match(s["sig"])), source,
-             f"{entry}.sig: not a hex signature")
+        _req(isinstance(s["sig"], str) and bool(_HEX.match(s["sig"])), source, f"{entry}.sig: not a hex signature")
         sigs.append(BundleSignature(s["role"], s["version"], s["digest"], s["keyid"], s["sig"]))
-    return SignatureBundle(doc["request_id"], doc["created"], signer["keyid"], signer["name"],
-                           sigs, source, review)
+    return SignatureBundle(doc["request_id"], doc["created"], signer["keyid"], signer["name"], sigs, source, review)
 
 
 def load_bundle(path: str | Path) -> SignatureBundle:

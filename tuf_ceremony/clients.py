@@ -19,10 +19,12 @@ from securesystemslib.signer import Key
 
 P384_SCHEME = "ecdsa-sha2-nistp384"
 
-P384_CLIENTS = ("tuf-js before 6.0 (npm, sigstore-js) and tuf-browser 0.1.8 verify ECDSA "
-                "with SHA-256 and reject its signatures; python-tuf and go-tuf accept it. "
-                "Use ecdsa-p256 or ed25519 if such clients read this repository "
-                "(docs/hardware.md)")
+P384_CLIENTS = (
+    "tuf-js before 6.0 (npm, sigstore-js) and tuf-browser 0.1.8 verify ECDSA "
+    "with SHA-256 and reject its signatures; python-tuf and go-tuf accept it. "
+    "Use ecdsa-p256 or ed25519 if such clients read this repository "
+    "(docs/hardware.md)"
+)
 
 
 def is_p384(key: Key) -> bool:

@@ -96,11 +96,12 @@ def _json_value(value: Any, source: str, entry: str, depth: int = 0) -> Any:
     if isinstance(value, list):
         return [_json_value(v, source, f"{entry}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {str(k): _json_value(v, source, f"{entry}.{k}", depth + 1)
-                for k, v in value.items()}
-    raise PlanError(f"{entry}: {type(value).__name__} values cannot be signed "
-                    "(canonical JSON has strings, whole numbers, booleans, lists and tables)",
-                    source=source)
+        return {str(k): _json_value(v, source, f"{entry}.{k}", depth + 1) for k, v in value.items()}
+    raise PlanError(
+        f"{entry}: {type(value).__name__} values cannot be signed "
+        "(canonical JSON has strings, whole numbers, booleans, lists and tables)",
+        source=source,
+    )
 
 
 def parse_target_files(plan_path: Path, table: Any) -> list[TargetFilePlan]:
@@ -113,8 +114,7 @@ def parse_target_files(plan_path: Path, table: Any) -> list[TargetFilePlan]:
         raise PlanError(f"targets: unknown field {unknown[0]!r} (allowed: files)", source=src)
     files = table.get("files", [])
     if not isinstance(files, list):
-        raise PlanError("targets.files: must be an array of tables ([[targets.files]])",
-                        source=src)
+        raise PlanError("targets.files: must be an array of tables ([[targets.files]])", source=src)
     if len(files) > MAX_TARGET_FILES:
         raise PlanError(f"targets.files: more than {MAX_TARGET_FILES} files", source=src)
     out: list[TargetFilePlan] = []
@@ -131,8 +131,9 @@ def _target_file(plan_path: Path, entry: str, raw: Any, seen: dict[str, str]) ->
         raise PlanError(f"{entry}: must be a table", source=src)
     unknown = sorted(set(raw) - _FILE_FIELDS)
     if unknown:
-        raise PlanError(f"{entry}: unknown field {unknown[0]!r} "
-                        f"(allowed: {', '.join(sorted(_FILE_FIELDS))})", source=src)
+        raise PlanError(
+            f"{entry}: unknown field {unknown[0]!r} (allowed: {', '.join(sorted(_FILE_FIELDS))})", source=src
+        )
     path = check_target_path(raw.get("path"), src, f"{entry}.path")
     if path in seen:
         raise PlanError(f"{entry}.path: {safe_quoted(path)} is also {seen[path]}", source=src)
@@ -142,8 +143,9 @@ def _target_file(plan_path: Path, entry: str, raw: Any, seen: dict[str, str]) ->
         raise PlanError(f"{entry}.source: must be the local file to hash", source=src)
     _check_source_inside(plan_path, source, src, f"{entry}.source")
     pin = raw.get("sha256")
-    if pin is not None and (not isinstance(pin, str) or len(pin) != 64
-                            or any(c not in "0123456789abcdef" for c in pin)):
+    if pin is not None and (
+        not isinstance(pin, str) or len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin)
+    ):
         raise PlanError(f"{entry}.sha256: must be 64 lowercase hex digits", source=src)
     custom = raw.get("custom")
     if custom is not None:
@@ -160,16 +162,17 @@ def _check_source_inside(plan_path: Path, source: str, src: str, entry: str) -> 
     SSH key, a password store) into the site under an innocent target path."""
     where = safe_quoted(source)
     if Path(source).is_absolute() or "\\" in source:
-        raise PlanError(f"{entry}: {where} must be a path relative to the plan's folder",
-                        source=src)
+        raise PlanError(f"{entry}: {where} must be a path relative to the plan's folder", source=src)
     if ".." in Path(source).parts:
-        raise PlanError(f"{entry}: {where} leaves the plan's folder ('..'); copy the file "
-                        "next to the plan", source=src)
+        raise PlanError(f"{entry}: {where} leaves the plan's folder ('..'); copy the file next to the plan", source=src)
     base = plan_path.parent.resolve()
     resolved = (plan_path.parent / source).resolve()
     if resolved != base and base not in resolved.parents:
-        raise PlanError(f"{entry}: {where} leads outside the plan's folder (through a "
-                        "symbolic link); copy the file next to the plan", source=src)
+        raise PlanError(
+            f"{entry}: {where} leads outside the plan's folder (through a "
+            "symbolic link); copy the file next to the plan",
+            source=src,
+        )
 
 
 @dataclass(frozen=True)
@@ -219,10 +222,11 @@ def hash_target_files(files: list[TargetFilePlan], plan_source: str) -> dict[str
             raise InputError(
                 f"{f.entry} ({safe(f.path)}): {f.source} changed since the plan was reviewed "
                 f"(SHA-256 is {d.hashes['sha256']}, the plan pins {f.sha256})",
-                source=plan_source)
-        out[f.path] = TargetFile(d.length, dict(d.hashes), f.path,
-                                 unrecognized_fields={"custom": f.custom}
-                                 if f.custom is not None else {})
+                source=plan_source,
+            )
+        out[f.path] = TargetFile(
+            d.length, dict(d.hashes), f.path, unrecognized_fields={"custom": f.custom} if f.custom is not None else {}
+        )
     return out
 
 
@@ -243,8 +247,9 @@ def diff_targets(old: Targets | None, new: Targets) -> TargetsDiff:
     return TargetsDiff(
         added=[after[p] for p in sorted(set(after) - set(before))],
         removed=[before[p] for p in sorted(set(before) - set(after))],
-        changed=[(before[p], after[p]) for p in sorted(set(before) & set(after))
-                 if before[p].to_dict() != after[p].to_dict()],
+        changed=[
+            (before[p], after[p]) for p in sorted(set(before) & set(after)) if before[p].to_dict() != after[p].to_dict()
+        ],
     )
 
 

@@ -41,10 +41,15 @@ class PayloadView:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "role": self.role, "version": self.version, "expires": self.expires,
-            "digest": self.digest, "words": self.words,
-            "roles": [r.to_dict() for r in self.roles], "signer_sets": self.signer_sets,
-            "changes": self.changes, "actions": self.actions,
+            "role": self.role,
+            "version": self.version,
+            "expires": self.expires,
+            "digest": self.digest,
+            "words": self.words,
+            "roles": [r.to_dict() for r in self.roles],
+            "signer_sets": self.signer_sets,
+            "changes": self.changes,
+            "actions": self.actions,
         }
 
 
@@ -76,8 +81,7 @@ def root_changes(req: SigningRequest, old: Root, new: Root) -> tuple[list[str], 
     if old.expires != new.expires:
         changes.append(f"expiry {fmt_time(old.expires)} -> {fmt_time(new.expires)}")
     if old.consistent_snapshot != new.consistent_snapshot:
-        changes.append(f"consistent_snapshot {old.consistent_snapshot} -> "
-                       f"{new.consistent_snapshot}")
+        changes.append(f"consistent_snapshot {old.consistent_snapshot} -> {new.consistent_snapshot}")
     for role in TOP_LEVEL_ROLES:
         o, n = old.roles[role], new.roles[role]
         added = [k for k in n.keyids if k not in o.keyids]
@@ -104,10 +108,13 @@ def online_resign_actions(old: Root, new: Root) -> list[str]:
     if set(old.roles["timestamp"].keyids) != set(new.roles["timestamp"].keyids):
         acts.append("timestamp: sign a new timestamp with the new timestamp key(s)")
     if set(old.roles["snapshot"].keyids) != set(new.roles["snapshot"].keyids):
-        acts.append("snapshot: sign a new snapshot version with the new snapshot key(s), "
-                    "then a new timestamp pointing at it")
-    acts.append("delegated roles signed by a replaced online key (e.g. PEP 458 bins): re-sign "
-                "every one with a bumped version, then new snapshot and timestamp")
+        acts.append(
+            "snapshot: sign a new snapshot version with the new snapshot key(s), then a new timestamp pointing at it"
+        )
+    acts.append(
+        "delegated roles signed by a replaced online key (e.g. PEP 458 bins): re-sign "
+        "every one with a bumped version, then new snapshot and timestamp"
+    )
     return acts
 
 
@@ -117,8 +124,7 @@ def targets_changes(req: SigningRequest, old: Targets, new: Targets) -> list[str
         changes.append(f"expiry {fmt_time(old.expires)} -> {fmt_time(new.expires)}")
     added = sorted(set(new.targets) - set(old.targets))
     removed = sorted(set(old.targets) - set(new.targets))
-    changed = sorted(p for p in set(new.targets) & set(old.targets)
-                     if new.targets[p] != old.targets[p])
+    changed = sorted(p for p in set(new.targets) & set(old.targets) if new.targets[p] != old.targets[p])
     for what, items in (("added", added), ("removed", removed), ("changed", changed)):
         if items:
             changes.append(f"targets {what}: {len(items)}")
@@ -138,15 +144,18 @@ def _delegation_summary(req: SigningRequest, targets: Targets) -> str:
         return "none"
     if d.succinct_roles is not None:
         s = d.succinct_roles
-        return (f"succinct bins {quote(s.name_prefix)}-* ({2 ** s.bit_length} bins), "
-                f"{s.threshold} of {_names(req, s.keyids)}")
+        return (
+            f"succinct bins {quote(s.name_prefix)}-* ({2**s.bit_length} bins), {s.threshold} of {_names(req, s.keyids)}"
+        )
     roles = d.roles or {}
     if len(roles) > 4:  # e.g. PEP 458's 16,384 bins: counted here, each one in the details
         signers = sorted({f"{r.threshold} of {_names(req, r.keyids)}" for r in roles.values()})
         head = ", ".join(quote(n) for n in list(roles)[:2])
-        return (f"{len(roles)} delegated roles ({head}, ... each listed in the details), "
-                f"signed by {'; '.join(signers[:3])}"
-                f"{f' and {len(signers) - 3} other key sets' if len(signers) > 3 else ''}")
+        return (
+            f"{len(roles)} delegated roles ({head}, ... each listed in the details), "
+            f"signed by {'; '.join(signers[:3])}"
+            f"{f' and {len(signers) - 3} other key sets' if len(signers) > 3 else ''}"
+        )
     parts = []
     for name, role in roles.items():
         parts.append(f"{quote(name)}: {role.threshold} of {_names(req, role.keyids)}")
@@ -167,29 +176,38 @@ def view_payload(req: SigningRequest, payload: Payload) -> PayloadView:
         if req.trusted_root is not None:
             old = req.trusted_root.signed
             old_r = old.roles["root"]
-            signer_sets.append(f"old root (v{old.version}): {old_r.threshold} of "
-                               f"{len(old_r.keyids)} needed ({_names(req, old_r.keyids)})")
-            signer_sets.append(f"new root (v{signed.version}): {new_r.threshold} of "
-                               f"{len(new_r.keyids)} needed ({_names(req, new_r.keyids)})")
+            signer_sets.append(
+                f"old root (v{old.version}): {old_r.threshold} of "
+                f"{len(old_r.keyids)} needed ({_names(req, old_r.keyids)})"
+            )
+            signer_sets.append(
+                f"new root (v{signed.version}): {new_r.threshold} of "
+                f"{len(new_r.keyids)} needed ({_names(req, new_r.keyids)})"
+            )
             changes, actions = root_changes(req, old, signed)
         else:
-            signer_sets.append(f"root (v{signed.version}): {new_r.threshold} of "
-                               f"{len(new_r.keyids)} needed ({_names(req, new_r.keyids)})")
+            signer_sets.append(
+                f"root (v{signed.version}): {new_r.threshold} of "
+                f"{len(new_r.keyids)} needed ({_names(req, new_r.keyids)})"
+            )
             changes = ["first root version: no trusted root to compare with"]
     else:
         tr = req.new_root.roles[payload.role]
-        signer_sets.append(f"{payload.role} (v{signed.version}): {tr.threshold} of "
-                           f"{len(tr.keyids)} needed ({_names(req, tr.keyids)})")
+        signer_sets.append(
+            f"{payload.role} (v{signed.version}): {tr.threshold} of {len(tr.keyids)} needed ({_names(req, tr.keyids)})"
+        )
         roles.append(RoleKeys(payload.role, tr.threshold, _labels(req, tr.keyids)))
         d = signed.delegations
         if d is not None and d.succinct_roles is not None:
             s = d.succinct_roles
-            roles.append(RoleKeys(f"{quote(s.name_prefix)}-* ({2 ** s.bit_length} succinct bins)",
-                                  s.threshold, _labels(req, s.keyids)))
+            roles.append(
+                RoleKeys(
+                    f"{quote(s.name_prefix)}-* ({2**s.bit_length} succinct bins)", s.threshold, _labels(req, s.keyids)
+                )
+            )
         elif d is not None:
             for name, role in (d.roles or {}).items():
-                roles.append(RoleKeys(f"delegation {quote(name)}", role.threshold,
-                                      _labels(req, role.keyids)))
+                roles.append(RoleKeys(f"delegation {quote(name)}", role.threshold, _labels(req, role.keyids)))
         if req.trusted_targets is not None:
             changes = targets_changes(req, req.trusted_targets.signed, signed)
         else:
@@ -280,8 +298,7 @@ def leaf_diff(old: Any, new: Any, indent: str = "  ") -> list[str]:
         elif path not in a:
             lines.append(f"{indent}added    {path} = {json_value(b[path])}")
         elif a[path] != b[path] or type(a[path]) is not type(b[path]):
-            lines.append(f"{indent}changed  {path}: {json_value(a[path])} -> "
-                         f"{json_value(b[path])}")
+            lines.append(f"{indent}changed  {path}: {json_value(a[path])} -> {json_value(b[path])}")
     return lines
 
 
@@ -311,42 +328,41 @@ def signer_sentences(req: SigningRequest, payload: Payload) -> list[str]:
     if payload.role == "root":
         new_r = signed.roles["root"]
         if req.trusted_root is None:
-            return [signer_sentence(f"This first root (version {signed.version})", req,
-                                    list(new_r.keyids), new_r.threshold)]
+            return [
+                signer_sentence(f"This first root (version {signed.version})", req, list(new_r.keyids), new_r.threshold)
+            ]
         old = req.trusted_root.signed
         old_r = old.roles["root"]
         return [
-            signer_sentence(f"The old root (version {old.version})", req, list(old_r.keyids),
-                            old_r.threshold),
-            signer_sentence(f"The new root (version {signed.version})", req,
-                            list(new_r.keyids), new_r.threshold),
+            signer_sentence(f"The old root (version {old.version})", req, list(old_r.keyids), old_r.threshold),
+            signer_sentence(f"The new root (version {signed.version})", req, list(new_r.keyids), new_r.threshold),
             "Both must be met: the new root is valid only when signed by enough keys of "
             "the old root and of the new one.",
         ]
     tr = req.new_root.roles[payload.role]
-    return [signer_sentence(f"The {payload.role} metadata (version {signed.version})", req,
-                            list(tr.keyids), tr.threshold)]
+    return [
+        signer_sentence(f"The {payload.role} metadata (version {signed.version})", req, list(tr.keyids), tr.threshold)
+    ]
 
 
 def _unrecognized(where: str, fields: dict[str, Any]) -> list[str]:
-    return [f"    UNRECOGNIZED FIELD in {where}: {quote(k)} = {json_value(v)}"
-            if not isinstance(v, dict | list) or not v else
-            f"    UNRECOGNIZED FIELD in {where}: {quote(k)} holds: "
-            + "; ".join(f"{p} = {json_value(x)}" for p, x in flatten(v).items())
-            for k, v in sorted(fields.items())]
+    return [
+        f"    UNRECOGNIZED FIELD in {where}: {quote(k)} = {json_value(v)}"
+        if not isinstance(v, dict | list) or not v
+        else f"    UNRECOGNIZED FIELD in {where}: {quote(k)} holds: "
+        + "; ".join(f"{p} = {json_value(x)}" for p, x in flatten(v).items())
+        for k, v in sorted(fields.items())
+    ]
 
 
-def _key_lines(req: SigningRequest, keys: dict[str, Any], roles_of: dict[str, list[str]],
-               indent: str) -> list[str]:
+def _key_lines(req: SigningRequest, keys: dict[str, Any], roles_of: dict[str, list[str]], indent: str) -> list[str]:
     lines: list[str] = []
     for kid in sorted(keys, key=lambda k: (key_name(req, k), k)):
         key = keys[kid]
         in_roles = roles_of.get(kid, [])
-        where = ("in roles " + ", ".join(in_roles)) if in_roles else \
-            "IN NO ROLE: this key is listed but signs nothing"
+        where = ("in roles " + ", ".join(in_roles)) if in_roles else "IN NO ROLE: this key is listed but signs nothing"
         lines.append(f"{indent}{key_name(req, kid)}: keyid {safe(kid, None)}")
-        lines.append(f"{indent}  type {quote(key.keytype)}, scheme {quote(key.scheme)}, "
-                     f"{where}")
+        lines.append(f"{indent}  type {quote(key.keytype)}, scheme {quote(key.scheme)}, {where}")
         from tuf_ceremony.attestation.evidence import hardware_line  # ATTEST: re-verified
 
         hardware = hardware_line(req, kid)
@@ -359,19 +375,19 @@ def _key_lines(req: SigningRequest, keys: dict[str, Any], roles_of: dict[str, li
 
 
 def root_summary(req: SigningRequest, root: Root) -> list[str]:
-    lines = [f"  Expires: {fmt_time(root.expires)}",
-             f"  spec_version: {quote(root.spec_version)}; consistent_snapshot: "
-             f"{json_value(root.consistent_snapshot)}"]
+    lines = [
+        f"  Expires: {fmt_time(root.expires)}",
+        f"  spec_version: {quote(root.spec_version)}; consistent_snapshot: {json_value(root.consistent_snapshot)}",
+    ]
     roles_of: dict[str, list[str]] = {}
     lines.append("  Roles:")
-    for rname in sorted(root.roles, key=lambda r: (r not in TOP_LEVEL_ROLES,
-                                                    TOP_LEVEL_ROLES.index(r)
-                                                    if r in TOP_LEVEL_ROLES else 0, r)):
+    for rname in sorted(
+        root.roles, key=lambda r: (r not in TOP_LEVEL_ROLES, TOP_LEVEL_ROLES.index(r) if r in TOP_LEVEL_ROLES else 0, r)
+    ):
         role = root.roles[rname]
         for k in role.keyids:
             roles_of.setdefault(k, []).append(rname)
-        lines.append("    " + signer_sentence(f"{rname}", req, list(role.keyids),
-                                              role.threshold))
+        lines.append("    " + signer_sentence(f"{rname}", req, list(role.keyids), role.threshold))
         lines += [f"      keyid {safe(k, None)} ({key_name(req, k)})" for k in role.keyids]
         lines += _unrecognized(f"role {rname}", role.unrecognized_fields)
     lines.append(f"  Keys ({len(root.keys)}):")
@@ -381,8 +397,7 @@ def root_summary(req: SigningRequest, root: Root) -> list[str]:
 
 
 def targets_summary(req: SigningRequest, targets: Targets) -> list[str]:
-    lines = [f"  Expires: {fmt_time(targets.expires)}",
-             f"  spec_version: {quote(targets.spec_version)}"]
+    lines = [f"  Expires: {fmt_time(targets.expires)}", f"  spec_version: {quote(targets.spec_version)}"]
     lines += _target_file_lines(targets)
     d = targets.delegations
     if d is None:
@@ -407,8 +422,9 @@ def _target_file_lines(targets: Targets) -> list[str]:
             label = "custom" if k == "custom" else f"UNRECOGNIZED FIELD {quote(k)}"
             leaves = flatten(v)
             for p, x in leaves.items():
-                lines.append(f"      {label} {p} = {json_value(x)}" if p != "(top)"
-                             else f"      {label} = {json_value(x)}")
+                lines.append(
+                    f"      {label} {p} = {json_value(x)}" if p != "(top)" else f"      {label} = {json_value(x)}"
+                )
     return lines
 
 
@@ -420,8 +436,10 @@ def _delegation_lines(req: SigningRequest, d: Delegations) -> list[str]:
         s = d.succinct_roles
         for k in s.keyids:
             roles_of.setdefault(k, []).append(f"{s.name_prefix}-*")
-        lines.append(f"    Succinct hash bins: {2 ** s.bit_length} roles named "
-                     f"{quote(s.name_prefix)}-<n> (bit_length {s.bit_length})")
+        lines.append(
+            f"    Succinct hash bins: {2**s.bit_length} roles named "
+            f"{quote(s.name_prefix)}-<n> (bit_length {s.bit_length})"
+        )
         lines.append("      " + signer_sentence("Each bin", req, list(s.keyids), s.threshold))
         lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})" for k in s.keyids]
         lines += _unrecognized("succinct_roles", s.unrecognized_fields)
@@ -430,16 +448,15 @@ def _delegation_lines(req: SigningRequest, d: Delegations) -> list[str]:
             roles_of.setdefault(k, []).append(quote(name))
         lines.append(f"    Delegated role {quote(name)}:")
         lines.append("      " + signer_sentence("It", req, list(role.keyids), role.threshold))
-        lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})"
-                  for k in role.keyids]
+        lines += [f"        keyid {safe(k, None)} ({key_name(req, k)})" for k in role.keyids]
         if role.paths is not None:
-            lines.append(f"      paths ({len(role.paths)}): "
-                         + ", ".join(quote(p) for p in role.paths))
+            lines.append(f"      paths ({len(role.paths)}): " + ", ".join(quote(p) for p in role.paths))
         if role.path_hash_prefixes is not None:
-            lines.append(f"      path_hash_prefixes ({len(role.path_hash_prefixes)}): "
-                         + ", ".join(quote(p) for p in role.path_hash_prefixes))
-        lines.append("      terminating: " + ("yes: a search stops here"
-                                              if role.terminating else "no"))
+            lines.append(
+                f"      path_hash_prefixes ({len(role.path_hash_prefixes)}): "
+                + ", ".join(quote(p) for p in role.path_hash_prefixes)
+            )
+        lines.append("      terminating: " + ("yes: a search stops here" if role.terminating else "no"))
         lines += _unrecognized(f"delegated role {name[:40]}", role.unrecognized_fields)
     lines.append(f"    Delegation keys ({len(d.keys)}):")
     lines += _key_lines(req, d.keys, roles_of, "      ")
@@ -455,8 +472,9 @@ def trusted_summary(req: SigningRequest) -> list[str]:
     else:
         tr = req.trusted_root
         digest = hashlib.sha256(tr.signed_bytes).hexdigest()
-        lines.append(f"Trusted root (the request's copy): version {tr.signed.version}, "
-                     f"expires {fmt_time(tr.signed.expires)}")
+        lines.append(
+            f"Trusted root (the request's copy): version {tr.signed.version}, expires {fmt_time(tr.signed.expires)}"
+        )
         lines.append(f"  SHA-256 of its signed bytes: {digest}")
         lines.append("  Its words: " + numbered_words(digest_words(digest)))
     if req.trusted_targets is None:
@@ -464,8 +482,9 @@ def trusted_summary(req: SigningRequest) -> list[str]:
     else:
         tt = req.trusted_targets
         digest = hashlib.sha256(tt.signed_bytes).hexdigest()
-        lines.append(f"Trusted targets (the request's copy): version {tt.signed.version}, "
-                     f"SHA-256 of its signed bytes: {digest}")
+        lines.append(
+            f"Trusted targets (the request's copy): version {tt.signed.version}, SHA-256 of its signed bytes: {digest}"
+        )
     return lines
 
 
@@ -477,10 +496,12 @@ def request_summary(req: SigningRequest) -> list[str]:
     """The plain-language summary of the whole request, then each payload."""
     from tuf_ceremony.text import safe
 
-    lines = [f"Ceremony: {quote(req.ceremony)}",
-             f"Request id: {safe(req.request_id)}",
-             f"Created: {quote(req.created)}",
-             f"Payloads to sign: {', '.join(f'{p.role} version {p.version}' for p in req.payloads)}"]
+    lines = [
+        f"Ceremony: {quote(req.ceremony)}",
+        f"Request id: {safe(req.request_id)}",
+        f"Created: {quote(req.created)}",
+        f"Payloads to sign: {', '.join(f'{p.role} version {p.version}' for p in req.payloads)}",
+    ]
     lines += trusted_summary(req)
     lines.append(f"Names the request gives keys ({len(req.key_names)}):")
     for kid in sorted(req.key_names, key=lambda k: (req.key_names[k], k)):
@@ -491,8 +512,7 @@ def request_summary(req: SigningRequest) -> list[str]:
     for index, payload in enumerate(req.payloads, 1):
         view = view_payload(req, payload)
         lines.append("")
-        lines.append(f"== Payload {index} of {len(req.payloads)}: {payload.role} version "
-                     f"{payload.version}: summary ==")
+        lines.append(f"== Payload {index} of {len(req.payloads)}: {payload.role} version {payload.version}: summary ==")
         lines.append(f"  SHA-256 of the bytes signed: {payload.digest}")
         lines.append("  (the fingerprint of exactly what your signature covers)")
         lines.append("  Digest words: " + numbered_words(view.words))
@@ -515,8 +535,7 @@ def request_summary(req: SigningRequest) -> list[str]:
 
 
 def _role_order(names: Any) -> list[str]:
-    return sorted(names, key=lambda r: (TOP_LEVEL_ROLES.index(r) if r in TOP_LEVEL_ROLES
-                                        else len(TOP_LEVEL_ROLES), r))
+    return sorted(names, key=lambda r: (TOP_LEVEL_ROLES.index(r) if r in TOP_LEVEL_ROLES else len(TOP_LEVEL_ROLES), r))
 
 
 def unrecognized_count(signed: Any) -> int:
@@ -527,8 +546,7 @@ def unrecognized_count(signed: Any) -> int:
         n += sum(len(k.unrecognized_fields) for k in signed.keys.values())
         n += sum(len(r.unrecognized_fields) for r in signed.roles.values())
     elif isinstance(signed, Targets):
-        n += sum(len([f for f in t.unrecognized_fields if f != "custom"])
-                 for t in signed.targets.values())
+        n += sum(len([f for f in t.unrecognized_fields if f != "custom"]) for t in signed.targets.values())
         d = signed.delegations
         if d is not None:
             n += len(d.unrecognized_fields)
@@ -565,12 +583,12 @@ def essential_changes(req: SigningRequest, payload: Payload) -> list[str]:
     else:
         out = _root_changes(req, req.trusted_root.signed, signed)
     for kid in unused_keys(signed):
-        out.append(f"WARNING: key {_label(req, kid)} is listed but in no role: it signs "
-                   "nothing here.")
+        out.append(f"WARNING: key {_label(req, kid)} is listed but in no role: it signs nothing here.")
     unknown = unrecognized_count(signed)
     if unknown:
-        out.append(f"WARNING: {unknown} field(s) that tuf-ceremony does not know are signed "
-                   "too (each flagged in the details).")
+        out.append(
+            f"WARNING: {unknown} field(s) that tuf-ceremony does not know are signed too (each flagged in the details)."
+        )
     return out
 
 
@@ -591,17 +609,13 @@ def _role_changes(req: SigningRequest, rname: str, o: Role, n: Role) -> list[str
     removed = [k for k in o.keyids if k not in n.keyids]
     added = [k for k in n.keyids if k not in o.keyids]
     if removed:
-        out.append(f"{rname}: key removed: "
-                   + ", ".join(_label(req, k) for k in removed))
+        out.append(f"{rname}: key removed: " + ", ".join(_label(req, k) for k in removed))
     if added:
         out.append(f"{rname}: key added: " + ", ".join(_label(req, k) for k in added))
     if o.threshold != n.threshold:
-        out.append(f"{rname}: now needs {n.threshold} "
-                   f"signature{'' if n.threshold == 1 else 's'} (was "
-                   f"{o.threshold}).")
+        out.append(f"{rname}: now needs {n.threshold} signature{'' if n.threshold == 1 else 's'} (was {o.threshold}).")
     if rname in ONLINE_ROLES and (added or removed):
-        out.append(f"{rname}: ONLINE KEY CHANGED: the repository must re-sign "
-                   "at once (see the details).")
+        out.append(f"{rname}: ONLINE KEY CHANGED: the repository must re-sign at once (see the details).")
     return out
 
 
@@ -616,14 +630,14 @@ def _root_changes(req: SigningRequest, old: Root, new: Root) -> list[str]:
         out += _role_changes(req, rname, o, n)
     for k in sorted(set(old.keys) & set(new.keys)):
         if old.keys[k].to_dict() != new.keys[k].to_dict():
-            out.append(f"The key {_label(req, k)} itself is changed under the same "
-                       "keyid.")
+            out.append(f"The key {_label(req, k)} itself is changed under the same keyid.")
     if old.consistent_snapshot != new.consistent_snapshot:
-        out.append(f"consistent_snapshot changes from {json_value(old.consistent_snapshot)}"
-                   f" to {json_value(new.consistent_snapshot)}.")
+        out.append(
+            f"consistent_snapshot changes from {json_value(old.consistent_snapshot)}"
+            f" to {json_value(new.consistent_snapshot)}."
+        )
     if old.spec_version != new.spec_version:
-        out.append(f"spec_version changes from {quote(old.spec_version)} to "
-                   f"{quote(new.spec_version)}.")
+        out.append(f"spec_version changes from {quote(old.spec_version)} to {quote(new.spec_version)}.")
     if not out:
         out.append("No key or threshold changes: a renewal with a new expiry.")
     return out
@@ -635,17 +649,17 @@ def _targets_changes(req: SigningRequest, targets: Targets) -> list[str]:
     d = targets.delegations
     dsum = _delegation_summary(req, targets) if d is not None else "none"
     if req.trusted_targets is None:
-        out.append(f"First targets version: {len(targets.targets)} target file(s); "
-                   f"delegations: {dsum}.")
+        out.append(f"First targets version: {len(targets.targets)} target file(s); delegations: {dsum}.")
         return out
     old_t: Targets = req.trusted_targets.signed
     t_added = set(targets.targets) - set(old_t.targets)
     t_removed = set(old_t.targets) - set(targets.targets)
-    t_changed = {p for p in set(targets.targets) & set(old_t.targets)
-                 if targets.targets[p] != old_t.targets[p]}
+    t_changed = {p for p in set(targets.targets) & set(old_t.targets) if targets.targets[p] != old_t.targets[p]}
     if t_added or t_removed or t_changed:
-        out.append(f"Target files: {len(t_added)} added, {len(t_removed)} removed, "
-                   f"{len(t_changed)} changed (each listed in the details).")
+        out.append(
+            f"Target files: {len(t_added)} added, {len(t_removed)} removed, "
+            f"{len(t_changed)} changed (each listed in the details)."
+        )
     od = old_t.delegations.to_dict() if old_t.delegations else None
     nd = d.to_dict() if d else None
     if od != nd:

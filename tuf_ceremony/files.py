@@ -55,8 +55,7 @@ from typing import Any
 from tuf_ceremony.errors import FormatError, InputError, OutputExistsError
 
 
-def read_bytes(path: str | os.PathLike[str], what: str = "file",
-               limit: int | None = None) -> bytes:
+def read_bytes(path: str | os.PathLike[str], what: str = "file", limit: int | None = None) -> bytes:
     """Read a whole file, turning OS errors into an :class:`InputError`.
 
     With ``limit``, a file larger than ``limit`` bytes is refused unread.
@@ -68,8 +67,7 @@ def read_bytes(path: str | os.PathLike[str], what: str = "file",
         with p.open("rb") as f:
             data = f.read(limit + 1)
         if len(data) > limit:
-            raise InputError(f"{what} is larger than {limit // 1024} KiB: refused unread",
-                             source=str(p))
+            raise InputError(f"{what} is larger than {limit // 1024} KiB: refused unread", source=str(p))
         return data
     except FileNotFoundError:
         raise InputError(f"{what} not found", source=str(p)) from None
@@ -79,8 +77,7 @@ def read_bytes(path: str | os.PathLike[str], what: str = "file",
         raise InputError(f"cannot read {what}: {e.strerror}", source=str(p)) from None
 
 
-def load_json(path: str | os.PathLike[str], what: str = "JSON file",
-              limit: int | None = None) -> Any:
+def load_json(path: str | os.PathLike[str], what: str = "JSON file", limit: int | None = None) -> Any:
     """Parse a JSON file; duplicate object keys are refused (they would let two
     readers see two different documents). ``limit``: see :func:`read_bytes`."""
     data = read_bytes(path, what, limit)
@@ -127,9 +124,7 @@ def _no_float(text: str) -> Any:
 
 # Duplicate object keys are refused (two parsers could see two documents),
 # so are floats and NaN (TUF's canonical JSON has none).
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_float
-)
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_float)
 
 
 def parse_json(data: bytes, source: str, what: str = "JSON file") -> Any:
@@ -149,8 +144,7 @@ def parse_json(data: bytes, source: str, what: str = "JSON file") -> Any:
     except ValueError as e:
         raise FormatError(f"{what} is not valid JSON ({e})", source=source) from None
     if json_depth_exceeds(doc):
-        raise FormatError(f"{what} nests arrays or objects deeper than {MAX_JSON_DEPTH} levels",
-                          source=source)
+        raise FormatError(f"{what} nests arrays or objects deeper than {MAX_JSON_DEPTH} levels", source=source)
     return doc
 
 
@@ -168,8 +162,7 @@ def check_writable(path: str | os.PathLike[str], force: bool) -> None:
         if not parent.is_dir():
             raise InputError("output directory does not exist", source=str(parent))
     except OSError as e:
-        raise InputError(f"cannot use this output path: {e.strerror}", source=str(p)[:300]) \
-            from None
+        raise InputError(f"cannot use this output path: {e.strerror}", source=str(p)[:300]) from None
 
 
 def _exists_error(p: Path) -> OutputExistsError:
@@ -180,22 +173,32 @@ def _exists_error(p: Path) -> OutputExistsError:
     if empty:
         return OutputExistsError(
             "exists and is empty (perhaps left by an interrupted write: check, remove it "
-            "and run again); use --force to replace it", source=str(p))
+            "and run again); use --force to replace it",
+            source=str(p),
+        )
     return OutputExistsError("exists; use --force to replace it", source=str(p))
 
 
 # link() on a filesystem without hard links (FAT, exFAT, some FUSE and network
 # filesystems) fails with one of these; then the placeholder method is used.
 LINK_UNSUPPORTED = frozenset(
-    code for code in (
-        errno.EPERM, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
-        errno.EMLINK, getattr(errno, "EFTYPE", None),
-    ) if code is not None
+    code
+    for code in (
+        errno.EPERM,
+        errno.ENOSYS,
+        errno.ENOTSUP,
+        errno.EOPNOTSUPP,
+        errno.EXDEV,
+        errno.EMLINK,
+        getattr(errno, "EFTYPE", None),
+    )
+    if code is not None
 )
 
 # Filesystems a USB stick usually carries (from /proc/self/mountinfo).
-REMOVABLE_FILESYSTEMS = frozenset({"vfat", "msdos", "exfat", "fuseblk", "fuse.fusefat",
-                                   "fuse.exfat", "ntfs", "ntfs3", "hfsplus"})
+REMOVABLE_FILESYSTEMS = frozenset(
+    {"vfat", "msdos", "exfat", "fuseblk", "fuse.fusefat", "fuse.exfat", "ntfs", "ntfs3", "hfsplus"}
+)
 
 
 @dataclass(frozen=True)
@@ -215,9 +218,7 @@ class Written:
         return self.filesystem in REMOVABLE_FILESYSTEMS
 
 
-def write_atomic(
-    path: str | os.PathLike[str], data: bytes, *, force: bool = False, mode: int = 0o644
-) -> Written:
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, force: bool = False, mode: int = 0o644) -> Written:
     """Write ``data`` to ``path``: all of it or nothing, never replacing an
     existing file unless ``force``. See the module docstring for the method."""
     p = Path(path)
@@ -390,11 +391,14 @@ def removal_note(written: list[Written]) -> str:
         return ""
     if all(w.flushed for w in written):
         if any(w.removable for w in written):
-            return ("written and flushed to disk: it is safe to remove the USB stick "
-                    "(eject it first if your desktop mounted it)")
+            return (
+                "written and flushed to disk: it is safe to remove the USB stick "
+                "(eject it first if your desktop mounted it)"
+            )
         return "written and flushed to disk"
-    return ("written, but the system did not confirm the flush to disk: unmount or eject "
-            "the USB stick before removing it")
+    return (
+        "written, but the system did not confirm the flush to disk: unmount or eject the USB stick before removing it"
+    )
 
 
 def dump_json(obj: Any) -> bytes:

@@ -93,19 +93,15 @@ def load_public_key(path: str | Path) -> Key:
     keyval = obj.get("keyval")
     if _has_private_field(obj):
         raise InputError(
-            "carries private key material (a 'private' field); refusing to read it "
-            "(keep it offline)", source=source)
+            "carries private key material (a 'private' field); refusing to read it (keep it offline)", source=source
+        )
     if not isinstance(keyval, dict) or not isinstance(keyval.get("public"), str):
         raise InputError("not a TUF public key (keyval.public missing)", source=source)
     if set(keyval) != {"public"}:
-        raise InputError("not a TUF public key (keyval holds fields other than 'public')",
-                         source=source)
+        raise InputError("not a TUF public key (keyval holds fields other than 'public')", source=source)
     key = key_from_dict(obj, source)
     if claimed is not None and claimed != key.keyid:
-        raise InputError(
-            f"states keyid {safe(claimed, 70)} but the key's keyid is {key.keyid}",
-            source=source
-        )
+        raise InputError(f"states keyid {safe(claimed, 70)} but the key's keyid is {key.keyid}", source=source)
     check_key_usable(key, source)
     return key
 

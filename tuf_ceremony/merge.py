@@ -48,8 +48,13 @@ class Threshold:
         return len(self.signed) >= self.threshold
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "threshold": self.threshold, "signed": self.signed,
-                "missing": self.missing, "met": self.met}
+        return {
+            "label": self.label,
+            "threshold": self.threshold,
+            "signed": self.signed,
+            "missing": self.missing,
+            "met": self.met,
+        }
 
 
 @dataclass
@@ -64,8 +69,13 @@ class RoleStatus:
         return all(t.met for t in self.thresholds)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "version": self.version, "digest": self.digest,
-                "met": self.met, "thresholds": [t.to_dict() for t in self.thresholds]}
+        return {
+            "role": self.role,
+            "version": self.version,
+            "digest": self.digest,
+            "met": self.met,
+            "thresholds": [t.to_dict() for t in self.thresholds],
+        }
 
 
 @dataclass
@@ -84,10 +94,15 @@ class Collection:
             for label, keyids, keys in delegator_sets(req, payload.role):
                 threshold = _role_threshold(req, payload.role, label)
                 r = check_role(keys, payload.role, keyids, threshold, payload.signed_bytes, sigs)
-                thresholds.append(Threshold(
-                    label, r.threshold,
-                    sorted(_label(req, k) for k in r.signed),
-                    sorted(_label(req, k) for k in r.unsigned), r))
+                thresholds.append(
+                    Threshold(
+                        label,
+                        r.threshold,
+                        sorted(_label(req, k) for k in r.signed),
+                        sorted(_label(req, k) for k in r.unsigned),
+                        r,
+                    )
+                )
             out.append(RoleStatus(payload.role, payload.version, payload.digest, thresholds))
         return out
 
@@ -122,9 +137,13 @@ def collect(request: SigningRequest, bundles: list[SignatureBundle]) -> Collecti
     for bundle in bundles:
         src = bundle.source
         if bundle.request_id != request.request_id:
-            col.problems.append(Problem(
-                src, f"was made for another signing request (request {bundle.request_id[:12]}, "
-                     f"this one is {request.request_id[:12]})"))
+            col.problems.append(
+                Problem(
+                    src,
+                    f"was made for another signing request (request {bundle.request_id[:12]}, "
+                    f"this one is {request.request_id[:12]})",
+                )
+            )
             continue
         fingerprint = bundle.to_bytes().decode()
         if fingerprint in seen_files:
@@ -135,31 +154,37 @@ def collect(request: SigningRequest, bundles: list[SignatureBundle]) -> Collecti
             payload = request.payload(s.role)
             what = f"{safe(s.role, 40)} v{s.version}"
             if payload is None:
-                col.problems.append(Problem(src, f"signs {safe(s.role, 40)}, which this request "
-                                                 "does not"))
+                col.problems.append(Problem(src, f"signs {safe(s.role, 40)}, which this request does not"))
                 continue
             if s.version != payload.version or s.digest != payload.digest:
-                col.problems.append(Problem(
-                    src, f"signature on {what} is for other content (digest "
-                         f"{s.digest[:12]}, request has v{payload.version} {payload.digest[:12]})"))
+                col.problems.append(
+                    Problem(
+                        src,
+                        f"signature on {what} is for other content (digest "
+                        f"{s.digest[:12]}, request has v{payload.version} {payload.digest[:12]})",
+                    )
+                )
                 continue
             key = authorized[s.role].get(s.keyid)
             if key is None:
-                col.problems.append(Problem(
-                    src, f"key {_label(request, s.keyid)} is not authorized to sign "
-                         f"{safe(s.role, 40)}"))
+                col.problems.append(
+                    Problem(src, f"key {_label(request, s.keyid)} is not authorized to sign {safe(s.role, 40)}")
+                )
                 continue
             if (s.role, s.keyid) in col.origin:
-                col.problems.append(Problem(
-                    src, f"duplicate: {_label(request, s.keyid)} already signed {what} in "
-                         f"{safe(col.origin[(s.role, s.keyid)])}"))
+                col.problems.append(
+                    Problem(
+                        src,
+                        f"duplicate: {_label(request, s.keyid)} already signed {what} in "
+                        f"{safe(col.origin[(s.role, s.keyid)])}",
+                    )
+                )
                 continue
             sig = Signature(s.keyid, s.sig)
             try:
                 key.verify_signature(sig, payload.signed_bytes)
             except Exception:  # noqa: BLE001 - any failure means: invalid signature
-                col.problems.append(Problem(
-                    src, f"invalid signature by {_label(request, s.keyid)} on {what}"))
+                col.problems.append(Problem(src, f"invalid signature by {_label(request, s.keyid)} on {what}"))
                 continue
             col.signatures.setdefault(s.role, {})[s.keyid] = sig
             col.origin[(s.role, s.keyid)] = src
@@ -170,8 +195,7 @@ def signed_metadata(col: Collection) -> dict[str, Metadata[Any]]:
     out: dict[str, Metadata[Any]] = {}
     for payload in col.request.payloads:
         sigs = col.signatures.get(payload.role, {})
-        md: Metadata[Any] = Metadata.from_dict(
-            {"signed": payload.metadata.signed.to_dict(), "signatures": []})
+        md: Metadata[Any] = Metadata.from_dict({"signed": payload.metadata.signed.to_dict(), "signatures": []})
         for kid in sorted(sigs):
             md.signatures[kid] = sigs[kid]
         out[payload.role] = md
@@ -186,16 +210,18 @@ def merge(col: Collection, out_dir: Path, force: bool) -> list[Path]:
     check_not_expired(col.request)
     if col.problems:
         raise SignatureRefused(
-            f"{len(col.problems)} signature problem(s), first: {col.problems[0]}; "
-            "nothing was written")
+            f"{len(col.problems)} signature problem(s), first: {col.problems[0]}; nothing was written"
+        )
     missing = [s for s in col.statuses() if not s.met]
     if missing:
         parts = []
         for s in missing:
             for t in s.thresholds:
                 if not t.met:
-                    parts.append(f"{t.label} v{s.version} has {len(t.signed)} of {t.threshold} "
-                                 f"(missing: {', '.join(t.missing) or 'none'})")
+                    parts.append(
+                        f"{t.label} v{s.version} has {len(t.signed)} of {t.threshold} "
+                        f"(missing: {', '.join(t.missing) or 'none'})"
+                    )
         raise ThresholdError("threshold not met: " + "; ".join(parts) + "; nothing was written")
     files: dict[Path, bytes] = {}
     for role, md in signed_metadata(col).items():
@@ -209,14 +235,14 @@ def merge(col: Collection, out_dir: Path, force: bool) -> list[Path]:
                 col.request.new_root.verify_delegate(role, md.signed_bytes, md.signatures)
             round_trip(md, col.request.source, role)
         except Exception as e:  # noqa: BLE001 - python-tuf raises several types
-            raise ThresholdError(f"python-tuf does not accept the merged {role} "
-                                 f"({type(e).__name__}); nothing was written") from None
+            raise ThresholdError(
+                f"python-tuf does not accept the merged {role} ({type(e).__name__}); nothing was written"
+            ) from None
         files[out_dir / f"{md.signed.version}.{role}.json"] = md.to_bytes()
     check_request_against_directory(col.request, out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise InputError(f"cannot create the output directory: {e.strerror}",
-                         source=str(out_dir)) from None
+        raise InputError(f"cannot create the output directory: {e.strerror}", source=str(out_dir)) from None
     write_files_atomic(files, force=force)
     return list(files)

@@ -27,17 +27,14 @@ def load_names(path: Path, notes: list[str] | None = None) -> dict[str, str]:
             notes.append(
                 f"{path}: key(s) {', '.join(by_uri)} are named by a pkcs11: URI and stay "
                 "unnamed without their token; the signing request of the ceremony that "
-                "made them names them: add --names REQUEST.json")
+                "made them names them: add --names REQUEST.json"
+            )
         return names
     data = load_json(path, "names file")
     if isinstance(data, dict) and "format" in data:
         from tuf_ceremony.request import parse_request
 
         return dict(parse_request(data, str(path)).key_names)
-    if isinstance(data, dict) and data and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
+    if isinstance(data, dict) and data and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         return dict(data)
-    raise InputError(
-        "not a ceremony plan, signing request or {keyid: name} JSON object", source=str(path)
-    )
+    raise InputError("not a ceremony plan, signing request or {keyid: name} JSON object", source=str(path))

@@ -136,10 +136,7 @@ def _threshold(path: Path, entry: str, value: Any, nkeys: int, warnings: list[st
     if value < 1 or value > nkeys:
         raise _err(path, f"{entry}.threshold", f"{value} is not between 1 and the {nkeys} key(s)")
     if value == nkeys and nkeys > 1:
-        warnings.append(
-            f"{path}: {entry}: threshold {value} equals the number of keys: "
-            "losing one key locks this role"
-        )
+        warnings.append(f"{path}: {entry}: threshold {value} equals the number of keys: losing one key locks this role")
     return value
 
 
@@ -176,7 +173,8 @@ def check_uri_chooses_no_module(uri: str, where: str = "") -> None:
         raise InputError(
             f"{where}a key URI here must not choose the PKCS#11 module (module-path or "
             "module-name): modules come only from the operator (--key, --module, "
-            "$TUF_CEREMONY_PKCS11_MODULE or the system locations)")
+            "$TUF_CEREMONY_PKCS11_MODULE or the system locations)"
+        )
 
 
 def _load_key(plan_path: Path, name: str, value: Any) -> NamedKey:
@@ -236,7 +234,7 @@ def load_plan_names(path: str | Path) -> tuple[dict[str, str], list[str]]:
         raise PlanError("broken TOML: a number with too many digits", source=str(p)) from None
     raw_keys = doc.get("keys")
     if not isinstance(raw_keys, dict) or not raw_keys:
-        raise _err(p, "keys", "missing or empty: name each public key (alice = \"alice.pub.json\")")
+        raise _err(p, "keys", 'missing or empty: name each public key (alice = "alice.pub.json")')
     names: dict[str, str] = {}
     by_uri: list[str] = []
     for kname, value in raw_keys.items():
@@ -261,17 +259,27 @@ def parse_plan(doc: dict[str, Any], p: Path) -> Plan:
         warnings.append(
             f"{p}: {len(unpinned)} target file(s) without a sha256 pin ({unpinned[0]}"
             f"{', ...' if len(unpinned) > 1 else ''}): a change since the plan was reviewed "
-            "cannot be detected; pin them with `tuf-ceremony targets hash`")
+            "cannot be detected; pin them with `tuf-ceremony targets hash`"
+        )
     from tuf_ceremony.clients import role_key_warnings
 
     role_keys = {f"roles.{r}": [(n, keys[n].key) for n in rp.keys] for r, rp in roles.items()}
-    role_keys.update({f"delegation {d.name}": [(n, keys[n].key) for n in d.keys]
-                      for d in delegations})
+    role_keys.update({f"delegation {d.name}": [(n, keys[n].key) for n in d.keys] for d in delegations})
     if succinct is not None:
         role_keys["succinct delegations"] = [(n, keys[n].key) for n in succinct.keys]
     warnings += role_key_warnings(str(p), role_keys)
-    return Plan(p, name, consistent, keys, roles, delegations, succinct, warnings,
-                target_files=target_files, attestations=attestations)
+    return Plan(
+        p,
+        name,
+        consistent,
+        keys,
+        roles,
+        delegations,
+        succinct,
+        warnings,
+        target_files=target_files,
+        attestations=attestations,
+    )
 
 
 def _ceremony(p: Path, doc: dict[str, Any]) -> tuple[str, bool]:
@@ -293,7 +301,7 @@ def _plan_keys(p: Path, doc: dict[str, Any]) -> tuple[dict[str, NamedKey], dict[
     evidence of the keys that give one."""
     raw_keys = doc.get("keys")
     if not isinstance(raw_keys, dict) or not raw_keys:
-        raise _err(p, "keys", "missing or empty: name each public key (alice = \"alice.pub.json\")")
+        raise _err(p, "keys", 'missing or empty: name each public key (alice = "alice.pub.json")')
     keys: dict[str, NamedKey] = {}
     by_material: dict[bytes, str] = {}
     attestations: dict[str, Any] = {}
@@ -306,16 +314,17 @@ def _plan_keys(p: Path, doc: dict[str, Any]) -> tuple[dict[str, NamedKey], dict[
             attestations[kname] = plan_key_evidence(p, kname, value, nk.key, utcnow())
         material = public_der(nk.key)
         if material in by_material:
-            raise _err(
-                p, f"keys.{kname}", f"is the same public key as keys.{by_material[material]}"
-            )
+            raise _err(p, f"keys.{kname}", f"is the same public key as keys.{by_material[material]}")
         by_material[material] = kname
         keys[kname] = nk
     return keys, attestations
 
 
 def _plan_roles(
-    p: Path, doc: dict[str, Any], keys: dict[str, NamedKey], attestations: dict[str, Any],
+    p: Path,
+    doc: dict[str, Any],
+    keys: dict[str, NamedKey],
+    attestations: dict[str, Any],
     warnings: list[str],
 ) -> tuple[dict[str, RolePlan], list[DelegationPlan], SuccinctPlan | None]:
     """The plan's [roles] tables: every top-level role, and the delegations
@@ -351,9 +360,7 @@ def _plan_roles(
     return roles, delegations, succinct
 
 
-def _delegations(
-    p: Path, value: Any, keys: dict[str, NamedKey], warnings: list[str]
-) -> list[DelegationPlan]:
+def _delegations(p: Path, value: Any, keys: dict[str, NamedKey], warnings: list[str]) -> list[DelegationPlan]:
     if not isinstance(value, list):
         raise _err(p, "roles.targets.delegations", "must be an array of tables")
     out: list[DelegationPlan] = []
@@ -395,9 +402,7 @@ def _delegations(
     return out
 
 
-def _succinct(
-    p: Path, value: Any, keys: dict[str, NamedKey], warnings: list[str]
-) -> SuccinctPlan:
+def _succinct(p: Path, value: Any, keys: dict[str, NamedKey], warnings: list[str]) -> SuccinctPlan:
     entry = "roles.targets.succinct_delegations"
     t = _check_fields(p, entry, value, _SUCCINCT_FIELDS)
     skeys = _key_list(p, entry, t.get("keys"), keys)
@@ -408,7 +413,7 @@ def _succinct(
     prefix = t.get("name_prefix", "bin")
     if not isinstance(prefix, str) or not prefix:
         raise _err(p, f"{entry}.name_prefix", "must be a non-empty string")
-    longest = f"{prefix}-{'f' * len(f'{2 ** bits - 1:x}')}"
+    longest = f"{prefix}-{'f' * len(f'{2**bits - 1:x}')}"
     unsafe = unsafe_name_reason(prefix) or unsafe_name_reason(longest)
     if unsafe:
         raise _err(p, f"{entry}.name_prefix", f"not a safe file name: {unsafe}")

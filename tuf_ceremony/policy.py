@@ -113,8 +113,9 @@ def key_material(key: Any) -> bytes | None:
         return None
 
 
-def verified_keyids(keys: Mapping[str, Any], keyids: Sequence[str], data: bytes,
-                    signatures: Mapping[str, Any]) -> set[str]:
+def verified_keyids(
+    keys: Mapping[str, Any], keyids: Sequence[str], data: bytes, signatures: Mapping[str, Any]
+) -> set[str]:
     """The keyids among ``keyids`` whose signature in ``signatures`` verifies
     over ``data`` against the key ``keys`` gives for that keyid."""
     good: set[str] = set()
@@ -131,26 +132,33 @@ def verified_keyids(keys: Mapping[str, Any], keyids: Sequence[str], data: bytes,
     return good
 
 
-def check_role(delegator_keys: Mapping[str, Any], role: str, keyids: Sequence[str],
-               threshold: int, data: bytes, signatures: Mapping[str, Any]) -> ThresholdResult:
+def check_role(
+    delegator_keys: Mapping[str, Any],
+    role: str,
+    keyids: Sequence[str],
+    threshold: int,
+    data: bytes,
+    signatures: Mapping[str, Any],
+) -> ThresholdResult:
     """Verify ``signatures`` over ``data`` and evaluate ``role``'s threshold.
 
     ``delegator_keys``: keyid -> securesystemslib Key, as the delegator
     (root, or targets for a delegation) lists them; ``signatures``: keyid ->
     securesystemslib Signature.
     """
-    material = {kid: key_material(delegator_keys[kid]) if kid in delegator_keys else None
-                for kid in keyids}
+    material = {kid: key_material(delegator_keys[kid]) if kid in delegator_keys else None for kid in keyids}
     verified = verified_keyids(delegator_keys, keyids, data, signatures)
     return evaluate_threshold(role, keyids, threshold, material, verified)
 
 
-def check_delegate(delegator: Any, role: str, data: bytes,
-                   signatures: Mapping[str, Any]) -> ThresholdResult:
+def check_delegate(delegator: Any, role: str, data: bytes, signatures: Mapping[str, Any]) -> ThresholdResult:
     """:func:`check_role` for a python-tuf ``Root`` (top-level roles) or
     ``Targets`` (delegated roles, by name) as the delegator."""
-    if hasattr(delegator, "roles") and role in getattr(delegator, "roles", {}) \
-            and getattr(delegator, "type", "") == "root":
+    if (
+        hasattr(delegator, "roles")
+        and role in getattr(delegator, "roles", {})
+        and getattr(delegator, "type", "") == "root"
+    ):
         r = delegator.roles[role]
         return check_role(delegator.keys, role, r.keyids, r.threshold, data, signatures)
     d = delegator.delegations
@@ -168,5 +176,4 @@ def check_delegate(delegator: Any, role: str, data: bytes,
 def distinct_key_count(keys: Mapping[str, Any], keyids: Sequence[str]) -> int:
     """How many distinct, usable public keys ``keyids`` name (what "t of n"
     must show for n: a key listed under two keyids is one key)."""
-    return len({m for m in (key_material(keys[k]) for k in set(keyids) if k in keys)
-                if m is not None})
+    return len({m for m in (key_material(keys[k]) for k in set(keyids) if k in keys) if m is not None})

@@ -36,8 +36,7 @@ def build_root(plan: Plan, version: int, now: datetime) -> Root:
     return root
 
 
-def build_targets(plan: Plan, version: int, now: datetime,
-                  trusted: Targets | None) -> Targets:
+def build_targets(plan: Plan, version: int, now: datetime, trusted: Targets | None) -> Targets:
     targets = Targets(version=version, expires=plan.expiry("targets", now))
     if trusted is not None:
         targets.targets = dict(trusted.targets)
@@ -67,16 +66,15 @@ def build_targets(plan: Plan, version: int, now: datetime,
                     threshold=d.threshold,
                     terminating=d.terminating,
                     paths=list(d.paths) if d.paths is not None else None,
-                    path_hash_prefixes=(
-                        list(d.path_hash_prefixes) if d.path_hash_prefixes is not None else None
-                    ),
+                    path_hash_prefixes=(list(d.path_hash_prefixes) if d.path_hash_prefixes is not None else None),
                 )
             targets.delegations = Delegations(keys=keys, roles=roles)
     return targets
 
 
-def request_names(plan_names: dict[str, Key], plan_labels: dict[str, str],
-                  trusted_root: Root | None) -> tuple[dict[str, str], dict[str, Key]]:
+def request_names(
+    plan_names: dict[str, Key], plan_labels: dict[str, str], trusted_root: Root | None
+) -> tuple[dict[str, str], dict[str, Key]]:
     """Names for every key a signer may see: the plan's, and the trusted
     root's keys matched by key material (an old key keeps its name)."""
     names = dict(plan_labels)
@@ -98,8 +96,7 @@ def request_names(plan_names: dict[str, Key], plan_labels: dict[str, str],
     return names, keys
 
 
-def check_root_rotation(trusted: Root, new_root: Root, available: set[bytes],
-                        source: str) -> None:
+def check_root_rotation(trusted: Root, new_root: Root, available: set[bytes], source: str) -> None:
     """Guard rails of a root rotation.
 
     ``available`` is the key material of the keys that can still sign: when
@@ -121,11 +118,12 @@ def check_root_rotation(trusted: Root, new_root: Root, available: set[bytes],
         if len(r.keyids) < r.threshold:
             raise RotationError(
                 f"new {role} role has {len(r.keyids)} key(s), fewer than its threshold "
-                f"{r.threshold}: it could never be signed", source=source)
+                f"{r.threshold}: it could never be signed",
+                source=source,
+            )
 
 
-def prepare_from_plan(plan: Plan, now: datetime,
-                      trusted: TrustedState | None = None) -> SigningRequest:
+def prepare_from_plan(plan: Plan, now: datetime, trusted: TrustedState | None = None) -> SigningRequest:
     """The signing request for the next root and targets versions."""
     trusted_root = trusted.root.signed if trusted else None
     root_version = trusted_root.version + 1 if trusted_root else 1
@@ -144,8 +142,7 @@ def prepare_from_plan(plan: Plan, now: datetime,
     used = _keyids_in(root, targets, trusted)
     names = {k: v for k, v in names.items() if k in used}
     keys = {k: v for k, v in keys.items() if k in used}
-    online = {r: {"expires": plan.roles[r].expires or ""} for r in ONLINE_ROLES
-              if plan.roles[r].expires}
+    online = {r: {"expires": plan.roles[r].expires or ""} for r in ONLINE_ROLES if plan.roles[r].expires}
     return SigningRequest(
         ceremony=plan.name,
         created=fmt_time(now),
@@ -159,8 +156,7 @@ def prepare_from_plan(plan: Plan, now: datetime,
         trusted_targets=trusted.targets if trusted else None,
         online=online,
         # hardware attestations from the plan, per keyid (sign re-verifies them)
-        attestations={plan.keys[n].keyid: ev.ders for n, ev in plan.attestations.items()
-                      if plan.keys[n].keyid in keys},
+        attestations={plan.keys[n].keyid: ev.ders for n, ev in plan.attestations.items() if plan.keys[n].keyid in keys},
     )
 
 
@@ -192,5 +188,6 @@ def check_new_request(request: SigningRequest, now: datetime, source: str) -> Si
             raise InputError(
                 f"{p.role} version {p.version} would expire at {fmt_time(expires)}, which is "
                 f"not after the preparation time {fmt_time(now)}: give a later expiry",
-                source=source)
+                source=source,
+            )
     return parse_request(json.loads(request.to_bytes()), source)

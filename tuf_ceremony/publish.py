@@ -58,8 +58,7 @@ def target_names(tf: TargetFile, consistent: bool) -> list[str]:
     names = []
     for alg, value in tf.hashes.items():
         if not _HEX.match(value):
-            raise VerificationError(f"target {safe_quoted(tf.path)}: {safe(alg)} hash is not "
-                                    "lowercase hex")
+            raise VerificationError(f"target {safe_quoted(tf.path)}: {safe(alg)} hash is not lowercase hex")
         names.append(f"{dirname}{sep}{value}.{basename}")
     return names
 
@@ -68,20 +67,24 @@ def _check_content(tf: TargetFile, source: Path) -> bytes:
     digest = hash_file(source, f"content of target {safe(tf.path)}")
     if digest.length != tf.length:
         raise VerificationError(
-            f"is {digest.length} bytes, the signed targets say {tf.length} for "
-            f"{safe_quoted(tf.path)}", source=str(source))
+            f"is {digest.length} bytes, the signed targets say {tf.length} for {safe_quoted(tf.path)}",
+            source=str(source),
+        )
     unknown = sorted(alg for alg in tf.hashes if alg not in digest.hashes)
     if unknown or not tf.hashes:
         raise VerificationError(
             f"target {safe_quoted(tf.path)} has hash algorithm(s) publish cannot check "
             f"({', '.join(safe(a, 20) for a in unknown) or 'none'}; it checks sha256 and "
-            "sha512)", source=str(source))
+            "sha512)",
+            source=str(source),
+        )
     known = list(tf.hashes)
     for alg in known:
         if digest.hashes[alg] != tf.hashes[alg]:
             raise VerificationError(
-                f"{alg} differs from the signed targets for {safe_quoted(tf.path)} "
-                "(changed since signing?)", source=str(source))
+                f"{alg} differs from the signed targets for {safe_quoted(tf.path)} (changed since signing?)",
+                source=str(source),
+            )
     data = read_bytes(source, "target file")
     # the file must not change between hashing and reading
     import hashlib
@@ -103,19 +106,22 @@ def _online_metadata(path: Path, role: str, root: Any) -> bytes:
     try:
         md: Metadata[Any] = Metadata.from_dict(doc)
     except Exception as e:  # noqa: BLE001 - python-tuf raises many types for bad input
-        raise FormatError(f"not valid TUF metadata ({type(e).__name__})",
-                          source=str(path)) from None
+        raise FormatError(f"not valid TUF metadata ({type(e).__name__})", source=str(path)) from None
     if md.signed.type != role:
-        raise FormatError(f"is {safe(md.signed.type, 20)} metadata, expected {role}",
-                          source=str(path))
+        raise FormatError(f"is {safe(md.signed.type, 20)} metadata, expected {role}", source=str(path))
     if not check_delegate(root, role, md.signed_bytes, md.signatures).met:
-        raise VerificationError(f"not signed by a threshold of the newest root's {role} keys",
-                                source=str(path))
+        raise VerificationError(f"not signed by a threshold of the newest root's {role} keys", source=str(path))
     return data
 
 
-def publish(metadata_dir: Path, out: Path, source_of: Callable[[str], Path | None],
-            *, unversioned: bool = False, force: bool = False) -> Published:
+def publish(
+    metadata_dir: Path,
+    out: Path,
+    source_of: Callable[[str], Path | None],
+    *,
+    unversioned: bool = False,
+    force: bool = False,
+) -> Published:
     """Write the static layout of ``metadata_dir`` into ``out``, all or nothing."""
     state = load_trusted(metadata_dir)
     if state.targets is None or state.targets_path is None:
@@ -123,16 +129,18 @@ def publish(metadata_dir: Path, out: Path, source_of: Callable[[str], Path | Non
     consistent = bool(state.root.signed.consistent_snapshot)
     meta_out = out / "metadata"
     files = _metadata_files(metadata_dir, state, state.targets_path, meta_out, unversioned=unversioned)
-    target_files = _target_contents(state.targets.signed, state.targets_path, consistent,
-                                    out / "targets", source_of, files)
+    target_files = _target_contents(
+        state.targets.signed, state.targets_path, consistent, out / "targets", source_of, files
+    )
     for dest in files:
         dest.parent.mkdir(parents=True, exist_ok=True)
     write_files_atomic(files, force=force)
     return Published(sorted(p for p in files if p.parent == meta_out), target_files)
 
 
-def _metadata_files(metadata_dir: Path, state: TrustedState, targets_path: Path, meta_out: Path, *,
-                    unversioned: bool) -> dict[Path, bytes]:
+def _metadata_files(
+    metadata_dir: Path, state: TrustedState, targets_path: Path, meta_out: Path, *, unversioned: bool
+) -> dict[Path, bytes]:
     """The metadata to publish under ``meta_out``: every N.root.json, the
     targets (also as targets.json when not consistent), the online roles."""
     root = state.root.signed
@@ -154,8 +162,14 @@ def _metadata_files(metadata_dir: Path, state: TrustedState, targets_path: Path,
     return files
 
 
-def _target_contents(targets: Targets, targets_path: Path, consistent: bool, targets_out: Path,
-                     source_of: Callable[[str], Path | None], files: dict[Path, bytes]) -> list[Path]:
+def _target_contents(
+    targets: Targets,
+    targets_path: Path,
+    consistent: bool,
+    targets_out: Path,
+    source_of: Callable[[str], Path | None],
+    files: dict[Path, bytes],
+) -> list[Path]:
     """Add each target's checked content to ``files`` under every name a client
     fetches it by; returns those destinations."""
     target_files: list[Path] = []
@@ -163,14 +177,15 @@ def _target_contents(targets: Targets, targets_path: Path, consistent: bool, tar
         names = target_names(tf, consistent)
         source = source_of(path)
         if source is None:
-            raise InputError(f"no content file for target {safe_quoted(path)} (give it in the "
-                             "plan or under --files)", source=str(targets_path))
+            raise InputError(
+                f"no content file for target {safe_quoted(path)} (give it in the plan or under --files)",
+                source=str(targets_path),
+            )
         data = _check_content(tf, source)
         for name in names:
             dest = targets_out / name
             if dest in files:
-                raise VerificationError(f"two targets publish to {safe_quoted(name)}",
-                                        source=str(targets_path))
+                raise VerificationError(f"two targets publish to {safe_quoted(name)}", source=str(targets_path))
             files[dest] = data
             target_files.append(dest)
     return target_files

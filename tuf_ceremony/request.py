@@ -126,15 +126,18 @@ class TrustAnchor:
     def describe(self) -> str:
         """One plain line (no untrusted text but the pinned file name)."""
         if self.status == "first root":
-            return ("FIRST ROOT: this request has no trusted root; it starts a new "
-                    "repository. Nothing it shows is compared with a published root.")
+            return (
+                "FIRST ROOT: this request has no trusted root; it starts a new "
+                "repository. Nothing it shows is compared with a published root."
+            )
         head = f"trusted root version {self.version}, SHA-256 {self.digest}"
         if self.status == "not pinned":
-            return (f"{head}: NOT PINNED (no --trusted given); compare this digest with "
-                    "the published record")
+            return f"{head}: NOT PINNED (no --trusted given); compare this digest with the published record"
         if self.status == "chained":
-            return (f"{head}: follows your trusted root version {self.pinned_version} "
-                    f"({self.pinned_source}), checked against it")
+            return (
+                f"{head}: follows your trusted root version {self.pinned_version} "
+                f"({self.pinned_source}), checked against it"
+            )
         return f"{head}: pinned, equal to your copy ({self.pinned_source})"
 
 
@@ -163,8 +166,9 @@ class SigningRequest:
             return self.pinned
         if self.trusted_root is None:
             return TrustAnchor("first root", None, None)
-        return TrustAnchor("not pinned", int(self.trusted_root.signed.version),
-                           sha256_hex(self.trusted_root.signed_bytes))
+        return TrustAnchor(
+            "not pinned", int(self.trusted_root.signed.version), sha256_hex(self.trusted_root.signed_bytes)
+        )
 
     @property
     def legacy_trusted_keyids(self) -> list[str]:
@@ -175,8 +179,11 @@ class SigningRequest:
         for md in (self.trusted_root, self.trusted_targets):
             if md is None:
                 continue
-            keys = dict(md.signed.keys) if isinstance(md.signed, Root) else (
-                dict(md.signed.delegations.keys) if md.signed.delegations else {})
+            keys = (
+                dict(md.signed.keys)
+                if isinstance(md.signed, Root)
+                else (dict(md.signed.delegations.keys) if md.signed.delegations else {})
+            )
             out += [k for k, key in keys.items() if keyid_of(key.to_dict()) != k]
         return sorted(set(out))
 
@@ -216,8 +223,7 @@ class SigningRequest:
     def _all_keys(self) -> dict[str, Key]:
         """Every key of the payloads and the trusted metadata, by keyid."""
         out: dict[str, Key] = {}
-        for md in [p.metadata for p in self.payloads] + [self.trusted_root,
-                                                         self.trusted_targets]:
+        for md in [p.metadata for p in self.payloads] + [self.trusted_root, self.trusted_targets]:
             if md is None:
                 continue
             signed = md.signed
@@ -240,8 +246,7 @@ class SigningRequest:
 
     def body(self) -> dict[str, Any]:
         keys = {
-            kid: {"name": self.key_names[kid], "key": self.names_keys[kid].to_dict()}
-            for kid in sorted(self.names_keys)
+            kid: {"name": self.key_names[kid], "key": self.names_keys[kid].to_dict()} for kid in sorted(self.names_keys)
         }
         return {
             "format": REQUEST_FORMAT,
@@ -285,8 +290,9 @@ def _metadata_from_dict(obj: Any, source: str, entry: str, expected: str) -> Met
     try:
         md = Metadata.from_dict(copy.deepcopy(dict(obj)))
     except Exception as e:  # noqa: BLE001 - python-tuf raises many types for bad input
-        raise FormatError(f"{entry}: not valid TUF metadata ({type(e).__name__}: "
-                          f"{_short(str(e))})", source=source) from None
+        raise FormatError(
+            f"{entry}: not valid TUF metadata ({type(e).__name__}: {_short(str(e))})", source=source
+        ) from None
     _req(md.signed.type == expected, source, f"{entry}: is {md.signed.type}, expected {expected}")
     round_trip(md, source, entry)
     check_version(md.signed.version, source, entry)
@@ -307,8 +313,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
     _req(
         doc.get("format") == REQUEST_FORMAT,
         source,
-        f"not a signing request (format is {_short(repr(doc.get('format')), 60)}, "
-        f"expected {REQUEST_FORMAT!r})",
+        f"not a signing request (format is {_short(repr(doc.get('format')), 60)}, expected {REQUEST_FORMAT!r})",
     )
     _req(
         type(doc.get("format_version")) is int and doc["format_version"] == REQUEST_FORMAT_VERSION,
@@ -316,38 +321,52 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         f"unsupported signing request format_version {_short(repr(doc.get('format_version')), 40)}",
     )
     allowed = {
-        "format", "format_version", "request_id", "created", "ceremony",
-        "keys", "trusted", "payloads", "online", "attestations",
+        "format",
+        "format_version",
+        "request_id",
+        "created",
+        "ceremony",
+        "keys",
+        "trusted",
+        "payloads",
+        "online",
+        "attestations",
     }
     unknown = sorted(set(doc) - allowed)
     _req(not unknown, source, f"unknown field {_short(repr(unknown[0] if unknown else ''), 60)}")
     for fld in ("request_id", "created", "ceremony"):
         _req(isinstance(doc.get(fld), str), source, f"{fld}: missing or not a string")
-        _req(0 < len(doc[fld]) <= MAX_NAME, source, f"{fld}: empty or longer than {MAX_NAME} "
-                                                    "characters")
+        _req(0 < len(doc[fld]) <= MAX_NAME, source, f"{fld}: empty or longer than {MAX_NAME} characters")
 
     key_names, names_keys = _parse_keys(doc.get("keys"), source)
 
     trusted = doc.get("trusted")
-    _req(isinstance(trusted, dict) and set(trusted) <= {"root", "targets"}, source,
-         "trusted: must be an object with root and targets")
+    _req(
+        isinstance(trusted, dict) and set(trusted) <= {"root", "targets"},
+        source,
+        "trusted: must be an object with root and targets",
+    )
     trusted_root = None
     trusted_targets = None
     if trusted.get("root") is not None:
         trusted_root = _metadata_from_dict(trusted["root"], source, "trusted.root", "root")
     if trusted.get("targets") is not None:
-        trusted_targets = _metadata_from_dict(trusted["targets"], source, "trusted.targets",
-                                              "targets")
+        trusted_targets = _metadata_from_dict(trusted["targets"], source, "trusted.targets", "targets")
 
     payloads = _parse_payloads(doc.get("payloads"), source)
 
     online = doc.get("online", {})
     _req(isinstance(online, dict), source, "online: must be an object")
     for role, entry in online.items():
-        _req(role in ("snapshot", "timestamp") and isinstance(entry, dict)
-             and set(entry) == {"expires"} and isinstance(entry["expires"], str)
-             and len(entry["expires"]) <= 64, source,
-             "online: must map snapshot / timestamp to {\"expires\": \"<duration or time>\"}")
+        _req(
+            role in ("snapshot", "timestamp")
+            and isinstance(entry, dict)
+            and set(entry) == {"expires"}
+            and isinstance(entry["expires"], str)
+            and len(entry["expires"]) <= 64,
+            source,
+            'online: must map snapshot / timestamp to {"expires": "<duration or time>"}',
+        )
 
     req = SigningRequest(
         ceremony=doc["ceremony"],
@@ -364,8 +383,7 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         from tuf_ceremony.attestation.evidence import parse_request_field
 
         req.attestations = parse_request_field(doc["attestations"], source, set(names_keys))
-    _req(req.request_id == doc["request_id"], source,
-         "request_id does not match the content (tampered or corrupted)")
+    _req(req.request_id == doc["request_id"], source, "request_id does not match the content (tampered or corrupted)")
     _check_consistency(req)
     _check_names(req)
     return req
@@ -378,47 +396,53 @@ def _parse_keys(raw_keys: Any, source: str) -> tuple[dict[str, str], dict[str, K
     names_keys: dict[str, Key] = {}
     for kid, entry in raw_keys.items():
         _req(
-            isinstance(entry, dict) and isinstance(entry.get("name"), str)
-            and isinstance(entry.get("key"), dict),
+            isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("key"), dict),
             source,
             f"keys.{_short(kid[:16])}: must hold a name and a key",
         )
         _req(set(entry) == {"name", "key"}, source, f"keys.{_short(kid[:16])}: unknown field")
-        _req(keyid_of(entry["key"]) == kid, source,
-             f"keys.{_short(kid[:16])}: keyid does not match its key")
+        _req(keyid_of(entry["key"]) == kid, source, f"keys.{_short(kid[:16])}: keyid does not match its key")
         try:
             names_keys[kid] = Key.from_dict(kid, dict(entry["key"]))
         except Exception:  # noqa: BLE001 - securesystemslib raises several types
             raise FormatError(f"keys.{kid[:16]}: not a TUF key", source=source) from None
         check_key(kid, names_keys[kid], source, "keys")
-        _req(bool(entry["name"]) and len(entry["name"]) <= MAX_NAME, source,
-             f"keys.{kid[:16]}: name is empty or longer than {MAX_NAME} characters")
+        _req(
+            bool(entry["name"]) and len(entry["name"]) <= MAX_NAME,
+            source,
+            f"keys.{kid[:16]}: name is empty or longer than {MAX_NAME} characters",
+        )
         key_names[kid] = entry["name"]
     return key_names, names_keys
 
 
 def _parse_payloads(raw_payloads: Any, source: str) -> list[Payload]:
     """The request's ``payloads``: one per signable role, each digest checked."""
-    _req(isinstance(raw_payloads, list) and bool(raw_payloads), source,
-         "payloads: missing or empty")
+    _req(isinstance(raw_payloads, list) and bool(raw_payloads), source, "payloads: missing or empty")
     payloads: list[Payload] = []
     for i, raw in enumerate(raw_payloads):
         entry_name = f"payloads[{i}]"
-        _req(isinstance(raw, dict) and set(raw) == {"role", "version", "digest", "signed"},
-             source, f"{entry_name}: must hold exactly role, version, digest and signed")
+        _req(
+            isinstance(raw, dict) and set(raw) == {"role", "version", "digest", "signed"},
+            source,
+            f"{entry_name}: must hold exactly role, version, digest and signed",
+        )
         role = raw["role"]
-        _req(role in SIGNABLE_ROLES, source,
-             f"{entry_name}: role {_short(repr(role), 40)} is not root or targets")
+        _req(role in SIGNABLE_ROLES, source, f"{entry_name}: role {_short(repr(role), 40)} is not root or targets")
         _req(all(p.role != role for p in payloads), source, f"{entry_name}: role {role} twice")
-        md = _metadata_from_dict({"signed": raw["signed"], "signatures": []}, source,
-                                 entry_name, role)
+        md = _metadata_from_dict({"signed": raw["signed"], "signatures": []}, source, entry_name, role)
         check_payload(md, source, entry_name, read_back=False)  # read back just above
         payload = Payload(role, md)
-        _req(type(raw["version"]) is int and raw["version"] == payload.version, source,
-             f"{entry_name}: version {_short(repr(raw['version']), 30)} differs from "
-             "signed.version")
-        _req(raw["digest"] == payload.digest, source,
-             f"{entry_name}: digest does not match the signed content (tampered or corrupted)")
+        _req(
+            type(raw["version"]) is int and raw["version"] == payload.version,
+            source,
+            f"{entry_name}: version {_short(repr(raw['version']), 30)} differs from signed.version",
+        )
+        _req(
+            raw["digest"] == payload.digest,
+            source,
+            f"{entry_name}: digest does not match the signed content (tampered or corrupted)",
+        )
         payloads.append(payload)
     return payloads
 
@@ -461,8 +485,7 @@ def bind_names(names: dict[str, str], keys: dict[str, Key]) -> dict[str, str]:
 
 #: Scripts whose letters look alike (Latin "a", Cyrillic "\u0430", Greek
 #: "\u03bf"...): a name mixing them is a look-alike of another name.
-_CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
-                                 "COPTIC"})
+_CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
 
 
 def name_look(name: str) -> str:
@@ -473,8 +496,9 @@ def name_look(name: str) -> str:
 
 def mixed_script_reason(name: str) -> str | None:
     """Why ``name`` mixes look-alike scripts, or None."""
-    scripts = sorted({(unicodedata.name(ch, "") or "?").split()[0] for ch in name
-                      if ch.isalpha()} & _CONFUSABLE_SCRIPTS)
+    scripts = sorted(
+        {(unicodedata.name(ch, "") or "?").split()[0] for ch in name if ch.isalpha()} & _CONFUSABLE_SCRIPTS
+    )
     if len(scripts) > 1:
         return f"mixes {' and '.join(s.title() for s in scripts)} letters (a look-alike name)"
     return None
@@ -491,21 +515,32 @@ def _check_names(req: SigningRequest) -> None:
     by_look: dict[str, tuple[str, bytes]] = {}
     for kid, name in sorted(req.key_names.items()):
         where = f"keys.{kid[:16]}"
-        _req(known.get(kid) == req.names_keys[kid].to_dict(), req.source,
-             f"{where}: names a key that is in no payload and no trusted metadata")
+        _req(
+            known.get(kid) == req.names_keys[kid].to_dict(),
+            req.source,
+            f"{where}: names a key that is in no payload and no trusted metadata",
+        )
         material = key_material(req.names_keys[kid])
         assert material is not None  # check_key ran
-        _req(by_name.get(name, material) == material, req.source,
-             f"{where}: the name {_short(name, 40)!r} is given to two different keys")
+        _req(
+            by_name.get(name, material) == material,
+            req.source,
+            f"{where}: the name {_short(name, 40)!r} is given to two different keys",
+        )
         reason = mixed_script_reason(name)
         _req(reason is None, req.source, f"{where}: the name {_short(name, 40)!r} {reason}")
         other, other_material = by_look.setdefault(name_look(name), (name, material))
-        _req(other_material == material, req.source,
-             f"{where}: the name {_short(name, 40)!r} looks like {_short(other, 40)!r}, the "
-             "name of another key")
-        _req(by_material.get(material, name) == name, req.source,
-             f"{where}: one public key has two names ({_short(by_material.get(material, ''), 40)!r} "
-             f"and {_short(name, 40)!r})")
+        _req(
+            other_material == material,
+            req.source,
+            f"{where}: the name {_short(name, 40)!r} looks like {_short(other, 40)!r}, the name of another key",
+        )
+        _req(
+            by_material.get(material, name) == name,
+            req.source,
+            f"{where}: one public key has two names ({_short(by_material.get(material, ''), 40)!r} "
+            f"and {_short(name, 40)!r})",
+        )
         by_name[name] = material
         by_material[material] = name
 
@@ -516,40 +551,54 @@ def _check_consistency(req: SigningRequest) -> None:
     root_p = req.payload("root")
     if req.trusted_root is not None:
         tr: Root = req.trusted_root.signed
-        result = check_delegate(tr, "root", req.trusted_root.signed_bytes,
-                                req.trusted_root.signatures)
-        _req(result.met, source, f"trusted.root: not signed by its own threshold "
-                                 f"({len(result.signed)} of {result.threshold} distinct keys)")
+        result = check_delegate(tr, "root", req.trusted_root.signed_bytes, req.trusted_root.signatures)
+        _req(
+            result.met,
+            source,
+            f"trusted.root: not signed by its own threshold ({len(result.signed)} of {result.threshold} distinct keys)",
+        )
         try:  # second check: python-tuf counts keyids
             tr.verify_delegate("root", req.trusted_root.signed_bytes, req.trusted_root.signatures)
         except Exception:  # noqa: BLE001 - any failure means: not a trusted root
-            raise FormatError("trusted.root: python-tuf does not accept its signatures",
-                              source=source) from None
+            raise FormatError("trusted.root: python-tuf does not accept its signatures", source=source) from None
         if root_p is not None:
-            _req(root_p.version == tr.version + 1, source,
-                 f"root payload is version {root_p.version}, but the trusted root is "
-                 f"version {tr.version}: only version {tr.version + 1} can follow")
+            _req(
+                root_p.version == tr.version + 1,
+                source,
+                f"root payload is version {root_p.version}, but the trusted root is "
+                f"version {tr.version}: only version {tr.version + 1} can follow",
+            )
     elif root_p is not None:
-        _req(root_p.version == 1, source,
-             f"root payload is version {root_p.version} but the request has no trusted root")
+        _req(
+            root_p.version == 1, source, f"root payload is version {root_p.version} but the request has no trusted root"
+        )
     targets_p = req.payload("targets")
     if req.trusted_targets is not None:
-        _req(req.trusted_root is not None, source,
-             "trusted.targets: given without a trusted root to check it")
+        _req(req.trusted_root is not None, source, "trusted.targets: given without a trusted root to check it")
         assert req.trusted_root is not None
-        result = check_delegate(req.trusted_root.signed, "targets",
-                                req.trusted_targets.signed_bytes, req.trusted_targets.signatures)
-        _req(result.met, source,
-             f"trusted.targets: not signed by the trusted root's targets keys "
-             f"({len(result.signed)} of {result.threshold} distinct keys): forged or stale")
+        result = check_delegate(
+            req.trusted_root.signed, "targets", req.trusted_targets.signed_bytes, req.trusted_targets.signatures
+        )
+        _req(
+            result.met,
+            source,
+            f"trusted.targets: not signed by the trusted root's targets keys "
+            f"({len(result.signed)} of {result.threshold} distinct keys): forged or stale",
+        )
     if targets_p is not None and req.trusted_targets is not None:
         tt: Signed = req.trusted_targets.signed
-        _req(targets_p.version == tt.version + 1, source,
-             f"targets payload is version {targets_p.version}, trusted targets is {tt.version}")
+        _req(
+            targets_p.version == tt.version + 1,
+            source,
+            f"targets payload is version {targets_p.version}, trusted targets is {tt.version}",
+        )
     elif targets_p is not None:
-        _req(targets_p.version == 1, source,
-             f"targets payload is version {targets_p.version} but the request has no trusted "
-             "targets: only version 1 can be first")
+        _req(
+            targets_p.version == 1,
+            source,
+            f"targets payload is version {targets_p.version} but the request has no trusted "
+            "targets: only version 1 can be first",
+        )
     if targets_p is not None and root_p is None:
         _req(req.trusted_root is not None, source, "a targets payload needs a root to check it")
 

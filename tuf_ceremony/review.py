@@ -49,19 +49,22 @@ def review_lines(request: SigningRequest) -> list[str]:
         signed: dict[str, Any] = payload.metadata.signed.to_dict()
         trusted = _trusted_for(request, payload.role)
         lines.append("")
-        lines.append(f"== Payload {index} of {len(request.payloads)}: {payload.role} "
-                     f"version {payload.version}: changes against the trusted version ==")
+        lines.append(
+            f"== Payload {index} of {len(request.payloads)}: {payload.role} "
+            f"version {payload.version}: changes against the trusted version =="
+        )
         if trusted is None:
-            lines.append(f"There is no trusted {payload.role} to compare with: every field "
-                         "below is new.")
+            lines.append(f"There is no trusted {payload.role} to compare with: every field below is new.")
         else:
             diff = leaf_diff(trusted, signed)
             if not diff:
                 lines.append("No field differs from the trusted version.")
             lines += diff
         lines.append("")
-        lines.append(f"== Payload {index} of {len(request.payloads)}: {payload.role} "
-                     f"version {payload.version}: every field signed ==")
+        lines.append(
+            f"== Payload {index} of {len(request.payloads)}: {payload.role} "
+            f"version {payload.version}: every field signed =="
+        )
         lines += json_leaves(signed)
     lines.append("")
     lines.append("== End of the review ==")

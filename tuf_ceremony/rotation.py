@@ -63,8 +63,7 @@ def scoped(option: str, value: str, roles: list[str]) -> tuple[list[str], str]:
     head, sep, rest = value.partition(":")
     if sep and head in TOP_LEVEL_ROLES:
         if head not in roles:
-            raise InputError(f"{option} {value}: {head} is not one of the --role given "
-                             f"({', '.join(roles)})")
+            raise InputError(f"{option} {value}: {head} is not one of the --role given ({', '.join(roles)})")
         if not rest:
             raise InputError(f"{option} {value}: nothing after {head}:")
         return [head], rest
@@ -80,7 +79,8 @@ def resolve_key(ref: str, root: Root, names: dict[str, str]) -> str:
     if len(by_name) > 1:
         raise InputError(
             f"--revoke {ref}: {len(by_name)} keys share that name "
-            f"({', '.join(safe(k[:12]) for k in by_name)}): give the keyid instead")
+            f"({', '.join(safe(k[:12]) for k in by_name)}): give the keyid instead"
+        )
     if by_name:
         return by_name[0]
     if ref in root.keys:
@@ -148,8 +148,7 @@ def _thresholds(spec: RotationSpec) -> dict[str, int]:
     return out
 
 
-def _replace_keys(d: Delegations, keyids: list[str],
-                  revoked: dict[bytes, list[Key]]) -> tuple[list[str], list[str]]:
+def _replace_keys(d: Delegations, keyids: list[str], revoked: dict[bytes, list[Key]]) -> tuple[list[str], list[str]]:
     """Swap, in one delegated role's ``keyids``, each key whose material is in
     ``revoked`` for its replacements (not already there). Returns (removed, added)."""
     removed: list[str] = []
@@ -171,8 +170,9 @@ def _replace_keys(d: Delegations, keyids: list[str],
     return removed, added
 
 
-def replace_in_delegations(targets: Targets, revoked: dict[bytes, list[Key]],
-                           label: dict[str, str], source: str) -> list[str]:
+def replace_in_delegations(
+    targets: Targets, revoked: dict[bytes, list[Key]], label: dict[str, str], source: str
+) -> list[str]:
     """Take every key whose material is in ``revoked`` out of every delegation
     of ``targets`` (roles and succinct roles), adding the replacement keys
     listed for it. Returns one line per delegation changed."""
@@ -193,7 +193,9 @@ def replace_in_delegations(targets: Targets, revoked: dict[bytes, list[Key]],
         if len(keyids) < threshold:
             raise RotationError(
                 f"delegation {safe(name, 80)} would keep {len(keyids)} key(s), fewer than its threshold "
-                f"{threshold}: --add a replacement key", source=source)
+                f"{threshold}: --add a replacement key",
+                source=source,
+            )
         what = ", ".join(label.get(k, k[:12]) for k in removed)
         by = ", ".join(label.get(k, k[:12]) for k in added) or "no key"
         notes.append(f"targets: delegation {name}: key {what} replaced by {by}")
@@ -218,8 +220,7 @@ def _checked_roles(spec: RotationSpec) -> list[str]:
     roles = [r for r in TOP_LEVEL_ROLES if r in spec.roles]
     unknown = [r for r in spec.roles if r not in TOP_LEVEL_ROLES]
     if unknown or not roles:
-        raise InputError(f"--role {unknown[0] if unknown else ''}: choose root, targets, "
-                         "snapshot or timestamp")
+        raise InputError(f"--role {unknown[0] if unknown else ''}: choose root, targets, snapshot or timestamp")
     return roles
 
 
@@ -232,8 +233,9 @@ def _next_root(trusted: TrustedState, spec: RotationSpec, now: datetime) -> Root
         new.expires = spec.expires
     if new.expires <= now:
         raise RotationError(
-            f"the new root would expire at {fmt_time(new.expires)}, which is not after "
-            "now: give --expires", source=str(trusted.root_path))
+            f"the new root would expire at {fmt_time(new.expires)}, which is not after now: give --expires",
+            source=str(trusted.root_path),
+        )
     return new
 
 
@@ -250,8 +252,9 @@ def _revoke(old: Root, new: Root, spec: RotationSpec, names: dict[str, str]) -> 
                 new.revoke_key(held, role)
                 left.append(role)
         if not left:
-            raise InputError(f"--revoke {ref}: key {safe(names.get(kid, kid[:12]), 60)} is not a "
-                             f"{' or '.join(scope)} key")
+            raise InputError(
+                f"--revoke {ref}: key {safe(names.get(kid, kid[:12]), 60)} is not a {' or '.join(scope)} key"
+            )
         if material is not None:
             revoked.roles_left.setdefault(material, set()).update(left)
             revoked.label[material] = names.get(kid, kid[:12])
@@ -260,8 +263,9 @@ def _revoke(old: Root, new: Root, spec: RotationSpec, names: dict[str, str]) -> 
     return revoked
 
 
-def _add(new: Root, spec: RotationSpec, names: dict[str, str], key_objects: dict[str, Key],
-         warnings: list[str]) -> dict[str, list[Key]]:
+def _add(
+    new: Root, spec: RotationSpec, names: dict[str, str], key_objects: dict[str, Key], warnings: list[str]
+) -> dict[str, list[Key]]:
     """Apply every ``--add`` to ``new``: to every named role (or the one scoped),
     never under another key's name. Returns the keys added, per role."""
     added_to: dict[str, list[Key]] = {r: [] for r in spec.roles}
@@ -294,39 +298,51 @@ def _set_thresholds(new: Root, spec: RotationSpec, warnings: list[str]) -> None:
     for role in spec.roles:
         r = new.roles[role]
         if len(r.keyids) == r.threshold and len(r.keyids) > 1:
-            warnings.append(f"{role}: threshold {r.threshold} equals the number of keys: "
-                            "losing one key locks this role")
+            warnings.append(
+                f"{role}: threshold {r.threshold} equals the number of keys: losing one key locks this role"
+            )
 
 
 def _warn_still_held(new: Root, revoked: _Revoked, warnings: list[str]) -> None:
     """Warn about each revoked key that some role not rotated still holds."""
     for material in revoked.roles_left:
-        still = [role for role in TOP_LEVEL_ROLES
-                 if any(_material(new.keys[k]) == material for k in new.roles[role].keyids)]
+        still = [
+            role for role in TOP_LEVEL_ROLES if any(_material(new.keys[k]) == material for k in new.roles[role].keyids)
+        ]
         if still:
-            warnings.append(f"{revoked.label[material]} is still a {' and '.join(still)} key: "
-                            f"add --role {' --role '.join(still)} to take it out of every role")
+            warnings.append(
+                f"{revoked.label[material]} is still a {' and '.join(still)} key: "
+                f"add --role {' --role '.join(still)} to take it out of every role"
+            )
 
 
-def _next_targets(trusted: TrustedState, spec: RotationSpec, now: datetime, revoked: _Revoked,
-                  added_to: dict[str, list[Key]], labels: dict[str, str],
-                  warnings: list[str]) -> tuple[Targets | None, list[str]]:
+def _next_targets(
+    trusted: TrustedState,
+    spec: RotationSpec,
+    now: datetime,
+    revoked: _Revoked,
+    added_to: dict[str, list[Key]],
+    labels: dict[str, str],
+    warnings: list[str],
+) -> tuple[Targets | None, list[str]]:
     """Targets M+1 when the targets role rotates or a delegation held a revoked
     key (replaced by the keys added to the role(s) it left), with one note per
     delegation changed; (None, []) otherwise."""
     if trusted.targets is None:
         if "targets" in spec.roles:
-            warnings.append("no N.targets.json in the trusted directory: the current targets "
-                            "metadata must be re-signed by the new targets keys separately")
+            warnings.append(
+                "no N.targets.json in the trusted directory: the current targets "
+                "metadata must be re-signed by the new targets keys separately"
+            )
         elif revoked.roles_left:
-            warnings.append("no N.targets.json in the trusted directory: delegations signed by "
-                            "a revoked key were not checked; replace the key there separately")
+            warnings.append(
+                "no N.targets.json in the trusted directory: delegations signed by "
+                "a revoked key were not checked; replace the key there separately"
+            )
         return None, []
-    replacements = {m: [k for role in sorted(left) for k in added_to[role]]
-                    for m, left in revoked.roles_left.items()}
+    replacements = {m: [k for role in sorted(left) for k in added_to[role]] for m, left in revoked.roles_left.items()}
     t = Targets.from_dict(copy.deepcopy(trusted.targets.signed.to_dict()))
-    delegation_notes = replace_in_delegations(
-        t, replacements, labels, str(trusted.targets_path or trusted.directory))
+    delegation_notes = replace_in_delegations(t, replacements, labels, str(trusted.targets_path or trusted.directory))
     if "targets" not in spec.roles and not delegation_notes:
         return None, []
     t.version += 1
@@ -345,22 +361,21 @@ def _names_for(key_objects: dict[str, Key], names: dict[str, str]) -> dict[str, 
     return out
 
 
-def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
-           names: dict[str, str], ceremony: str) -> RotationResult:
+def rotate(
+    trusted: TrustedState, spec: RotationSpec, now: datetime, names: dict[str, str], ceremony: str
+) -> RotationResult:
     spec.roles = _checked_roles(spec)
     old_md = trusted.root
     old: Root = old_md.signed
     new = _next_root(trusted, spec, now)
     names = dict(names)
-    key_objects: dict[str, Key] = {kid: k for kid, k in old.keys.items()
-                                   if keyid_of(k.to_dict()) == kid}
+    key_objects: dict[str, Key] = {kid: k for kid, k in old.keys.items() if keyid_of(k.to_dict()) == kid}
     warnings: list[str] = []
     revoked = _revoke(old, new, spec, names)
     added_to = _add(new, spec, names, key_objects, warnings)
     _set_thresholds(new, spec, warnings)
     # compromised / revoked root keys cannot be counted on to sign the rotation
-    available = {m for k in old.keys.values()
-                 if (m := _material(k)) is not None and m not in revoked.root_material}
+    available = {m for k in old.keys.values() if (m := _material(k)) is not None and m not in revoked.root_material}
     check_root_rotation(old, new, available, str(trusted.root_path))
     _warn_still_held(new, revoked, warnings)
 
@@ -368,7 +383,7 @@ def rotate(trusted: TrustedState, spec: RotationSpec, now: datetime,
     t, notes = _next_targets(trusted, spec, now, revoked, added_to, dict(names), warnings)
     if t is not None:
         payloads.append(Payload("targets", Metadata(t)))
-        for d_key in (t.delegations.keys.values() if t.delegations else []):
+        for d_key in t.delegations.keys.values() if t.delegations else []:
             key_objects.setdefault(d_key.keyid, d_key)
     names = _names_for(key_objects, names)
     request = SigningRequest(

@@ -54,16 +54,20 @@ def _material(key: Key) -> bytes | None:
         return None
 
 
-def delegator_sets(request: SigningRequest, role: str) -> list[tuple[str, list[str],
-                                                                      dict[str, Key]]]:
+def delegator_sets(request: SigningRequest, role: str) -> list[tuple[str, list[str], dict[str, Key]]]:
     """The thresholds a ``role`` payload must meet: (label, keyids, keys).
 
     Root: the new root's root role and, on a rotation, the trusted root's
     (spec 5.3.4). Targets: the targets role of the new root.
     """
     new_root = request.new_root
-    sets = [("new root" if role == "root" and request.trusted_root is not None else role,
-             list(new_root.roles[role].keyids), dict(new_root.keys))]
+    sets = [
+        (
+            "new root" if role == "root" and request.trusted_root is not None else role,
+            list(new_root.roles[role].keyids),
+            dict(new_root.keys),
+        )
+    ]
     if role == "root" and request.trusted_root is not None:
         old = request.trusted_root.signed
         sets.insert(0, ("old root", list(old.roles["root"].keyids), dict(old.keys)))
@@ -110,7 +114,9 @@ def check_not_expired(request: SigningRequest, now: datetime | None = None) -> N
             raise InputError(
                 f"{payload.role} version {payload.version} expired at "
                 f"{fmt_time(signed.expires)} (now {fmt_time(when)}): clients refuse expired "
-                "metadata; refusing to sign or merge it", source=request.source)
+                "metadata; refusing to sign or merge it",
+                source=request.source,
+            )
 
 
 def require_slots(request: SigningRequest, public_key: Key, key_label: str) -> list[SigningSlot]:
@@ -141,17 +147,17 @@ def sign_slots(
         signature = signer.sign(payload.signed_bytes)
         if signature.keyid != slot.keyid:
             raise SignatureRefused(
-                f"signer produced keyid {signature.keyid[:12]}, expected {slot.keyid[:12]}",
-                source=request.source)
+                f"signer produced keyid {signature.keyid[:12]}, expected {slot.keyid[:12]}", source=request.source
+            )
         try:
             slot.key.verify_signature(signature, payload.signed_bytes)
         except Exception as e:  # noqa: BLE001 - any failure: the signature is not written
             raise SignatureRefused(
                 f"the new signature on {slot.role} v{slot.version} does not verify against "
-                f"key {slot.keyid[:12]} ({e}); nothing was written", source=request.source
+                f"key {slot.keyid[:12]} ({e}); nothing was written",
+                source=request.source,
             ) from None
-        sigs.append(BundleSignature(slot.role, slot.version, payload.digest, slot.keyid,
-                                    signature.signature))
+        sigs.append(BundleSignature(slot.role, slot.version, payload.digest, slot.keyid, signature.signature))
     first = slots[0]
     return SignatureBundle(
         request_id=request.request_id,

@@ -24,8 +24,10 @@ _INVISIBLE = {
     0x00AD,  # soft hyphen
     0x034F,  # combining grapheme joiner
     0x061C,  # Arabic letter mark
-    0x115F, 0x1160,  # Hangul fillers
-    0x17B4, 0x17B5,
+    0x115F,
+    0x1160,  # Hangul fillers
+    0x17B4,
+    0x17B5,
     0x180E,  # Mongolian vowel separator
     0x2800,  # braille blank
     0x3164,  # Hangul filler

@@ -58,8 +58,7 @@ def parse_time(value: str) -> datetime:
         raise ValueError(f"timestamp {value[:40]!r} is out of range") from None
 
 
-AT_HELP = ("a date (2026-11-01, read as 00:00 UTC) or an RFC 3339 time "
-           "(2026-11-01T09:30:00Z)")
+AT_HELP = "a date (2026-11-01, read as 00:00 UTC) or an RFC 3339 time (2026-11-01T09:30:00Z)"
 
 
 def parse_at(value: str | None, option: str = "--at") -> datetime:

@@ -41,8 +41,9 @@ def load_metadata(path: Path, expected: str) -> Metadata[Any]:
     try:
         md: Metadata[Any] = Metadata.from_dict(doc)
     except Exception as e:  # noqa: BLE001 - python-tuf raises many types for bad input
-        raise FormatError(f"not valid TUF metadata ({type(e).__name__}: {safe(str(e), 120)})",
-                          source=str(path)) from None
+        raise FormatError(
+            f"not valid TUF metadata ({type(e).__name__}: {safe(str(e), 120)})", source=str(path)
+        ) from None
     if md.signed.type != expected:
         raise FormatError(f"is {md.signed.type} metadata, expected {expected}", source=str(path))
     from tuf_ceremony.wellformed import check_structure, check_version
@@ -58,8 +59,10 @@ def versioned_files(d: Path) -> tuple[dict[int, Path], dict[int, Path]]:
     targets: dict[int, Path] = {}
     try:
         if not d.is_dir():
-            raise InputError("is not a directory of trusted metadata" if d.exists()
-                             else "trusted metadata directory not found", source=str(d))
+            raise InputError(
+                "is not a directory of trusted metadata" if d.exists() else "trusted metadata directory not found",
+                source=str(d),
+            )
         entries = list(d.iterdir())
     except OSError as e:
         raise InputError(f"cannot read the directory: {e.strerror}", source=str(d)) from None
@@ -85,13 +88,12 @@ def load_trusted(directory: str | Path, upto: int | None = None) -> TrustedState
         path = roots[v]
         md: Metadata[Root] = load_metadata(path, "root")
         if md.signed.version != v:
-            raise VerificationError(f"holds root version {md.signed.version}, not {v}",
-                                    source=str(path))
+            raise VerificationError(f"holds root version {md.signed.version}, not {v}", source=str(path))
         if prev is not None:
             if v != prev.signed.version + 1:
                 raise VerificationError(
-                    f"root history has a gap: version {prev.signed.version} then {v}",
-                    source=str(path))
+                    f"root history has a gap: version {prev.signed.version} then {v}", source=str(path)
+                )
             _verify_root(prev.signed, md, path, "the previous root's")
         _verify_root(md.signed, md, path, "its own")
         prev = md
@@ -108,8 +110,9 @@ def load_trusted(directory: str | Path, upto: int | None = None) -> TrustedState
                 raise ValueError(f"{len(result.signed)} of {result.threshold} distinct keys")
             newest_root.signed.verify_delegate("targets", tmd.signed_bytes, tmd.signatures)
         except Exception as e:  # noqa: BLE001 - any failure is a verification failure
-            raise VerificationError(f"not signed by a threshold of the trusted root's targets "
-                                    f"keys ({safe(str(e), 120)})", source=str(tpath)) from None
+            raise VerificationError(
+                f"not signed by a threshold of the trusted root's targets keys ({safe(str(e), 120)})", source=str(tpath)
+            ) from None
     return TrustedState(d, newest_root, roots[versions[-1]], tmd, tpath)
 
 
@@ -120,5 +123,6 @@ def _verify_root(delegator: Root, md: Metadata[Root], path: Path, whose: str) ->
             raise ValueError(f"{len(result.signed)} of {result.threshold} distinct keys")
         delegator.verify_delegate("root", md.signed_bytes, md.signatures)
     except Exception as e:  # noqa: BLE001 - any failure is a verification failure
-        raise VerificationError(f"not signed by a threshold of {whose} root keys "
-                                f"({safe(str(e), 120)})", source=str(path)) from None
+        raise VerificationError(
+            f"not signed by a threshold of {whose} root keys ({safe(str(e), 120)})", source=str(path)
+        ) from None

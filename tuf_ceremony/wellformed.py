@@ -67,8 +67,7 @@ def _fail(source: str, entry: str, message: str) -> FormatError:
 
 
 def check_version(version: Any, source: str, entry: str) -> None:
-    if isinstance(version, bool) or not isinstance(version, int) \
-            or not 1 <= version <= MAX_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
         raise _fail(source, entry, f"version must be a whole number from 1 to {MAX_VERSION}")
 
 
@@ -77,11 +76,15 @@ def check_key(keyid: str, key: Any, source: str, entry: str) -> None:
     d = key.to_dict()
     keyval = d.get("keyval")
     if "private" in d or not isinstance(keyval, dict) or set(keyval) != {"public"}:
-        raise _fail(source, entry, f"key {keyid[:16]}: keyval must hold 'public' only "
-                                   "(private or unknown key fields are refused, not shown)")
+        raise _fail(
+            source,
+            entry,
+            f"key {keyid[:16]}: keyval must hold 'public' only (private or unknown key fields are refused, not shown)",
+        )
     if keyid_of(d) != keyid:
-        raise _fail(source, entry, f"keyid {keyid[:16]} is not the SHA-256 of its key "
-                                   "(a key listed under another key's keyid)")
+        raise _fail(
+            source, entry, f"keyid {keyid[:16]} is not the SHA-256 of its key (a key listed under another key's keyid)"
+        )
     if key_material(key) is None:
         raise _fail(source, entry, f"key {keyid[:16]}: key material cannot be decoded")
 
@@ -97,8 +100,9 @@ def check_keys(keys: Mapping[str, Any], source: str, entry: str) -> dict[str, by
     return out
 
 
-def check_role_keys(materials: Mapping[str, bytes], keyids: Sequence[str], threshold: int,
-                    source: str, entry: str) -> None:
+def check_role_keys(
+    materials: Mapping[str, bytes], keyids: Sequence[str], threshold: int, source: str, entry: str
+) -> None:
     """Listed keys exist, once, are distinct public keys, and ``threshold``
     can be met. ``materials``: keyid -> key material, from :func:`check_keys`."""
     seen: dict[bytes, str] = {}
@@ -109,15 +113,20 @@ def check_role_keys(materials: Mapping[str, bytes], keyids: Sequence[str], thres
             raise _fail(source, entry, f"keyid {kid[:16]} has no key")
         material = materials[kid]
         if material in seen:
-            raise _fail(source, entry, f"keyids {seen[material][:16]} and {kid[:16]} are the "
-                                       "same public key (one key would count twice)")
+            raise _fail(
+                source,
+                entry,
+                f"keyids {seen[material][:16]} and {kid[:16]} are the same public key (one key would count twice)",
+            )
         seen[material] = kid
     if len(set(keyids)) != len(keyids):
         raise _fail(source, entry, "lists a keyid twice")
-    if isinstance(threshold, bool) or not isinstance(threshold, int) \
-            or not 1 <= threshold <= len(seen):
-        raise _fail(source, entry, f"threshold {threshold} is not between 1 and its "
-                                   f"{len(seen)} distinct key(s): it could never be met")
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= len(seen):
+        raise _fail(
+            source,
+            entry,
+            f"threshold {threshold} is not between 1 and its {len(seen)} distinct key(s): it could never be met",
+        )
 
 
 def _whole(value: Any) -> bool:
@@ -128,12 +137,10 @@ def check_root(root: Root, source: str, entry: str) -> None:
     check_version(root.version, source, entry)
     # python-tuf keeps any JSON value and tests its truth ("false" is true to it)
     if root.consistent_snapshot is not None and not isinstance(root.consistent_snapshot, bool):
-        raise _fail(source, f"{entry}.consistent_snapshot",
-                    "consistent_snapshot must be true or false")
+        raise _fail(source, f"{entry}.consistent_snapshot", "consistent_snapshot must be true or false")
     materials = check_keys(root.keys, source, f"{entry}.keys")
     for name, role in root.roles.items():
-        check_role_keys(materials, role.keyids, role.threshold, source,
-                        f"{entry}.roles.{name}")
+        check_role_keys(materials, role.keyids, role.threshold, source, f"{entry}.roles.{name}")
 
 
 def _file_name_key(name: str) -> str:
@@ -146,8 +153,7 @@ def check_targets(targets: Targets, source: str, entry: str) -> None:
     check_version(targets.version, source, entry)
     for path, tf in targets.targets.items():
         if not _whole(tf.length):
-            raise _fail(source, f"{entry}.targets", f"target {safe(path, 60)}: length must be "
-                                                    "a whole number")
+            raise _fail(source, f"{entry}.targets", f"target {safe(path, 60)}: length must be a whole number")
     d = targets.delegations
     if d is None:
         return
@@ -157,30 +163,27 @@ def check_targets(targets: Targets, source: str, entry: str) -> None:
         longest = f"{s.name_prefix}-{'f' * len(f'{s.number_of_bins - 1:x}')}"
         reason = unsafe_name_reason(s.name_prefix) or unsafe_name_reason(longest)
         if reason:
-            raise _fail(source, f"{entry}.delegations.succinct_roles.name_prefix",
-                        f"not a safe file name: {reason}")
+            raise _fail(source, f"{entry}.delegations.succinct_roles.name_prefix", f"not a safe file name: {reason}")
         if not _whole(s.bit_length):
-            raise _fail(source, f"{entry}.delegations.succinct_roles",
-                        "bit_length must be a whole number")
-        check_role_keys(materials, s.keyids, s.threshold, source,
-                        f"{entry}.delegations.succinct_roles")
+            raise _fail(source, f"{entry}.delegations.succinct_roles", "bit_length must be a whole number")
+        check_role_keys(materials, s.keyids, s.threshold, source, f"{entry}.delegations.succinct_roles")
     # the top-level roles' files too: "Targets" is 5.targets.json on FAT or macOS
     files: dict[str, str] = {r: r for r in ("root", "targets", "snapshot", "timestamp")}
     for name, role in (d.roles or {}).items():
         reason = unsafe_name_reason(name)
         if reason:
-            raise _fail(source, f"{entry}.delegations.roles",
-                        f"role name is not a safe file name: {reason}")
+            raise _fail(source, f"{entry}.delegations.roles", f"role name is not a safe file name: {reason}")
         other = files.setdefault(_file_name_key(name), name)
         if other != name:
-            raise _fail(source, f"{entry}.delegations.roles",
-                        f"role names {safe(other, 60)!r} and {safe(name, 60)!r} are the same "
-                        "file name on a case-insensitive or normalizing filesystem")
+            raise _fail(
+                source,
+                f"{entry}.delegations.roles",
+                f"role names {safe(other, 60)!r} and {safe(name, 60)!r} are the same "
+                "file name on a case-insensitive or normalizing filesystem",
+            )
         if not isinstance(role.terminating, bool):
-            raise _fail(source, f"{entry}.delegations.roles.{name}",
-                        "terminating must be true or false")
-        check_role_keys(materials, role.keyids, role.threshold, source,
-                        f"{entry}.delegations.roles.{name}")
+            raise _fail(source, f"{entry}.delegations.roles.{name}", "terminating must be true or false")
+        check_role_keys(materials, role.keyids, role.threshold, source, f"{entry}.delegations.roles.{name}")
 
 
 def round_trip(md: Metadata[Any], source: str, entry: str) -> None:
@@ -190,8 +193,7 @@ def round_trip(md: Metadata[Any], source: str, entry: str) -> None:
         # equal dicts have equal canonical bytes: what every signature covers
         same = again.signed.to_dict() == md.signed.to_dict()
     except Exception as e:  # noqa: BLE001 - python-tuf raises many types for bad input
-        raise _fail(source, entry, f"python-tuf cannot read it back ({type(e).__name__})") \
-            from None
+        raise _fail(source, entry, f"python-tuf cannot read it back ({type(e).__name__})") from None
     if not same:
         raise _fail(source, entry, "python-tuf reads back another document")
 
@@ -222,8 +224,7 @@ def check_structure(md: Metadata[Any], source: str, entry: str) -> None:
             raise _fail(source, f"{entry}.{where}", "lists a keyid twice")
 
 
-def check_payload(md: Metadata[Any], source: str, entry: str, *,
-                  read_back: bool = True) -> None:
+def check_payload(md: Metadata[Any], source: str, entry: str, *, read_back: bool = True) -> None:
     """Every rule of this module, for one payload (root or targets);
     ``read_back=False`` when :func:`round_trip` already ran on ``md``."""
     if read_back:

@@ -26,15 +26,12 @@ from tuf_ceremony.keys import load_public_key
 def main() -> None:
     repo, priv_path, pub_path = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     passphrase = sys.stdin.readline().rstrip("\n").encode()
-    signer = CryptoSigner(load_pem_private_key(priv_path.read_bytes(), passphrase),
-                          load_public_key(pub_path))
+    signer = CryptoSigner(load_pem_private_key(priv_path.read_bytes(), passphrase), load_public_key(pub_path))
     expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    snapshot = Metadata(Snapshot(version=1, expires=expires,
-                                 meta={"targets.json": MetaFile(version=1)}))
+    snapshot = Metadata(Snapshot(version=1, expires=expires, meta={"targets.json": MetaFile(version=1)}))
     snapshot.sign(signer)
     snapshot.to_file(str(repo / "1.snapshot.json"))
-    timestamp = Metadata(Timestamp(version=1, expires=expires,
-                                   snapshot_meta=MetaFile(version=1)))
+    timestamp = Metadata(Timestamp(version=1, expires=expires, snapshot_meta=MetaFile(version=1)))
     timestamp.sign(signer)
     timestamp.to_file(str(repo / "timestamp.json"))
     print(f"online key signed {repo}/1.snapshot.json and {repo}/timestamp.json")
@@ -47,13 +44,17 @@ def main() -> None:
             yield path.read_bytes()
 
     with tempfile.TemporaryDirectory() as client_dir:
-        updater = Updater(client_dir, "https://repository.invalid/metadata/",
-                          fetcher=DirFetcher(),
-                          bootstrap=(repo / "1.root.json").read_bytes())
+        updater = Updater(
+            client_dir,
+            "https://repository.invalid/metadata/",
+            fetcher=DirFetcher(),
+            bootstrap=(repo / "1.root.json").read_bytes(),
+        )
         updater.refresh()
         trusted = Metadata.from_file(str(Path(client_dir) / "root.json"))
-    print(f"python-tuf ngclient refreshed: trusts root v{trusted.signed.version}, "
-          "timestamp v1, snapshot v1, targets v1")
+    print(
+        f"python-tuf ngclient refreshed: trusts root v{trusted.signed.version}, timestamp v1, snapshot v1, targets v1"
+    )
 
 
 if __name__ == "__main__":

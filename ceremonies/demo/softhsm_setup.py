@@ -35,7 +35,7 @@ def _read(fd: int, until: bytes | None) -> bytes:
 def _answer_prompts(argv: list[str], answers: list[str]) -> tuple[int, str]:
     pid, fd = pty.fork()
     if pid == 0:  # child
-        os.execvp(argv[0], argv)
+        os.execvp(argv[0], argv)  # noqa: S606 - runs tuf-ceremony itself under a pty (argv set by this script)
     transcript = b""
     for answer in answers:
         transcript += _read(fd, b":")
@@ -52,17 +52,16 @@ def main() -> int:
     tokens = work / "softhsm-tokens"
     tokens.mkdir(exist_ok=True)
     conf = work / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n"
-                    "log.level = ERROR\n")
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     for name in sys.argv[2:]:
         so_pin = secrets.token_hex(8)
         pin = f"demo-pin-{name}"
-        rc, out = _answer_prompts(["softhsm2-util", "--init-token", "--free", "--label", name],
-                                  [so_pin, so_pin, pin, pin])
+        rc, out = _answer_prompts(
+            ["softhsm2-util", "--init-token", "--free", "--label", name], [so_pin, so_pin, pin, pin]
+        )
         if rc != 0:
-            print(f"softhsm_setup: could not initialize token {name}: {out.strip()}",
-                  file=sys.stderr)
+            print(f"softhsm_setup: could not initialize token {name}: {out.strip()}", file=sys.stderr)
             return 1
         print(f"SoftHSM2 token '{name}' ready (demo PIN demo-pin-{name})")
     print(f"SOFTHSM2_CONF={conf}")

@@ -44,8 +44,9 @@ __all__ = [
 ]
 
 
-def verify_files(public_der: bytes, paths: list[Path] | tuple[Path, ...], at: datetime,
-                 store: TrustStore | None = None) -> Attestation:
+def verify_files(
+    public_der: bytes, paths: list[Path] | tuple[Path, ...], at: datetime, store: TrustStore | None = None
+) -> Attestation:
     """Verify the attestation certificate files ``paths`` for the key
     ``public_der`` (DER SubjectPublicKeyInfo) at time ``at``."""
     certs = read_sourced(paths)

@@ -102,8 +102,7 @@ def scan_directory(directory: Path) -> DirectoryScan:
         for name in sorted(files):
             count += 1
             if count > MAX_DIRECTORY_FILES:
-                raise InputError(f"holds more than {MAX_DIRECTORY_FILES} files",
-                                 source=str(directory))
+                raise InputError(f"holds more than {MAX_DIRECTORY_FILES} files", source=str(directory))
             p = Path(root) / name
             if not name.lower().endswith(CERT_SUFFIXES) or p.is_symlink():
                 skipped.append(str(p))

@@ -57,15 +57,17 @@ def key_table_public(plan_path: Path, name: str, value: dict[str, Any]) -> Any:
     entry = f"keys.{name}"
     unknown = sorted(set(value) - KEY_TABLE_FIELDS)
     if unknown:
-        raise _plan_err(plan_path, entry, f"unknown field {unknown[0]!r} (allowed: "
-                        f"{', '.join(sorted(KEY_TABLE_FIELDS))})")
+        raise _plan_err(
+            plan_path, entry, f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(KEY_TABLE_FIELDS))})"
+        )
     if "public" not in value:
-        raise _plan_err(plan_path, entry, "a key table needs public = \"FILE\" (or a pkcs11: URI)")
+        raise _plan_err(plan_path, entry, 'a key table needs public = "FILE" (or a pkcs11: URI)')
     return value["public"]
 
 
-def plan_key_evidence(plan_path: Path, name: str, value: dict[str, Any], key: Key,
-                      at: datetime, store: TrustStore | None = None) -> KeyEvidence | None:
+def plan_key_evidence(
+    plan_path: Path, name: str, value: dict[str, Any], key: Key, at: datetime, store: TrustStore | None = None
+) -> KeyEvidence | None:
     """Verify a plan key table's ``attestation`` files (None when absent)."""
     entry = f"keys.{name}.attestation"
     files = value.get("attestation")
@@ -73,10 +75,13 @@ def plan_key_evidence(plan_path: Path, name: str, value: dict[str, Any], key: Ke
         return None
     if isinstance(files, str):
         files = [files]
-    if (not isinstance(files, list) or not files or len(files) > MAX_CERTS_PER_KEY
-            or not all(isinstance(f, str) and f for f in files)):
-        raise _plan_err(plan_path, entry, f"must be a list of 1 to {MAX_CERTS_PER_KEY} "
-                        "certificate file names")
+    if (
+        not isinstance(files, list)
+        or not files
+        or len(files) > MAX_CERTS_PER_KEY
+        or not all(isinstance(f, str) and f for f in files)
+    ):
+        raise _plan_err(plan_path, entry, f"must be a list of 1 to {MAX_CERTS_PER_KEY} certificate file names")
     certs: list[SourcedCert] = []
     ders: list[bytes] = []
     for f in files:
@@ -99,8 +104,9 @@ def plan_key_evidence(plan_path: Path, name: str, value: dict[str, Any], key: Ke
     return KeyEvidence(name, ders, result)
 
 
-def check_required(plan_path: Path, entry: str, value: Any, key_names: tuple[str, ...],
-                   evidence: dict[str, KeyEvidence]) -> bool:
+def check_required(
+    plan_path: Path, entry: str, value: Any, key_names: tuple[str, ...], evidence: dict[str, KeyEvidence]
+) -> bool:
     """``require_attestation`` of a role: every key must come with a valid one."""
     if value is None:
         return False
@@ -110,9 +116,11 @@ def check_required(plan_path: Path, entry: str, value: Any, key_names: tuple[str
         for n in key_names:
             if n not in evidence:
                 raise _plan_err(
-                    plan_path, f"{entry}.require_attestation",
+                    plan_path,
+                    f"{entry}.require_attestation",
                     f"key {n!r} has no hardware attestation; give keys.{n} = "
-                    "{ public = \"FILE\", attestation = [\"KEY_ATTESTATION\", \"DEVICE_CERT\"] }")
+                    '{ public = "FILE", attestation = ["KEY_ATTESTATION", "DEVICE_CERT"] }',
+                )
     return value
 
 
@@ -122,8 +130,7 @@ def check_required(plan_path: Path, entry: str, value: Any, key_names: tuple[str
 
 def encode_request_field(evidence: dict[str, list[bytes]]) -> dict[str, list[str]]:
     """keyid -> [base64 DER] for the request document."""
-    return {kid: [base64.b64encode(d).decode("ascii") for d in ders]
-            for kid, ders in sorted(evidence.items())}
+    return {kid: [base64.b64encode(d).decode("ascii") for d in ders] for kid, ders in sorted(evidence.items())}
 
 
 def parse_request_field(raw: Any, source: str, keyids: set[str]) -> dict[str, list[bytes]]:
@@ -132,17 +139,19 @@ def parse_request_field(raw: Any, source: str, keyids: set[str]) -> dict[str, li
     if not isinstance(raw, dict):
         raise FormatError("attestations: must be an object keyid -> [base64 DER]", source=source)
     if not raw:
-        raise FormatError("attestations: empty (the field is omitted when there are none)",
-                          source=source)
+        raise FormatError("attestations: empty (the field is omitted when there are none)", source=source)
     out: dict[str, list[bytes]] = {}
     for kid, items in raw.items():
         where = f"attestations.{safe(str(kid), 80)}"
         if kid not in keyids:
             raise FormatError(f"{where}: not a key of this request", source=source)
-        if (not isinstance(items, list) or not items or len(items) > MAX_CERTS_PER_KEY
-                or not all(isinstance(i, str) for i in items)):
-            raise FormatError(f"{where}: must be a list of 1 to {MAX_CERTS_PER_KEY} base64 "
-                              "certificates", source=source)
+        if (
+            not isinstance(items, list)
+            or not items
+            or len(items) > MAX_CERTS_PER_KEY
+            or not all(isinstance(i, str) for i in items)
+        ):
+            raise FormatError(f"{where}: must be a list of 1 to {MAX_CERTS_PER_KEY} base64 certificates", source=source)
         ders: list[bytes] = []
         for item in items:
             if len(item) > MAX_CERT_BYTES * 2:
@@ -176,8 +185,9 @@ def _session_now() -> datetime:
     return _NOW[0]
 
 
-def check_request_key(request: Any, keyid: str, at: datetime | None = None,
-                      store: TrustStore | None = None) -> HardwareCheck | None:
+def check_request_key(
+    request: Any, keyid: str, at: datetime | None = None, store: TrustStore | None = None
+) -> HardwareCheck | None:
     """Re-verify the attestation a request carries for ``keyid`` (None when
     it carries none). Never trusts anything but the certificates and the
     installed roots.
@@ -200,8 +210,7 @@ def check_request_key(request: Any, keyid: str, at: datetime | None = None,
         try:
             times = [parse_time(str(request.created)), _session_now()]
         except ValueError:
-            return HardwareCheck(False, "NOT VERIFIED: the request's created time is not "
-                                 "an RFC 3339 time")
+            return HardwareCheck(False, "NOT VERIFIED: the request's created time is not an RFC 3339 time")
     try:
         material = public_der(key)
     except (ValueError, TypeError):
@@ -225,7 +234,7 @@ def check_request_key(request: Any, keyid: str, at: datetime | None = None,
 def _reason(e: Exception, where: str) -> str:
     text = str(e)
     prefix = f"{where}: "
-    return safe(text[len(prefix):] if text.startswith(prefix) else text, 160)
+    return safe(text[len(prefix) :] if text.startswith(prefix) else text, 160)
 
 
 def hardware_line(request: Any, keyid: str) -> str | None:
@@ -283,9 +292,15 @@ class KeyAudit:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"keyid": self.keyid, "name": self.name, "roles": self.roles,
-                "attested": self.attested, "summary": self.summary, "reason": self.reason,
-                "attestation": self.details or None}
+        return {
+            "keyid": self.keyid,
+            "name": self.name,
+            "roles": self.roles,
+            "attested": self.attested,
+            "summary": self.summary,
+            "reason": self.reason,
+            "attestation": self.details or None,
+        }
 
 
 @dataclass
@@ -297,16 +312,25 @@ class AuditReport:
     skipped: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"directory": self.directory, "root_version": self.root_version,
-                "certificates": self.certificates, "files_skipped": self.skipped,
-                "keys": [k.to_dict() for k in self.keys],
-                "attested": sum(1 for k in self.keys if k.attested),
-                "total": len(self.keys)}
+        return {
+            "directory": self.directory,
+            "root_version": self.root_version,
+            "certificates": self.certificates,
+            "files_skipped": self.skipped,
+            "keys": [k.to_dict() for k in self.keys],
+            "attested": sum(1 for k in self.keys if k.attested),
+            "total": len(self.keys),
+        }
 
 
-def audit_keys(keys: dict[str, tuple[bytes | None, list[str]]], directory: Path, at: datetime,
-               names: dict[str, str] | None = None, root_version: int | None = None,
-               store: TrustStore | None = None) -> AuditReport:
+def audit_keys(
+    keys: dict[str, tuple[bytes | None, list[str]]],
+    directory: Path,
+    at: datetime,
+    names: dict[str, str] | None = None,
+    root_version: int | None = None,
+    store: TrustStore | None = None,
+) -> AuditReport:
     """For each key (keyid -> (DER SPKI or None, roles)): is a valid
     attestation for it among the certificates in ``directory``? Matched by
     key material, never by file name."""
@@ -330,8 +354,7 @@ def audit_keys(keys: dict[str, tuple[bytes | None, list[str]]], directory: Path,
     return AuditReport(str(directory), root_version, out, len(scan.certs), len(scan.skipped))
 
 
-def newest_root_keys(directory: Path) -> tuple[int, dict[str, tuple[bytes | None, list[str]]],
-                                                dict[str, str]]:
+def newest_root_keys(directory: Path) -> tuple[int, dict[str, tuple[bytes | None, list[str]]], dict[str, str]]:
     """The root and targets keys (keyid -> (DER SPKI, roles)) of the newest
     root in a metadata directory, read with the verify engine's tolerant
     loader (legacy key encodings included), and the key owners some
@@ -355,8 +378,11 @@ def newest_root_keys(directory: Path) -> tuple[int, dict[str, tuple[bytes | None
             entry = root.keys.get(kid)
             material = entry.der if entry is not None else None
             keys.setdefault(kid, (material, []))[1].append(role)
-            owner = entry.key.unrecognized_fields.get("x-tuf-on-ci-keyowner") \
-                if entry is not None and entry.key is not None else None
+            owner = (
+                entry.key.unrecognized_fields.get("x-tuf-on-ci-keyowner")
+                if entry is not None and entry.key is not None
+                else None
+            )
             if isinstance(owner, str) and owner:
                 owners[kid] = owner
     return root.version, keys, owners

@@ -31,10 +31,8 @@ MANIFEST = "manifest.json"
 # DER SHA-256 fingerprints of the bundled roots, as Yubico publishes them.
 PINNED_ROOTS = {
     "094a3ac493c2bdcd65a54bdf40190f52bb03f7156397a3fc69d8aa9a392fb724": "Yubico YubiHSM Root CA",
-    "63ece914e54dd87915f34033c85af4c0696ba1512f8add66ced738331207b546":
-        "Yubico PIV Root CA Serial 263751",
-    "0fa1386f80eb8713263ae5c1d84deb455bdf08aea50ab05503cefee82b092d42":
-        "Yubico U2F Root CA Serial 457200631",
+    "63ece914e54dd87915f34033c85af4c0696ba1512f8add66ced738331207b546": "Yubico PIV Root CA Serial 263751",
+    "0fa1386f80eb8713263ae5c1d84deb455bdf08aea50ab05503cefee82b092d42": "Yubico U2F Root CA Serial 457200631",
     "62760c6a6ef91679f454c8902b80fd009825b3f25da90f1fbace2ec6586cd5a8": "Yubico Attestation Root 1",
 }
 
@@ -68,14 +66,16 @@ class TrustedCert:
         return self.cert.subject.rfc4514_string()
 
     def fits(self, profile: str, level: int) -> bool:
-        return (self.profile is None or self.profile == profile) and (
-            self.level is None or self.level == level
-        )
+        return (self.profile is None or self.profile == profile) and (self.level is None or self.level == level)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "subject": self.subject, "role": self.role, "profile": self.profile,
-            "level": self.level, "fingerprint": self.fingerprint, "origin": self.origin,
+            "subject": self.subject,
+            "role": self.role,
+            "profile": self.profile,
+            "level": self.level,
+            "fingerprint": self.fingerprint,
+            "origin": self.origin,
             "file_sha256": self.sha256 or None,
         }
 
@@ -92,8 +92,10 @@ class TrustStore:
 
 
 def _manifest_error(message: str) -> InputError:
-    return InputError(f"bundled attestation roots are damaged: {message} "
-                      "(reinstall tuf-ceremony)", source="tuf_ceremony/attestation/roots")
+    return InputError(
+        f"bundled attestation roots are damaged: {message} (reinstall tuf-ceremony)",
+        source="tuf_ceremony/attestation/roots",
+    )
 
 
 def bundled_store() -> TrustStore:
@@ -123,8 +125,9 @@ def bundled_store() -> TrustStore:
             if fp not in PINNED_ROOTS:
                 raise _manifest_error(f"{name}: root is not one of the pinned Yubico roots")
             seen_roots.add(fp)
-        store.certs.append(TrustedCert(cert, entry["role"], entry["profile"], int(entry["level"]),
-                                       entry["origin"], entry["sha256"]))
+        store.certs.append(
+            TrustedCert(cert, entry["role"], entry["profile"], int(entry["level"]), entry["origin"], entry["sha256"])
+        )
     if seen_roots != set(PINNED_ROOTS):
         raise _manifest_error("a pinned Yubico root is missing")
     return store
@@ -154,8 +157,7 @@ def _self_signed(cert: x509.Certificate) -> bool:
     return True
 
 
-def trust_store(replace: list[Path] | tuple[Path, ...] = (),
-                add: list[Path] | tuple[Path, ...] = ()) -> TrustStore:
+def trust_store(replace: list[Path] | tuple[Path, ...] = (), add: list[Path] | tuple[Path, ...] = ()) -> TrustStore:
     """The bundled store, or only the ``replace`` files' certificates, plus
     the ``add`` files' certificates."""
     store = TrustStore() if replace else bundled_store()

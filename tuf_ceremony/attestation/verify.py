@@ -72,8 +72,13 @@ class ChainLink:
     not_after: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "fingerprint": self.fingerprint, "source": self.source,
-                "not_before": self.not_before, "not_after": self.not_after}
+        return {
+            "subject": self.subject,
+            "fingerprint": self.fingerprint,
+            "source": self.source,
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+        }
 
 
 @dataclass
@@ -156,8 +161,9 @@ def _quoted(cert: x509.Certificate) -> str:
 
 
 def _link(cert: x509.Certificate, source: str) -> ChainLink:
-    return ChainLink(_name(cert), fingerprint(cert), source,
-                     fmt_time(cert.not_valid_before_utc), fmt_time(cert.not_valid_after_utc))
+    return ChainLink(
+        _name(cert), fingerprint(cert), source, fmt_time(cert.not_valid_before_utc), fmt_time(cert.not_valid_after_utc)
+    )
 
 
 @dataclass
@@ -168,8 +174,9 @@ class _Upper:
     root: TrustedCert
 
 
-def _climb(child: x509.Certificate, level: int, profile: str, store: TrustStore,
-           given: list[SourcedCert], failures: list[str]) -> _Upper | None:
+def _climb(
+    child: x509.Certificate, level: int, profile: str, store: TrustStore, given: list[SourcedCert], failures: list[str]
+) -> _Upper | None:
     """Find issuers of ``child`` (which sits at ``level - 1``) up to a root."""
     if level > MAX_LEVEL:
         return None
@@ -195,8 +202,9 @@ def _climb(child: x509.Certificate, level: int, profile: str, store: TrustStore,
     return None
 
 
-def _chain_failure(device: SourcedCert, given: list[SourcedCert], store: TrustStore,
-                   failures: list[str], profile: str) -> VerificationError:
+def _chain_failure(
+    device: SourcedCert, given: list[SourcedCert], store: TrustStore, failures: list[str], profile: str
+) -> VerificationError:
     issuer = device.cert.issuer
     if failures:
         return _refuse(f"{failures[0]}: not a genuine Yubico chain", device.source)
@@ -205,24 +213,32 @@ def _chain_failure(device: SourcedCert, given: list[SourcedCert], store: TrustSt
             return _refuse(
                 f"the chain ends at the self-signed {_quoted(g.cert)} from {safe(g.source)} "
                 f"(SHA-256 {fingerprint(g.cert)[:16]}...), which is not a bundled Yubico root "
-                "(names prove nothing: a root is known by its key)", device.source)
+                "(names prove nothing: a root is known by its key)",
+                device.source,
+            )
     roots = ", ".join(sorted({_name(t.cert) for t in store.roots() if t.profile in (None, profile)}))
     return _refuse(
         f"device certificate {_quoted(device.cert)} is issued by "
         f"'{safe(issuer.rfc4514_string(), 120)}', which does not lead to a trusted "
-        f"{KIND_NAMES[profile]} root ({roots or 'none loaded'})", device.source)
+        f"{KIND_NAMES[profile]} root ({roots or 'none loaded'})",
+        device.source,
+    )
 
 
 def _check_validity(chain: list[tuple[x509.Certificate, str]], at: datetime) -> None:
     for cert, source in chain:
         if at < cert.not_valid_before_utc:
-            raise _refuse(f"certificate {_quoted(cert)} is not valid before "
-                          f"{fmt_time(cert.not_valid_before_utc)} (checked at {fmt_time(at)})",
-                          source)
+            raise _refuse(
+                f"certificate {_quoted(cert)} is not valid before "
+                f"{fmt_time(cert.not_valid_before_utc)} (checked at {fmt_time(at)})",
+                source,
+            )
         if at > cert.not_valid_after_utc:
-            raise _refuse(f"certificate {_quoted(cert)} expired on "
-                          f"{fmt_time(cert.not_valid_after_utc)} (checked at {fmt_time(at)})",
-                          source)
+            raise _refuse(
+                f"certificate {_quoted(cert)} expired on "
+                f"{fmt_time(cert.not_valid_after_utc)} (checked at {fmt_time(at)})",
+                source,
+            )
 
 
 _SLOT = re.compile(r"^YubiKey PIV Attestation ([0-9a-f]{2})$")
@@ -236,8 +252,7 @@ def _slot_of(cert: x509.Certificate) -> str | None:
     return m.group(1) if m else None
 
 
-def verify_attestation(public_der: bytes, certs: list[SourcedCert], store: TrustStore,
-                       at: datetime) -> Attestation:
+def verify_attestation(public_der: bytes, certs: list[SourcedCert], store: TrustStore, at: datetime) -> Attestation:
     """Verify that ``certs`` attest the key ``public_der`` (DER SPKI).
 
     Raises :class:`VerificationError` naming the file and the reason."""
@@ -251,10 +266,11 @@ def verify_attestation(public_der: bytes, certs: list[SourcedCert], store: Trust
             raise _refuse(
                 f"attests another key: {_quoted(o.cert)} certifies the key with SHA-256 "
                 f"{key_digest(got)[:16] if got else '?'}..., the public key has SHA-256 "
-                f"{want[:16]}...", o.source)
+                f"{want[:16]}...",
+                o.source,
+            )
         names = ", ".join(sorted({safe(c.source) for c in certs})) or "no files"
-        raise _refuse(f"no certificate certifies this public key (SHA-256 {want[:16]}...) "
-                      f"in {names}")
+        raise _refuse(f"no certificate certifies this public key (SHA-256 {want[:16]}...) in {names}")
     error: VerificationError | None = None
     for leaf in leaves:
         try:
@@ -277,8 +293,9 @@ def _is_piv_f9(cert: x509.Certificate) -> bool:
     """The subject Yubico gives a PIV f9 certificate (meaningful only in a
     certificate whose signature by a pinned Yubico root was verified)."""
     cns = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    return (len(cert.subject) == 1 and len(cns) == 1 and cns[0].value == F9_NAME
-            and not _not_a_device(cert, "yubikey-piv"))
+    return (
+        len(cert.subject) == 1 and len(cns) == 1 and cns[0].value == F9_NAME and not _not_a_device(cert, "yubikey-piv")
+    )
 
 
 def _not_a_device(cert: x509.Certificate, kind: str) -> str | None:
@@ -304,33 +321,43 @@ def _slot_or_object(cert: x509.Certificate) -> bool:
     return PIV_POLICY in ext or HSM_OBJECT_ID in ext
 
 
-def _verify_leaf(leaf: SourcedCert, public_der: bytes, certs: list[SourcedCert],
-                 store: TrustStore, at: datetime) -> Attestation:
+def _verify_leaf(
+    leaf: SourcedCert, public_der: bytes, certs: list[SourcedCert], store: TrustStore, at: datetime
+) -> Attestation:
     kind = kind_of(leaf.cert)
     if kind is None or not _slot_or_object(leaf.cert):
-        raise _refuse(f"{_quoted(leaf.cert)} holds the key but is not a Yubico key attestation "
-                      "(no YubiKey PIV .3.8 or YubiHSM .4.6 extension)", leaf.source)
+        raise _refuse(
+            f"{_quoted(leaf.cert)} holds the key but is not a Yubico key attestation "
+            "(no YubiKey PIV .3.8 or YubiHSM .4.6 extension)",
+            leaf.source,
+        )
     others = [c for c in certs if c.der != leaf.der]
     devices = [c for c in others if _issued_by(leaf.cert, c.cert)]
     misfits = [(d, why) for d in devices if (why := _not_a_device(d.cert, kind)) is not None]
     devices = [d for d in devices if _not_a_device(d.cert, kind) is None]
     if misfits and not devices:
         d, why = misfits[0]
-        raise _refuse(f"{_quoted(leaf.cert)} is signed by {_quoted(d.cert)} from "
-                      f"{safe(d.source)}, which is not a device certificate ({why}): only "
-                      "the device's attestation key may attest a key", leaf.source)
+        raise _refuse(
+            f"{_quoted(leaf.cert)} is signed by {_quoted(d.cert)} from "
+            f"{safe(d.source)}, which is not a device certificate ({why}): only "
+            "the device's attestation key may attest a key",
+            leaf.source,
+        )
     if not devices:
         named = [c for c in others if c.cert.subject == leaf.cert.issuer]
         if named:
             raise _refuse(
                 f"{_quoted(leaf.cert)} is not signed by the device certificate given "
                 f"({safe(named[0].source)}): the signature does not verify (the certificate of "
-                "another device, or a forgery)", leaf.source)
+                "another device, or a forgery)",
+                leaf.source,
+            )
         what = "slot f9" if kind == "yubikey-piv" else "opaque object 0"
         raise _refuse(
             f"the device certificate that signed {_quoted(leaf.cert)} is missing: give the "
             f"'{safe(leaf.cert.issuer.rfc4514_string(), 120)}' certificate ({what}) too",
-            leaf.source)
+            leaf.source,
+        )
     error: VerificationError | None = None
     for device in devices:
         failures: list[str] = []
@@ -344,7 +371,9 @@ def _verify_leaf(leaf: SourcedCert, public_der: bytes, certs: list[SourcedCert],
                 f"{_quoted(device.cert)} is signed by {_name(upper.root.cert)}, which is "
                 "trusted only directly above a YubiKey f9 certificate "
                 f"(CN={F9_NAME}): that root also signs FIDO/U2F attestation "
-                "certificates, whose keys do not attest PIV keys", device.source)
+                "certificates, whose keys do not attest PIV keys",
+                device.source,
+            )
             continue
         chain = [(leaf.cert, leaf.source), (device.cert, device.source), *upper.certs]
         _check_validity(chain, at)
@@ -353,9 +382,14 @@ def _verify_leaf(leaf: SourcedCert, public_der: bytes, certs: list[SourcedCert],
     raise error
 
 
-def _claims(kind: str, leaf: SourcedCert, device: SourcedCert,
-            chain: list[tuple[x509.Certificate, str]], root: TrustedCert,
-            public_der: bytes) -> Attestation:
+def _claims(
+    kind: str,
+    leaf: SourcedCert,
+    device: SourcedCert,
+    chain: list[tuple[x509.Certificate, str]],
+    root: TrustedCert,
+    public_der: bytes,
+) -> Attestation:
     links = [_link(c, s) for c, s in chain]
     result = Attestation(kind, key_digest(public_der), links, root)
     try:
@@ -369,21 +403,31 @@ def _claims(kind: str, leaf: SourcedCert, device: SourcedCert,
     if kind == "yubihsm2":
         result.hsm = claims
         if claims.serial is not None and device_serial is not None and claims.serial != device_serial:
-            raise _refuse(f"the key attestation states serial {claims.serial} but its device "
-                          f"certificate states {device_serial}", leaf.source)
+            raise _refuse(
+                f"the key attestation states serial {claims.serial} but its device certificate states {device_serial}",
+                leaf.source,
+            )
         if claims.origin is None:
-            raise _refuse("the attestation does not state the key's origin (.4.3): "
-                          "cannot tell whether it was generated on the device", leaf.source)
+            raise _refuse(
+                "the attestation does not state the key's origin (.4.3): "
+                "cannot tell whether it was generated on the device",
+                leaf.source,
+            )
         if not claims.generated:
-            raise _refuse(f"the key was not generated on the YubiHSM 2: origin "
-                          f"{claims.origin_text()}; a key that existed outside the device "
-                          "may have copies", leaf.source)
+            raise _refuse(
+                f"the key was not generated on the YubiHSM 2: origin "
+                f"{claims.origin_text()}; a key that existed outside the device "
+                "may have copies",
+                leaf.source,
+            )
         if claims.capabilities is None:
-            raise _refuse("the attestation does not state the key's capabilities (.4.5)",
-                          leaf.source)
+            raise _refuse("the attestation does not state the key's capabilities (.4.5)", leaf.source)
         if claims.exportable:
-            raise _refuse("the key has the exportable-under-wrap capability: it can leave the "
-                          "YubiHSM 2 (wrapped), so it is not bound to this device", leaf.source)
+            raise _refuse(
+                "the key has the exportable-under-wrap capability: it can leave the "
+                "YubiHSM 2 (wrapped), so it is not bound to this device",
+                leaf.source,
+            )
         return result
     result.piv = piv
     result.slot = _slot_of(leaf.cert)

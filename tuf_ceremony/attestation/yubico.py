@@ -62,21 +62,59 @@ EXPORTABLE_UNDER_WRAP = 1 << 16
 
 # python-yubihsm CAPABILITY names (bit number -> yubihsm-shell name)
 CAPABILITY_NAMES = {
-    0: "get-opaque", 1: "put-opaque", 2: "put-authentication-key", 3: "put-asymmetric-key",
-    4: "generate-asymmetric-key", 5: "sign-pkcs", 6: "sign-pss", 7: "sign-ecdsa",
-    8: "sign-eddsa", 9: "decrypt-pkcs", 10: "decrypt-oaep", 11: "derive-ecdh",
-    12: "export-wrapped", 13: "import-wrapped", 14: "put-wrap-key", 15: "generate-wrap-key",
-    16: "exportable-under-wrap", 17: "set-option", 18: "get-option",
-    19: "get-pseudo-random", 20: "put-mac-key", 21: "generate-hmac-key", 22: "sign-hmac",
-    23: "verify-hmac", 24: "get-log-entries", 25: "sign-ssh-certificate",
-    26: "get-template", 27: "put-template", 28: "reset-device", 29: "decrypt-otp",
-    30: "create-otp-aead", 31: "randomize-otp-aead", 32: "rewrap-from-otp-aead-key",
-    33: "rewrap-to-otp-aead-key", 34: "sign-attestation-certificate", 35: "put-otp-aead-key",
-    36: "generate-otp-aead-key", 37: "wrap-data", 38: "unwrap-data", 39: "delete-opaque",
-    40: "delete-authentication-key", 41: "delete-asymmetric-key", 42: "delete-wrap-key",
-    43: "delete-hmac-key", 44: "delete-template", 45: "delete-otp-aead-key",
-    46: "change-authentication-key", 47: "put-symmetric-key", 48: "generate-symmetric-key",
-    49: "delete-symmetric-key", 50: "decrypt-ecb", 51: "encrypt-ecb", 52: "decrypt-cbc",
+    0: "get-opaque",
+    1: "put-opaque",
+    2: "put-authentication-key",
+    3: "put-asymmetric-key",
+    4: "generate-asymmetric-key",
+    5: "sign-pkcs",
+    6: "sign-pss",
+    7: "sign-ecdsa",
+    8: "sign-eddsa",
+    9: "decrypt-pkcs",
+    10: "decrypt-oaep",
+    11: "derive-ecdh",
+    12: "export-wrapped",
+    13: "import-wrapped",
+    14: "put-wrap-key",
+    15: "generate-wrap-key",
+    16: "exportable-under-wrap",
+    17: "set-option",
+    18: "get-option",
+    19: "get-pseudo-random",
+    20: "put-mac-key",
+    21: "generate-hmac-key",
+    22: "sign-hmac",
+    23: "verify-hmac",
+    24: "get-log-entries",
+    25: "sign-ssh-certificate",
+    26: "get-template",
+    27: "put-template",
+    28: "reset-device",
+    29: "decrypt-otp",
+    30: "create-otp-aead",
+    31: "randomize-otp-aead",
+    32: "rewrap-from-otp-aead-key",
+    33: "rewrap-to-otp-aead-key",
+    34: "sign-attestation-certificate",
+    35: "put-otp-aead-key",
+    36: "generate-otp-aead-key",
+    37: "wrap-data",
+    38: "unwrap-data",
+    39: "delete-opaque",
+    40: "delete-authentication-key",
+    41: "delete-asymmetric-key",
+    42: "delete-wrap-key",
+    43: "delete-hmac-key",
+    44: "delete-template",
+    45: "delete-otp-aead-key",
+    46: "change-authentication-key",
+    47: "put-symmetric-key",
+    48: "generate-symmetric-key",
+    49: "delete-symmetric-key",
+    50: "decrypt-ecb",
+    51: "encrypt-ecb",
+    52: "decrypt-cbc",
     53: "encrypt-cbc",
 }
 
@@ -99,7 +137,7 @@ def _der_tlv(data: bytes, tag: int, what: str) -> bytes:
         count = length & 0x7F
         if count == 0 or count > 2 or len(data) < 2 + count:
             raise ExtensionError(f"{what}: bad DER length")
-        length = int.from_bytes(data[2:2 + count], "big")
+        length = int.from_bytes(data[2 : 2 + count], "big")
         if length < 0x80 or (count == 2 and length < 0x100):
             raise ExtensionError(f"{what}: non-minimal DER length")
         offset = 2 + count
@@ -112,9 +150,7 @@ def der_integer(data: bytes, what: str) -> int:
     content = _der_tlv(data, 0x02, what)
     if not content:
         raise ExtensionError(f"{what}: empty INTEGER")
-    if len(content) > 1 and (
-        (content[0] == 0 and content[1] < 0x80) or (content[0] == 0xFF and content[1] >= 0x80)
-    ):
+    if len(content) > 1 and ((content[0] == 0 and content[1] < 0x80) or (content[0] == 0xFF and content[1] >= 0x80)):
         raise ExtensionError(f"{what}: non-minimal INTEGER")
     if content[0] & 0x80:
         raise ExtensionError(f"{what}: negative INTEGER")
@@ -187,8 +223,12 @@ class PivClaims:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "firmware": self.firmware, "serial": self.serial, "pin_policy": self.pin_policy,
-            "touch_policy": self.touch_policy, "form_factor": self.form_factor, "fips": self.fips,
+            "firmware": self.firmware,
+            "serial": self.serial,
+            "pin_policy": self.pin_policy,
+            "touch_policy": self.touch_policy,
+            "form_factor": self.form_factor,
+            "fips": self.fips,
         }
 
 
@@ -230,18 +270,20 @@ class HsmClaims:
     def capability_names(self) -> list[str]:
         if self.capabilities is None:
             return []
-        return [CAPABILITY_NAMES.get(bit, f"bit-{bit}") for bit in range(64)
-                if self.capabilities >> bit & 1]
+        return [CAPABILITY_NAMES.get(bit, f"bit-{bit}") for bit in range(64) if self.capabilities >> bit & 1]
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "firmware": self.firmware, "serial": self.serial,
-            "origin": self.origin, "origin_text": self.origin_text(),
+            "firmware": self.firmware,
+            "serial": self.serial,
+            "origin": self.origin,
+            "origin_text": self.origin_text(),
             "generated_on_device": self.generated,
             "domains": self.domains,
             "capabilities": self.capability_names(),
             "exportable_under_wrap": self.exportable,
-            "object_id": self.object_id, "label": self.label,
+            "object_id": self.object_id,
+            "label": self.label,
         }
 
 
@@ -282,15 +324,14 @@ def hsm_claims(cert: x509.Certificate) -> HsmClaims:
     if HSM_DOMAINS in ext:
         bits = der_bit_string(ext[HSM_DOMAINS], "domains (.4.4)")
         domains = [i + 1 for i in range(16) if bits >> i & 1]
-    caps = (der_bit_string(ext[HSM_CAPABILITIES], "capabilities (.4.5)")
-            if HSM_CAPABILITIES in ext else None)
+    caps = der_bit_string(ext[HSM_CAPABILITIES], "capabilities (.4.5)") if HSM_CAPABILITIES in ext else None
     object_id = der_integer(ext[HSM_OBJECT_ID], "object id (.4.6)") if HSM_OBJECT_ID in ext else None
     label = der_utf8(ext[HSM_LABEL], "label (.4.9)") if HSM_LABEL in ext else None
     return HsmClaims(firmware, serial, origin, domains, caps, object_id, label)
 
 
 def kind_of(cert: x509.Certificate) -> str | None:
-    """"yubihsm2", "yubikey-piv" or None, from the extensions a key
+    """ "yubihsm2", "yubikey-piv" or None, from the extensions a key
     attestation carries (not from names)."""
     ext = yubico_extensions(cert)
     if HSM_OBJECT_ID in ext or HSM_ORIGIN in ext or HSM_CAPABILITIES in ext:

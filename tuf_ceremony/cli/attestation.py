@@ -26,15 +26,22 @@ def parse_at(at: str | None) -> datetime:
 
 def roots_options(f: Any) -> Any:
     f = click.option(
-        "--add-roots", "add_roots", multiple=True, metavar="FILE",
+        "--add-roots",
+        "add_roots",
+        multiple=True,
+        metavar="FILE",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Trust the certificates in FILE (PEM) as well as the bundled Yubico roots. "
-             "Repeatable.")(f)
+        help="Trust the certificates in FILE (PEM) as well as the bundled Yubico roots. Repeatable.",
+    )(f)
     f = click.option(
-        "--roots", "roots", multiple=True, metavar="FILE",
+        "--roots",
+        "roots",
+        multiple=True,
+        metavar="FILE",
         type=click.Path(dir_okay=False, path_type=Path),
         help="Trust ONLY the certificates in FILE (PEM; self-signed ones are roots), "
-             "replacing the bundled Yubico roots. Repeatable.")(f)
+        "replacing the bundled Yubico roots. Repeatable.",
+    )(f)
     return f
 
 
@@ -56,8 +63,7 @@ def attestation_lines(att: Any, keyid: str | None, at: datetime) -> list[str]:
         lines += [
             f"device: YubiHSM 2, serial {h.serial if h.serial is not None else 'not stated'}, "
             f"firmware {h.firmware or 'not stated'}",
-            f"key object: id 0x{h.object_id:04x}" if h.object_id is not None
-            else "key object: id not stated",
+            f"key object: id 0x{h.object_id:04x}" if h.object_id is not None else "key object: id not stated",
             f"label: {safe(h.label) if h.label is not None else '-'}",
             f"origin: {h.origin_text()}",
             f"capabilities: {', '.join(h.capability_names()) or 'none'}",
@@ -91,8 +97,7 @@ def echo_lines(lines: list[str]) -> None:
         click.echo(line)
 
 
-def audit_directory(directory: Path, attestations: Path, at: datetime,
-                    names: dict[str, str]) -> Any:
+def audit_directory(directory: Path, attestations: Path, at: datetime, names: dict[str, str]) -> Any:
     from tuf_ceremony.attestation.evidence import audit_keys, newest_root_keys
 
     version, keys, owners = newest_root_keys(directory)
@@ -110,8 +115,11 @@ def render_audit(report: Any) -> None:
     if not con.is_terminal:
         con.width = max(con.width, 140)
     attested = sum(1 for k in report.keys if k.attested)
-    t = Table(title=f"Hardware attestation (root version {report.root_version}: "
-                    f"{attested} of {len(report.keys)} keys attested)", title_justify="left")
+    t = Table(
+        title=f"Hardware attestation (root version {report.root_version}: "
+        f"{attested} of {len(report.keys)} keys attested)",
+        title_justify="left",
+    )
     t.add_column("key")
     t.add_column("roles")
     t.add_column("attested")
@@ -125,5 +133,9 @@ def render_audit(report: Any) -> None:
             Text(safe(k.summary or "", 200) if k.attested else safe(k.reason or "", 300)),
         )
     con.print(t)
-    con.print(f"{report.certificates} certificate(s) read from {safe(report.directory)}"
-              f", {report.skipped} other file(s) ignored", markup=False, highlight=False)
+    con.print(
+        f"{report.certificates} certificate(s) read from {safe(report.directory)}"
+        f", {report.skipped} other file(s) ignored",
+        markup=False,
+        highlight=False,
+    )

@@ -27,13 +27,19 @@ _file = click.Path(dir_okay=False, path_type=Path)
 
 @click.command()
 @click.argument("plan", type=_path)
-@click.option("--trusted", type=_path,
-              help="Directory of trusted metadata (N.root.json history, latest targets): "
-                   "prepare root N+1 and targets M+1.")
+@click.option(
+    "--trusted",
+    type=_path,
+    help="Directory of trusted metadata (N.root.json history, latest targets): prepare root N+1 and targets M+1.",
+)
 @click.option("--out", required=True, type=_file, help="Signing request file to write.")
-@click.option("--at", "at", metavar="TIME",
-              help="Preparation time: a date (2026-11-01, 00:00 UTC) or an RFC 3339 time; "
-                   "expiry durations count from it. Default: now.")
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="Preparation time: a date (2026-11-01, 00:00 UTC) or an RFC 3339 time; "
+    "expiry durations count from it. Default: now.",
+)
 @force_option
 def prepare(plan: Path, trusted: Path | None, out: Path, at: str | None, force: bool) -> None:
     """Turn a reviewed ceremony PLAN into a signing request."""
@@ -88,23 +94,21 @@ def render_request_summary(request: Any, signing: set[str] | None = None) -> Non
     tty = _stdout_is_tty()
     con.soft_wrap = not tty
     # every value below is untrusted text made safe by describe, and markup-escaped here
-    con.print(f"[bold]Ceremony[/bold] {escape(quote(request.ceremony))}   request "
-              f"{escape(request.request_id)}")
+    con.print(f"[bold]Ceremony[/bold] {escape(quote(request.ceremony))}   request {escape(request.request_id)}")
     for view in view_request(request):
         mark = ""
         if signing is not None:
-            mark = "  [bold green](you sign this)[/bold green]" if view.role in signing \
-                else "  (not signed by this key)"
+            mark = (
+                "  [bold green](you sign this)[/bold green]" if view.role in signing else "  (not signed by this key)"
+            )
         con.print()
-        con.print(f"[bold]{view.role}[/bold] version {view.version}, expires {view.expires}"
-                  f"{mark}")
+        con.print(f"[bold]{view.role}[/bold] version {view.version}, expires {view.expires}{mark}")
         for s in view.signer_sets:
             con.print(f"  signers: {escape(s)}")
         if view.roles:
             # columns when every cell fits whole, else one block per role: never truncated
             rows = [[r.role, str(r.threshold), "\n".join(r.keys)] for r in view.roles]
-            for line in table_lines(["role", "threshold", "keys (name, keyid)"], rows,
-                                    width - 2):
+            for line in table_lines(["role", "threshold", "keys (name, keyid)"], rows, width - 2):
                 con.print(f"  {escape(line)}", soft_wrap=True)
         from rich.markup import escape
 
@@ -138,21 +142,31 @@ def _stdout_is_tty() -> bool:
 
 @click.command()
 @click.argument("request_file", metavar="REQUEST", type=_file)
-@click.option("--key", "key_spec", required=True,
-              help="Private key file (encrypted PKCS#8 PEM) or pkcs11: URI.")
+@click.option("--key", "key_spec", required=True, help="Private key file (encrypted PKCS#8 PEM) or pkcs11: URI.")
 @click.option("--out", required=True, type=_file, help="Signature bundle file to write.")
-@click.option("--trusted", "trusted", type=_path, metavar="DIR|FILE",
-              help="Your own copy of the published trusted root (a root history directory "
-                   "or one root file): the request's trusted root must equal it, or follow "
-                   "it by one checked version.")
-@click.option("--rehearsal", is_flag=True,
-              help="This is a rehearsal: accept an unencrypted private key file.")
-@click.option("--name", "signer_name", help="Your name in the bundle (default: the key's "
-                                            "name in the request).")
+@click.option(
+    "--trusted",
+    "trusted",
+    type=_path,
+    metavar="DIR|FILE",
+    help="Your own copy of the published trusted root (a root history directory "
+    "or one root file): the request's trusted root must equal it, or follow "
+    "it by one checked version.",
+)
+@click.option("--rehearsal", is_flag=True, help="This is a rehearsal: accept an unencrypted private key file.")
+@click.option("--name", "signer_name", help="Your name in the bundle (default: the key's name in the request).")
 @yes_option
 @force_option
-def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, rehearsal: bool,
-         signer_name: str | None, yes: bool, force: bool) -> None:
+def sign(
+    request_file: Path,
+    key_spec: str,
+    out: Path,
+    trusted: Path | None,
+    rehearsal: bool,
+    signer_name: str | None,
+    yes: bool,
+    force: bool,
+) -> None:
     """Show what REQUEST asks to sign, confirm, sign and write a bundle."""
     from tuf_ceremony.cli.common import echo_wrapped
     from tuf_ceremony.cli.screens import Terminal, after_signing, confirm_signing, show_review
@@ -172,10 +186,11 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
         pin_request(request, trusted)
     legacy = request.legacy_trusted_keyids
     if legacy:
-        warn(f"the trusted metadata lists {len(legacy)} key(s) under legacy keyids (not the "
-             "SHA-256 of the key): they are matched and counted by key material")
-    source = open_key_source(key_spec, secrets_handler(),
-                             notify=lambda msg: echo_wrapped(safe(msg, 300), err=True))
+        warn(
+            f"the trusted metadata lists {len(legacy)} key(s) under legacy keyids (not the "
+            "SHA-256 of the key): they are matched and counted by key material"
+        )
+    source = open_key_source(key_spec, secrets_handler(), notify=lambda msg: echo_wrapped(safe(msg, 300), err=True))
     public = source.known_public_key()
     slots = require_slots(request, public, key_spec) if public is not None else None
     # display and confirmation flow: tuf_ceremony/cli/screens.py
@@ -187,13 +202,13 @@ def sign(request_file: Path, key_spec: str, out: Path, trusted: Path | None, reh
     slots = require_slots(request, public, key_spec)
     name = signer_name or request.name_of(slots[0].keyid) or slots[0].keyid[:12]
     confirm_signing(request, slots, name, term, lambda q: confirm(q, yes))
-    bundle = with_retries(lambda: sign_slots(request, slots, source.signer_for, name,
-                                             fmt_time(utcnow())))
+    bundle = with_retries(lambda: sign_slots(request, slots, source.signer_for, name, fmt_time(utcnow())))
     _bind_review(request, bundle)
     written = write_atomic(out, bundle.to_bytes(), force=force)
     # wrapped at the terminal's width: the keyholder reads these lines whole
-    echo_wrapped(f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), "
-                 "each verified against the public key)")
+    echo_wrapped(
+        f"signature bundle written: {out} ({len(bundle.signatures)} signature(s), each verified against the public key)"
+    )
     echo_wrapped(removal_note([written]))
     for line in after_signing(out.name):
         echo_wrapped(line)
@@ -209,7 +224,9 @@ def _check_key_file(key_spec: str, rehearsal: bool) -> None:
     if private_key_file_unencrypted(key_spec):
         raise InputError(
             "is an unencrypted private key: a ceremony key is on a token or encrypted; "
-            "give --rehearsal if this is a rehearsal", source=key_spec)
+            "give --rehearsal if this is a rehearsal",
+            source=key_spec,
+        )
 
 
 def _bind_review(request: Any, bundle: Any) -> None:
@@ -220,8 +237,7 @@ def _bind_review(request: Any, bundle: Any) -> None:
 
     bundle.review_digest = review_digest(request)
     signed = ", ".join(f"{s.role} v{s.version}" for s in bundle.signatures)
-    note_transcript(review_digest=bundle.review_digest,
-                    result=f"signed {signed} of request {request.request_id[:16]}")
+    note_transcript(review_digest=bundle.review_digest, result=f"signed {signed} of request {request.request_id[:16]}")
 
 
 def _load_bundles(paths: tuple[Path, ...]) -> list[Any]:
@@ -257,8 +273,7 @@ def render_status(col: Collection, views: list[PayloadView] | None = None, as_js
 @click.argument("bundles", nargs=-1, type=_file)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @click.pass_context
-def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
-           as_json: bool) -> None:
+def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...], as_json: bool) -> None:
     """Valid signatures against each threshold, and who is missing.
 
     Exit 0 when every threshold is met and no bundle is refused, 1 when
@@ -282,13 +297,15 @@ def status(ctx: click.Context, request_file: Path, bundles: tuple[Path, ...],
 @click.command()
 @click.argument("request_file", metavar="REQUEST", type=_file)
 @click.argument("bundles", nargs=-1, required=True, type=_file)
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write N.root.json / N.targets.json into.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the files written and the actions required as JSON.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write N.root.json / N.targets.json into.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the files written and the actions required as JSON.")
 @force_option
-def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, as_json: bool,
-          force: bool) -> None:
+def merge(request_file: Path, bundles: tuple[Path, ...], out: Path, as_json: bool, force: bool) -> None:
     """Check every bundle and write the signed metadata when all thresholds are met."""
     from tuf_ceremony.describe import view_request
     from tuf_ceremony.merge import collect

@@ -38,9 +38,9 @@ def read_secret(name: str, *, confirm: bool = False) -> str:
 
     name = safe(name, 120)
     if stdin_is_tty():
-        value: str = click.prompt(f"Enter {name}", hide_input=True,
-                                  confirmation_prompt=f"Repeat {name}" if confirm else False,
-                                  err=True)
+        value: str = click.prompt(
+            f"Enter {name}", hide_input=True, confirmation_prompt=f"Repeat {name}" if confirm else False, err=True
+        )
         return value
     line = sys.stdin.readline()
     if not line:
@@ -65,8 +65,7 @@ def read_new_secret(name: str, min_length: int, tries: int = SECRET_TRIES) -> st
     for _ in range(tries):
         value: str = click.prompt(f"Enter {name}", hide_input=True, err=True)
         if len(value) < min_length:
-            click.echo(f"Too short: the {name} needs at least {min_length} characters.",
-                       err=True)
+            click.echo(f"Too short: the {name} needs at least {min_length} characters.", err=True)
             continue
         again: str = click.prompt(f"Repeat {name}", hide_input=True, err=True)
         if again != value:
@@ -101,8 +100,7 @@ def with_retries(action: Callable[[], T], tries: int = SECRET_TRIES) -> T:
             if attempt == tries or not _retryable(e):
                 raise
             left = tries - attempt
-            echo_wrapped(f"{safe(str(e), 300)}. Try again ({left} "
-                         f"{'try' if left == 1 else 'tries'} left).", err=True)
+            echo_wrapped(f"{safe(str(e), 300)}. Try again ({left} {'try' if left == 1 else 'tries'} left).", err=True)
     raise AssertionError("unreachable")
 
 

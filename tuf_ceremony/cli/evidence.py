@@ -37,10 +37,13 @@ _path = click.Path(path_type=Path)
 
 def transcript_option() -> click.Option:
     return click.Option(
-        ["--transcript"], type=_file, metavar="FILE",
+        ["--transcript"],
+        type=_file,
+        metavar="FILE",
         help="Append a record of this run (arguments, file digests, result) to the "
-             "JSON Lines transcript FILE; the command fails before writing anything "
-             "when FILE cannot be written.")
+        "JSON Lines transcript FILE; the command fails before writing anything "
+        "when FILE cannot be written.",
+    )
 
 
 def note_transcript(**fields: Any) -> None:
@@ -140,8 +143,14 @@ def _one_line(text: str) -> str:
     return safe(" ".join(text.split()), 500)
 
 
-def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., Any],
-              path: Path, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _recorded(
+    ctx: click.Context,
+    cmd: click.Command,
+    callback: Callable[..., Any],
+    path: Path,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
     from tuf_ceremony import __version__
     from tuf_ceremony.evidence.fingerprint import tool_fingerprint
     from tuf_ceremony.evidence.transcript import Transcript, describe_path
@@ -165,8 +174,7 @@ def _recorded(ctx: click.Context, cmd: click.Command, callback: Callable[..., An
         raise
     record: dict[str, Any] = {
         "time": fmt_time(start),
-        "tool": {"version": __version__, "fingerprint": fingerprint.digest,
-                 "python": sys.version.split()[0]},
+        "tool": {"version": __version__, "fingerprint": fingerprint.digest, "python": sys.version.split()[0]},
         "command": " ".join(ctx.command_path.split()[1:]) or (cmd.name or "?"),
         "arguments": {k: _jsonable(v) for k, v in sorted(kwargs.items())},
         "inputs": inputs,
@@ -202,7 +210,9 @@ def _refuse_transcript_as_output(transcript: Path, paths: list[tuple[str, Path, 
             what = "is" if out == where else "is inside"
             raise TranscriptError(
                 f"{what} the output --{name.replace('_', '-')} {p}: keep the transcript "
-                "apart from the command's outputs", source=str(transcript))
+                "apart from the command's outputs",
+                source=str(transcript),
+            )
 
 
 def _tree(directory: Path) -> dict[str, str]:
@@ -215,8 +225,9 @@ def _tree(directory: Path) -> dict[str, str]:
         return {}
 
 
-def _remove_new_outputs(paths: list[tuple[str, Path, bool]], before: dict[Path, dict[str, str]],
-                        existed: set[Path]) -> tuple[list[str], list[str]]:
+def _remove_new_outputs(
+    paths: list[tuple[str, Path, bool]], before: dict[Path, dict[str, str]], existed: set[Path]
+) -> tuple[list[str], list[str]]:
     """Remove what this run created (files that did not exist before it, and
     new files in output directories), so that a run the transcript could not
     record leaves nothing behind. Returns (removed, kept): files replaced
@@ -255,9 +266,16 @@ def _remove_new_outputs(paths: list[tuple[str, Path, bool]], before: dict[Path, 
     return removed, kept
 
 
-def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
-            paths: list[tuple[str, Path, bool]], before: dict[Path, dict[str, str]],
-            existed: set[Path], code: int, result: str) -> None:
+def _finish(
+    ctx: click.Context,
+    transcript: Any,
+    record: dict[str, Any],
+    paths: list[tuple[str, Path, bool]],
+    before: dict[Path, dict[str, str]],
+    existed: set[Path],
+    code: int,
+    result: str,
+) -> None:
     from tuf_ceremony.errors import CeremonyError
     from tuf_ceremony.evidence.transcript import TranscriptError, describe_path, tree_digest, tree_files
     from tuf_ceremony.text import safe
@@ -272,22 +290,32 @@ def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
             if p in before or p.is_dir():
                 old = before.get(p, {})
                 changed = [(n, d) for n, d in tree_files(p) if old.get(n) != d]
-                outputs.append({"param": name, "path": str(p), "type": "directory",
-                                "sha256": tree_digest(changed), "count": len(changed),
-                                "files": [{"name": n, "sha256": d} for n, d in changed]})
+                outputs.append(
+                    {
+                        "param": name,
+                        "path": str(p),
+                        "type": "directory",
+                        "sha256": tree_digest(changed),
+                        "count": len(changed),
+                        "files": [{"name": n, "sha256": d} for n, d in changed],
+                    }
+                )
             else:
                 outputs.append(describe_path(name, p))
     except OSError as e:
-        outputs.append({"param": "?", "path": "?", "type": "unreadable",
-                        "error": e.strerror or type(e).__name__})
+        outputs.append({"param": "?", "path": "?", "type": "unreadable", "error": e.strerror or type(e).__name__})
     notes: dict[str, Any] = ctx.meta.get(_NOTES, {})
     record["finished"] = fmt_time(utcnow())
     record["outputs"] = outputs
     record["exit_code"] = code
     if code == 0 and "result" not in notes and outputs:
         result += "; wrote " + ", ".join(
-            f"{Path(o['path']).name} ({o.get('count', 0)} file(s))" if o.get("type") == "directory"
-            else Path(o["path"]).name for o in outputs if o.get("type") != "missing")
+            f"{Path(o['path']).name} ({o.get('count', 0)} file(s))"
+            if o.get("type") == "directory"
+            else Path(o["path"]).name
+            for o in outputs
+            if o.get("type") != "missing"
+        )
     record["result"] = _one_line(str(notes.get("result", result))) if code == 0 else result
     if isinstance(notes.get("review_digest"), str):
         record["review_digest"] = notes["review_digest"]
@@ -303,32 +331,32 @@ def _finish(ctx: click.Context, transcript: Any, record: dict[str, Any],
         except OSError as oe:
             removed, kept = [], [f"(cleaning up failed: {oe.strerror or type(oe).__name__})"]
         what = f"ended with exit {code}" if code else "failed"
-        gone = (f"its new outputs were removed ({', '.join(removed)})" if removed
-                else "it wrote no new output")
+        gone = f"its new outputs were removed ({', '.join(removed)})" if removed else "it wrote no new output"
         if kept:
             gone += f"; replaced with --force and not restorable: {', '.join(kept)}"
-        raise TranscriptError(f"{e}; the command {what}: this run is NOT recorded, so {gone}",
-                              source=None) from None
+        raise TranscriptError(f"{e}; the command {what}: this run is NOT recorded, so {gone}", source=None) from None
     # short lines (an 80-column console never breaks a word to be read aloud)
     click.echo(f"transcript: record {seq} appended to {safe(transcript.path)}", err=True)
-    click.echo(f"  record hash {group_hex(digest[:16])}: {' '.join(digest_words(digest, 4))}",
-               err=True)
+    click.echo(f"  record hash {group_hex(digest[:16])}: {' '.join(digest_words(digest, 4))}", err=True)
     if "review_digest" in record:
         review = record["review_digest"]
-        click.echo(f"  review digest {group_hex(review[:16])}: "
-                   f"{' '.join(digest_words(review, 4))}", err=True)
-        click.echo("  (the review digest is the same for every keyholder of this request)",
-                   err=True)
+        click.echo(f"  review digest {group_hex(review[:16])}: {' '.join(digest_words(review, 4))}", err=True)
+        click.echo("  (the review digest is the same for every keyholder of this request)", err=True)
 
 
 # -- preflight -----------------------------------------------------------------
 
 _BIG_DIGITS = {
-    "0": ("###", "# #", "# #", "# #", "###"), "1": ("  #", "  #", "  #", "  #", "  #"),
-    "2": ("###", "  #", "###", "#  ", "###"), "3": ("###", "  #", "###", "  #", "###"),
-    "4": ("# #", "# #", "###", "  #", "  #"), "5": ("###", "#  ", "###", "  #", "###"),
-    "6": ("###", "#  ", "###", "# #", "###"), "7": ("###", "  #", "  #", "  #", "  #"),
-    "8": ("###", "# #", "###", "# #", "###"), "9": ("###", "# #", "###", "  #", "###"),
+    "0": ("###", "# #", "# #", "# #", "###"),
+    "1": ("  #", "  #", "  #", "  #", "  #"),
+    "2": ("###", "  #", "###", "#  ", "###"),
+    "3": ("###", "  #", "###", "  #", "###"),
+    "4": ("# #", "# #", "###", "  #", "  #"),
+    "5": ("###", "#  ", "###", "  #", "###"),
+    "6": ("###", "#  ", "###", "# #", "###"),
+    "7": ("###", "  #", "  #", "  #", "  #"),
+    "8": ("###", "# #", "###", "# #", "###"),
+    "9": ("###", "# #", "###", "  #", "###"),
     ":": ("   ", " # ", "   ", " # ", "   "),
 }
 
@@ -353,20 +381,41 @@ def _pkcs11_modules(module: str | None) -> list[str]:
 
 
 @click.command()
-@click.option("--expect-time", metavar="TIME",
-              help="The UTC time on a witness's watch: HH:MM[:SS] or RFC 3339.")
-@click.option("--tolerance", type=click.IntRange(min=0), default=120, show_default=True,
-              metavar="SECONDS", help="Largest difference accepted from --expect-time.")
-@click.option("--accept", "accepted", multiple=True, metavar="CHECK",
-              type=click.Choice(["network", "route", "radio", "clock", "tool", "pkcs11"]),
-              help="Accept the failure of CHECK (recorded as accepted). Repeatable.")
-@click.option("--module", type=click.Path(dir_okay=False), metavar="PATH",
-              help="PKCS#11 module to fingerprint (default: the module tuf-ceremony would load).")
+@click.option("--expect-time", metavar="TIME", help="The UTC time on a witness's watch: HH:MM[:SS] or RFC 3339.")
+@click.option(
+    "--tolerance",
+    type=click.IntRange(min=0),
+    default=120,
+    show_default=True,
+    metavar="SECONDS",
+    help="Largest difference accepted from --expect-time.",
+)
+@click.option(
+    "--accept",
+    "accepted",
+    multiple=True,
+    metavar="CHECK",
+    type=click.Choice(["network", "route", "radio", "clock", "tool", "pkcs11"]),
+    help="Accept the failure of CHECK (recorded as accepted). Repeatable.",
+)
+@click.option(
+    "--module",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="PKCS#11 module to fingerprint (default: the module tuf-ceremony would load).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--out", type=_file, help="Write the result (JSON) to this file.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
-def preflight(expect_time: str | None, tolerance: int, accepted: tuple[str, ...],
-              module: str | None, as_json: bool, out: Path | None, force: bool) -> None:
+def preflight(
+    expect_time: str | None,
+    tolerance: int,
+    accepted: tuple[str, ...],
+    module: str | None,
+    as_json: bool,
+    out: Path | None,
+    force: bool,
+) -> None:
     """Check this machine before any key is used: the air gap, the clock,
     the tool's fingerprint, the Python version and the PKCS#11 module.
 
@@ -392,10 +441,16 @@ def preflight(expect_time: str | None, tolerance: int, accepted: tuple[str, ...]
         except ValueError as e:
             raise InputError(f"--expect-time: {e}") from None
     result = run_preflight(
-        now=now, fingerprint=tool_fingerprint(), tool_version=__version__,
-        python=sys.version.split()[0], hostname=socket.gethostname(),
-        expect_time=expected, tolerance=tolerance, accept=frozenset(accepted),
-        modules=_pkcs11_modules(module))
+        now=now,
+        fingerprint=tool_fingerprint(),
+        tool_version=__version__,
+        python=sys.version.split()[0],
+        hostname=socket.gethostname(),
+        expect_time=expected,
+        tolerance=tolerance,
+        accept=frozenset(accepted),
+        modules=_pkcs11_modules(module),
+    )
     doc = result.to_dict()
     if out is not None:
         write_atomic(out, dump_json(doc), force=force)
@@ -405,13 +460,17 @@ def preflight(expect_time: str | None, tolerance: int, accepted: tuple[str, ...]
         render_preflight(result)
         if out is not None:
             click.echo(f"pre-flight result written: {out}")
-    note_transcript(details={"ok": result.ok, "failed": [c.name for c in result.failed],
-                             "accepted": [c.name for c in result.accepted],
-                             "fingerprint": result.tool.digest})
+    note_transcript(
+        details={
+            "ok": result.ok,
+            "failed": [c.name for c in result.failed],
+            "accepted": [c.name for c in result.accepted],
+            "fingerprint": result.tool.digest,
+        }
+    )
     if not result.ok:
         failed = ", ".join(f"{c.name} ({c.summary})" for c in result.failed)
-        raise VerificationError(f"pre-flight failed: {failed}; fix it, or accept it with "
-                                "--accept CHECK")
+        raise VerificationError(f"pre-flight failed: {failed}; fix it, or accept it with --accept CHECK")
 
 
 def render_preflight(result: Any) -> None:
@@ -432,28 +491,31 @@ def render_preflight(result: Any) -> None:
     styles = {"pass": "green", "fail": "bold red", "accepted": "bold yellow", "info": "default"}
     for c in result.checks:
         label = f"{c.status.upper():<9}"
-        con.print(f"[{styles[c.status]}]{label}[/{styles[c.status]}]{c.name:<8} "
-                  f"{escape(safe(c.summary, 300))}")
+        con.print(f"[{styles[c.status]}]{label}[/{styles[c.status]}]{c.name:<8} {escape(safe(c.summary, 300))}")
         if c.status in ("fail", "accepted"):
             for d in c.details[:12]:
                 con.print(f"           {escape(safe(d))}")
     con.print()
-    con.print(f"[bold]Tool[/bold] tuf-ceremony {escape(result.tool_version)} on Python "
-              f"{escape(result.python)}, host {escape(safe(result.hostname))}")
+    con.print(
+        f"[bold]Tool[/bold] tuf-ceremony {escape(result.tool_version)} on Python "
+        f"{escape(result.python)}, host {escape(safe(result.hostname))}"
+    )
     con.print(f"  fingerprint {group_hex(result.tool.digest)}")
     con.print(f"  read aloud: [bold]{' '.join(digest_words(result.tool.digest))}[/bold]")
     if result.accepted:
-        con.print("[bold yellow]Accepted failures (read them aloud for the record):[/bold "
-                  f"yellow] {', '.join(c.name for c in result.accepted)}")
+        con.print(
+            "[bold yellow]Accepted failures (read them aloud for the record):[/bold "
+            f"yellow] {', '.join(c.name for c in result.accepted)}"
+        )
 
 
 # -- script ----------------------------------------------------------------------
 
+
 @click.command()
 @click.argument("plan", type=_file)
 @click.option("--out", required=True, type=_file, help="Run sheet file to write.")
-@click.option("--html", "as_html", is_flag=True,
-              help="Write a self-contained HTML page to print instead of Markdown.")
+@click.option("--html", "as_html", is_flag=True, help="Write a self-contained HTML page to print instead of Markdown.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 def script(plan: Path, out: Path, as_html: bool, force: bool) -> None:
     """Write the ceremony's run sheet from PLAN: numbered steps, performer and
@@ -473,11 +535,11 @@ def script(plan: Path, out: Path, as_html: bool, force: bool) -> None:
     sheet = build_run_sheet(p, plan.name, digest)
     text = render_html(sheet) if as_html else render_markdown(sheet)
     write_atomic(out, text.encode("utf-8"), force=force)
-    click.echo(f"run sheet written: {out} ({len(sheet.steps)} steps, "
-               f"{len(sheet.keyholders)} keyholder(s))")
+    click.echo(f"run sheet written: {out} ({len(sheet.steps)} steps, {len(sheet.keyholders)} keyholder(s))")
 
 
 # -- audit -----------------------------------------------------------------------
+
 
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -500,8 +562,7 @@ def audit(directory: Path, as_json: bool) -> None:
         render_audit(report)
     if not report.ok:
         first = report.failures[0]
-        raise VerificationError(f"audit failed: {len(report.failures)} problem(s); first: "
-                                f"[{first.check}] {first}")
+        raise VerificationError(f"audit failed: {len(report.failures)} problem(s); first: [{first.check}] {first}")
 
 
 def render_audit(report: Any) -> None:
@@ -514,11 +575,13 @@ def render_audit(report: Any) -> None:
     con.print(f"[bold]Ceremony record[/bold] {escape(safe(report.directory))}")
     if report.request_id:
         con.print(f"request id {report.request_id}")
-    marks = {"pass": "[green]PASS[/green]", "fail": "[bold red]FAIL[/bold red]",
-             "warn": "[yellow]WARN[/yellow]"}
+    marks = {"pass": "[green]PASS[/green]", "fail": "[bold red]FAIL[/bold red]", "warn": "[yellow]WARN[/yellow]"}
     for f in report.findings:
         con.print(f"{marks[f.status]} {f.check:<10} {escape(str(f))}")  # fields are safe()d
     fails = len(report.failures)
     con.print()
-    con.print("[bold green]audit passed[/bold green]" if not fails
-              else f"[bold red]audit FAILED: {fails} problem(s)[/bold red]")
+    con.print(
+        "[bold green]audit passed[/bold green]"
+        if not fails
+        else f"[bold red]audit FAILED: {fails} problem(s)[/bold red]"
+    )

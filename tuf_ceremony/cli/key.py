@@ -27,18 +27,21 @@ def _close_token_sessions() -> None:
 
 
 @key.command("generate")
-@click.option("--type", "keytype", required=True,
-              type=click.Choice(list(KEY_TYPES)),
-              help="Key algorithm.")
-@click.option("--private-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Software key: encrypted PKCS#8 PEM file to write (mode 0600).")
+@click.option("--type", "keytype", required=True, type=click.Choice(list(KEY_TYPES)), help="Key algorithm.")
+@click.option(
+    "--private-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Software key: encrypted PKCS#8 PEM file to write (mode 0600).",
+)
 @click.option("--uri", help="Hardware key: PKCS#11 URI of the key to create on a token.")
-@click.option("--public-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="TUF key JSON file to write (software key default: beside the private "
-                   "key, alice.pem -> alice.pub.json, where `sign` finds it).")
+@click.option(
+    "--public-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TUF key JSON file to write (software key default: beside the private "
+    "key, alice.pem -> alice.pub.json, where `sign` finds it).",
+)
 @force_option
-def generate(keytype: str, private_out: Path | None, uri: str | None, public_out: Path | None,
-             force: bool) -> None:
+def generate(keytype: str, private_out: Path | None, uri: str | None, public_out: Path | None, force: bool) -> None:
     """Generate a key pair and write its public key as TUF key JSON.
 
     With --private-out the key is a software key (for rehearsals and tests),
@@ -109,8 +112,9 @@ def _show_public(keyid: str, public_out: Path, where: str, value: str) -> None:
 
 @key.command("export")
 @click.argument("uri")
-@click.option("--public-out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="TUF key JSON file to write.")
+@click.option(
+    "--public-out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="TUF key JSON file to write."
+)
 @force_option
 def export(uri: str, public_out: Path, force: bool) -> None:
     """Write the public key of a key on a PKCS#11 token as TUF key JSON.
@@ -132,9 +136,12 @@ def export(uri: str, public_out: Path, force: bool) -> None:
 
 
 @key.command("list")
-@click.option("--module", type=click.Path(dir_okay=False),
-              help="PKCS#11 module to ask (default: $TUF_CEREMONY_PKCS11_MODULE, "
-                   "else every module found in the usual locations).")
+@click.option(
+    "--module",
+    type=click.Path(dir_okay=False),
+    help="PKCS#11 module to ask (default: $TUF_CEREMONY_PKCS11_MODULE, "
+    "else every module found in the usual locations).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def list_keys(module: str | None, as_json: bool) -> None:
     """List PKCS#11 tokens and the keys on them, with the URI of each key.
@@ -157,16 +164,24 @@ from tuf_ceremony.cli.attestation import roots_options as _roots_options  # noqa
 
 @key.command("verify-attestation")
 @click.argument("pubkey", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("attestation", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("attestation", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--at", "at", metavar="TIME",
-              help="Check certificate validity at this time instead of now: a date "
-                   "(2026-11-01, read as 00:00 UTC) or an RFC 3339 time.")
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="Check certificate validity at this time instead of now: a date "
+    "(2026-11-01, read as 00:00 UTC) or an RFC 3339 time.",
+)
 @_roots_options
-def verify_attestation_cmd(pubkey: Path, attestation: tuple[Path, ...], as_json: bool,
-                           at: str | None, roots: tuple[Path, ...],
-                           add_roots: tuple[Path, ...]) -> None:
+def verify_attestation_cmd(
+    pubkey: Path,
+    attestation: tuple[Path, ...],
+    as_json: bool,
+    at: str | None,
+    roots: tuple[Path, ...],
+    add_roots: tuple[Path, ...],
+) -> None:
     """Verify offline that PUBKEY was generated inside genuine Yubico hardware.
 
     ATTESTATION are the certificate files (PEM or DER, any order): the key's
@@ -192,8 +207,7 @@ def verify_attestation_cmd(pubkey: Path, attestation: tuple[Path, ...], as_json:
         att = verify_attestation(public_der(pub), certs, store, when)
     except VerificationError as e:
         if as_json:
-            click.echo(json.dumps({"valid": False, "keyid": pub.keyid, "reason": str(e)},
-                                  indent=2))
+            click.echo(json.dumps({"valid": False, "keyid": pub.keyid, "reason": str(e)}, indent=2))
         raise
     if as_json:
         doc = att.to_dict()
@@ -205,17 +219,25 @@ def verify_attestation_cmd(pubkey: Path, attestation: tuple[Path, ...], as_json:
 
 @key.command("attest")
 @click.argument("uri")
-@click.option("--out", "out_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write key-attestation.pem, device-certificate.pem and "
-                   "public-key.pem into (made if missing).")
-@click.option("--at", "at", metavar="TIME",
-              help="Check certificate validity at this time instead of now: a date "
-                   "(2026-11-01, read as 00:00 UTC) or an RFC 3339 time.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write key-attestation.pem, device-certificate.pem and public-key.pem into (made if missing).",
+)
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="Check certificate validity at this time instead of now: a date "
+    "(2026-11-01, read as 00:00 UTC) or an RFC 3339 time.",
+)
 @_roots_options
 @force_option
-def attest_cmd(uri: str, out_dir: Path, at: str | None, roots: tuple[Path, ...],
-               add_roots: tuple[Path, ...], force: bool) -> None:
+def attest_cmd(
+    uri: str, out_dir: Path, at: str | None, roots: tuple[Path, ...], add_roots: tuple[Path, ...], force: bool
+) -> None:
     """Fetch a token key's attestation through PKCS#11 and write it to --out.
 
     URI is the key's PKCS#11 URI (see `tuf-ceremony key list`). YubiKey PIV
@@ -248,10 +270,13 @@ def attest_cmd(uri: str, out_dir: Path, at: str | None, roots: tuple[Path, ...],
         out_dir / "key-attestation.pem": fetched.attestation.cert.public_bytes(Encoding.PEM),
         out_dir / "device-certificate.pem": fetched.device.cert.public_bytes(Encoding.PEM),
         out_dir / "public-key.pem": load_der_public_key(fetched.public_der).public_bytes(
-            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo),
+            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+        ),
     }
-    certs = [SourcedCert(fetched.attestation.cert, str(out_dir / "key-attestation.pem")),
-             SourcedCert(fetched.device.cert, str(out_dir / "device-certificate.pem"))]
+    certs = [
+        SourcedCert(fetched.attestation.cert, str(out_dir / "key-attestation.pem")),
+        SourcedCert(fetched.device.cert, str(out_dir / "device-certificate.pem")),
+    ]
     att = verify_attestation(fetched.public_der, certs, store, when)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_files_atomic(files, force=force)
@@ -262,6 +287,8 @@ def attest_cmd(uri: str, out_dir: Path, at: str | None, roots: tuple[Path, ...],
     for path in files:
         click.echo(f"written: {safe(str(path))}")
     click.echo("in the ceremony plan:")
-    click.echo(f'  NAME = {{ public = "{safe(str(out_dir / "public-key.pem"))}", attestation = '
-               f'["{safe(str(out_dir / "key-attestation.pem"))}", '
-               f'"{safe(str(out_dir / "device-certificate.pem"))}"] }}')
+    click.echo(
+        f'  NAME = {{ public = "{safe(str(out_dir / "public-key.pem"))}", attestation = '
+        f'["{safe(str(out_dir / "key-attestation.pem"))}", '
+        f'"{safe(str(out_dir / "device-certificate.pem"))}"] }}'
+    )

@@ -142,13 +142,19 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
-             help="Offline key ceremonies for TUF repositories (PEP 458, RSTUF, Sigstore).\n\n"
-             f"Exit codes: {exit_codes_help()}")
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=f"Offline key ceremonies for TUF repositories (PEP 458, RSTUF, Sigstore).\n\nExit codes: {exit_codes_help()}",
+)
 @click.version_option(__version__, prog_name="tuf-ceremony")
 @click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
-@click.option("--transcript", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Record the command in this JSON Lines transcript (as COMMAND --transcript).")
+@click.option(
+    "--transcript",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Record the command in this JSON Lines transcript (as COMMAND --transcript).",
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, transcript: str | None) -> None:
     """The ``tuf-ceremony`` group (its --help text is built from the exit-code table)."""
@@ -175,7 +181,7 @@ def _print_traceback() -> None:
     import traceback
 
     for line in traceback.format_exc().splitlines():
-        indent = line[:len(line) - len(line.lstrip(" "))]
+        indent = line[: len(line) - len(line.lstrip(" "))]
         click.echo(indent + _one_line(line), err=True)
 
 

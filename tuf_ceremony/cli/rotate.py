@@ -13,35 +13,74 @@ _ROLES = ("root", "targets", "snapshot", "timestamp")
 
 
 @click.command()
-@click.option("--trusted", required=True, type=click.Path(path_type=Path),
-              help="Directory of trusted metadata (N.root.json history, latest targets).")
-@click.option("--role", "roles", required=True, multiple=True, type=click.Choice(_ROLES),
-              help="A role whose keys change. Repeatable: every role named changes in the "
-                   "one new root.")
-@click.option("--revoke", multiple=True, metavar="[ROLE:]KEY",
-              help="Remove a key (name, keyid or unique keyid prefix) from every --role "
-                   "that holds it, or from ROLE only. Repeatable.")
-@click.option("--add", multiple=True, metavar="[ROLE:]PUBKEY",
-              help="Add a public key (file or pkcs11: URI of a token key) to every --role, "
-                   "or to ROLE only. Repeatable.")
-@click.option("--threshold", "thresholds", multiple=True, metavar="[ROLE:]N",
-              help="New threshold of every --role, or of ROLE only. Repeatable.")
-@click.option("--expires", help="Expiry of the new root (and re-signed targets): a duration "
-                                "like 365d, a date or an RFC 3339 time. Default: 365d.")
-@click.option("--names", "names_files", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Plan, signing request or {keyid: name} JSON naming the trusted keys (no "
-                   "token needed). Repeatable.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Signing request file to write.")
-@click.option("--at", "at", metavar="TIME",
-              help="Preparation time: a date (2026-11-01, 00:00 UTC) or an RFC 3339 time. "
-                   "Default: now.")
+@click.option(
+    "--trusted",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory of trusted metadata (N.root.json history, latest targets).",
+)
+@click.option(
+    "--role",
+    "roles",
+    required=True,
+    multiple=True,
+    type=click.Choice(_ROLES),
+    help="A role whose keys change. Repeatable: every role named changes in the one new root.",
+)
+@click.option(
+    "--revoke",
+    multiple=True,
+    metavar="[ROLE:]KEY",
+    help="Remove a key (name, keyid or unique keyid prefix) from every --role "
+    "that holds it, or from ROLE only. Repeatable.",
+)
+@click.option(
+    "--add",
+    multiple=True,
+    metavar="[ROLE:]PUBKEY",
+    help="Add a public key (file or pkcs11: URI of a token key) to every --role, or to ROLE only. Repeatable.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="[ROLE:]N",
+    help="New threshold of every --role, or of ROLE only. Repeatable.",
+)
+@click.option(
+    "--expires",
+    help="Expiry of the new root (and re-signed targets): a duration "
+    "like 365d, a date or an RFC 3339 time. Default: 365d.",
+)
+@click.option(
+    "--names",
+    "names_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan, signing request or {keyid: name} JSON naming the trusted keys (no token needed). Repeatable.",
+)
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Signing request file to write."
+)
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="Preparation time: a date (2026-11-01, 00:00 UTC) or an RFC 3339 time. Default: now.",
+)
 @force_option
-def rotate(trusted: Path, roles: tuple[str, ...], revoke: tuple[str, ...], add: tuple[str, ...],
-           thresholds: tuple[str, ...], expires: str | None, names_files: tuple[Path, ...],
-           out: Path,
-           at: str | None, force: bool) -> None:
+def rotate(
+    trusted: Path,
+    roles: tuple[str, ...],
+    revoke: tuple[str, ...],
+    add: tuple[str, ...],
+    thresholds: tuple[str, ...],
+    expires: str | None,
+    names_files: tuple[Path, ...],
+    out: Path,
+    at: str | None,
+    force: bool,
+) -> None:
     """Prepare root N+1 with the keys of every --role revoked or added, for the
     urgent case: a lost or compromised key. With --role targets, or when a
     revoked key signs delegations of the trusted targets (PEP 458 bins,

@@ -79,15 +79,13 @@ class Terminal:
     def detect(cls, yes: bool = False) -> Terminal:
         size = shutil.get_terminal_size((80, 24))
         interactive = not yes and _isatty(sys.stdin) and _isatty(sys.stdout)
-        return cls(max(MIN_WIDTH, size.columns), max(MIN_HEIGHT, size.lines), interactive,
-                   sys.stdout)
+        return cls(max(MIN_WIDTH, size.columns), max(MIN_HEIGHT, size.lines), interactive, sys.stdout)
 
     def show(self, lines: Sequence[str], clear: bool = False, end: str = "\n") -> None:
         """``lines``, each ended by a newline but the last, ended by ``end``
         (a full page ends with "": a newline on the bottom line would scroll
         the page's first line away)."""
-        text = (CLEAR if clear and self.interactive else "") + "\n".join(lines) + (
-            end if lines else "")
+        text = (CLEAR if clear and self.interactive else "") + "\n".join(lines) + (end if lines else "")
         self.out.write(text)
         self.out.flush()
 
@@ -108,9 +106,14 @@ def wrap(line: str, width: int) -> list[str]:
     indent = " " * min(len(line) - len(body), max(0, width // 2))
     sub = indent + "  "
     out: list[str] = []
-    wrapper = textwrap.TextWrapper(width=width, initial_indent=indent, subsequent_indent=sub,
-                                   break_long_words=False, break_on_hyphens=False,
-                                   drop_whitespace=True)
+    wrapper = textwrap.TextWrapper(
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=sub,
+        break_long_words=False,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    )
     for piece in wrapper.wrap(body):
         if len(piece) <= width:
             out.append(piece)
@@ -133,17 +136,19 @@ def wrap_all(lines: Sequence[str], width: int) -> list[str]:
     return out
 
 
-def table_lines(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int,
-                gap: int = 2) -> list[str]:
+def table_lines(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int, gap: int = 2) -> list[str]:
     """A table in ``width`` columns: aligned columns when every cell fits
     whole, else one block per row with one ``header: value`` line per cell
     (wrapped at spaces). Cells are shown as given: callers pass untrusted
     text through :func:`tuf_ceremony.text.safe` first."""
     cols = len(headers)
     cells = [[str(c) for c in row] + [""] * (cols - len(row)) for row in rows]
-    widths = [max([len(headers[i])] + [max((len(p) for p in r[i].split("\n")), default=0)
-                                       for r in cells]) for i in range(cols)]
+    widths = [
+        max([len(headers[i])] + [max((len(p) for p in r[i].split("\n")), default=0) for r in cells])
+        for i in range(cols)
+    ]
     if sum(widths) + gap * (cols - 1) <= width:
+
         def fmt(values: Sequence[str]) -> str:
             return (" " * gap).join(v.ljust(widths[i]) for i, v in enumerate(values)).rstrip()
 
@@ -174,8 +179,7 @@ def pages(lines: Sequence[str], height: int) -> list[list[str]]:
     return [list(lines[i : i + per]) for i in range(0, max(1, len(lines)), per)] or [[]]
 
 
-def page(term: Terminal, lines: Sequence[str], title: str, after: str,
-         quit_to: str = "the confirmation") -> str:
+def page(term: Terminal, lines: Sequence[str], title: str, after: str, quit_to: str = "the confirmation") -> str:
     """Show ``lines`` a page at a time. Returns "end" when the reader paged
     past the last page, "q" when they pressed q. ``after`` names what space
     shows after the last page, ``quit_to`` what q goes to."""
@@ -185,13 +189,15 @@ def page(term: Terminal, lines: Sequence[str], title: str, after: str,
         content = book[i] + [""] * (term.height - 1 - len(book[i]))
         last = i == len(book) - 1
         nxt = f"space: {after}" if last else "space: next page"
-        for status in (f"-- {title} {i + 1}/{len(book)}  {nxt}  b: back  q: {quit_to} --",
-                       f"-- {title} {i + 1}/{len(book)}  {nxt}  q: {quit_to} --",
-                       f"-- {title} {i + 1}/{len(book)}  space: next  b: back  q: skip --",
-                       f"-- {title} {i + 1}/{len(book)} space b q --"):
+        for status in (
+            f"-- {title} {i + 1}/{len(book)}  {nxt}  b: back  q: {quit_to} --",
+            f"-- {title} {i + 1}/{len(book)}  {nxt}  q: {quit_to} --",
+            f"-- {title} {i + 1}/{len(book)}  space: next  b: back  q: skip --",
+            f"-- {title} {i + 1}/{len(book)} space b q --",
+        ):
             if len(status) <= term.width:
                 break
-        term.show([*content, status[:term.width]], clear=True, end="")
+        term.show([*content, status[: term.width]], clear=True, end="")
         key = term.getkey()
         if key in (" ", "\r", "\n", "f", "j", "\x1b[6~", "\x1b[B"):  # also PgDn, down
             if last:
@@ -221,16 +227,19 @@ def anchor_of(request: Any) -> Anchor:
     if a is not None:
         return Anchor(str(a.status), a.version, a.digest, safe(a.describe(), None))
     if request.trusted_root is None:
-        return Anchor("first root", None, None,
-                      "FIRST ROOT: this request has no trusted root: it is a first root.")
+        return Anchor("first root", None, None, "FIRST ROOT: this request has no trusted root: it is a first root.")
     from tuf_ceremony.request import sha256_hex
 
     tr = request.trusted_root
     digest = sha256_hex(tr.signed_bytes)
     version = int(tr.signed.version)
-    return Anchor("not pinned", version, digest,
-                  f"trusted root version {version}, SHA-256 {digest}: NOT PINNED (no "
-                  "--trusted given); compare this digest with the published record")
+    return Anchor(
+        "not pinned",
+        version,
+        digest,
+        f"trusted root version {version}, SHA-256 {digest}: NOT PINNED (no "
+        "--trusted given); compare this digest with the published record",
+    )
 
 
 def anchor_short(a: Anchor, where: str = "on the first screen") -> str:
@@ -238,8 +247,7 @@ def anchor_short(a: Anchor, where: str = "on the first screen") -> str:
         return "This request has no trusted root: it is a first root."
     assert a.digest is not None
     if a.status == "not pinned":
-        return (f"Trusted root v{a.version}: NOT PINNED, SHA-256 {a.digest[:8]}... "
-                f"(in full {where}).")
+        return f"Trusted root v{a.version}: NOT PINNED, SHA-256 {a.digest[:8]}... (in full {where})."
     if a.status == "chained":
         return f"Trusted root v{a.version}: checked against your own trusted root."
     return f"Trusted root v{a.version}: pinned, equal to your own copy."
@@ -253,18 +261,15 @@ def key_line(request: Any, slots: Sequence[Any] | None, name: str | None) -> lis
     if slots is None:
         return ["Your key is identified once it is unlocked."]
     kid = slots[0].keyid
-    who = safe(name, 60) if name else (safe(request.name_of(kid), 60)
-                                        if request.name_of(kid) else kid[:12])
+    who = safe(name, 60) if name else (safe(request.name_of(kid), 60) if request.name_of(kid) else kid[:12])
     signs = ", ".join(f"{s.role} version {s.version}" for s in slots)
     return [f"Your key: {who}, keyid {safe(kid, None)}", f"It signs: {signs}."]
 
 
-def summary_lines(request: Any, slots: Sequence[Any] | None, name: str | None = None,
-                  width: int = 80) -> list[str]:
+def summary_lines(request: Any, slots: Sequence[Any] | None, name: str | None = None, width: int = 80) -> list[str]:
     """Screen 1: what the request asks, in plain words."""
     roles = _slot_roles(slots)
-    lines = [f"Signing request for ceremony {quote(request.ceremony)[:120]}",
-             f"  request id {request.request_id}"]
+    lines = [f"Signing request for ceremony {quote(request.ceremony)[:120]}", f"  request id {request.request_id}"]
     lines += key_line(request, slots, name)
     a = anchor_of(request)
     lines.append("")
@@ -274,20 +279,23 @@ def summary_lines(request: Any, slots: Sequence[Any] | None, name: str | None = 
         lines += layout_words(digest_words(a.digest), width, "")
     for p in request.payloads:
         signed = p.metadata.signed
-        mark = "" if roles is None else (" (you sign this)" if p.role in roles
-                                         else " (not signed by your key)")
+        mark = "" if roles is None else (" (you sign this)" if p.role in roles else " (not signed by your key)")
         lines.append("")
         lines.append(f"{p.role} version {p.version}, expires {fmt_time(signed.expires)}{mark}")
         lines += ["  " + c for c in essential_changes(request, p)]
         lines += ["  " + s for s in signer_sentences(request, p)]
     lines.append("")
-    lines.append("Next: the full details, every field signed and every change against "
-                 "the trusted version, then the confirmation.")
+    lines.append(
+        "Next: the full details, every field signed and every change against "
+        "the trusted version, then the confirmation."
+    )
     return lines
 
 
-_RENEWALS = ("No key or threshold changes: a renewal with a new expiry.",
-             "No content changes: a renewal with a new expiry.")
+_RENEWALS = (
+    "No key or threshold changes: a renewal with a new expiry.",
+    "No content changes: a renewal with a new expiry.",
+)
 
 
 def _payload_block(request: Any, p: Any, width: int, headings: bool) -> list[str]:
@@ -306,28 +314,32 @@ def _payload_block(request: Any, p: Any, width: int, headings: bool) -> list[str
     sentences = signer_sentences(request, p)
     out += ["  " + s for s in (sentences[:2] if len(sentences) > 2 else sentences)]
     if headings:
-        out.append(f"  Words of {p.role} v{p.version} (SHA-256 {p.digest[:8]}... of the "
-                   "bytes you sign):")
+        out.append(f"  Words of {p.role} v{p.version} (SHA-256 {p.digest[:8]}... of the bytes you sign):")
     body = wrap_all(out, width)
     body += layout_words(digest_words(p.digest), width, "")
     return body
 
 
-def confirmation_lines(request: Any, slots: Sequence[Any], name: str, width: int,
-                       height: int) -> list[str]:
+def confirmation_lines(request: Any, slots: Sequence[Any], name: str, width: int, height: int) -> list[str]:
     """Screen 3, without the question: what matters and the digest words,
     in at most ``height - 1`` lines when it can be done (blank lines and
     headings go first; then the changes are cut with a note, never the
     words, the key, the trust anchor or the instruction)."""
     kid = slots[0].keyid
-    head = wrap(f"Sign with {safe(name, 60)} (keyid {safe(kid[:12])}): {len(slots)} signature(s), "
-                f"ceremony {quote(request.ceremony)[:60]}", width)
+    head = wrap(
+        f"Sign with {safe(name, 60)} (keyid {safe(kid[:12])}): {len(slots)} signature(s), "
+        f"ceremony {quote(request.ceremony)[:60]}",
+        width,
+    )
     head += wrap(anchor_short(anchor_of(request)), width)
     roles = _slot_roles(slots) or set()
     signed_payloads = [p for p in request.payloads if p.role in roles]
     others = [p for p in request.payloads if p.role not in roles]
-    other_lines = wrap("Not signed by your key: " + ", ".join(
-        f"{p.role} version {p.version}" for p in others) + ".", width) if others else []
+    other_lines = (
+        wrap("Not signed by your key: " + ", ".join(f"{p.role} version {p.version}" for p in others) + ".", width)
+        if others
+        else []
+    )
     tail = wrap(COMPARE_WORDS, width)
     budget = height - 1
     for blanks, headings in ((True, True), (False, True), (False, False)):
@@ -342,18 +354,22 @@ def confirmation_lines(request: Any, slots: Sequence[Any], name: str, width: int
             return lines
     # Too much to fit: the changes are cut to what fits, with a note; the
     # words always stay; every change is in the details.
-    words_blocks = [wrap(f"Words of {p.role} v{p.version}:", width)
-                    + layout_words(digest_words(p.digest), width, "")
-                    for p in signed_payloads]
+    words_blocks = [
+        wrap(f"Words of {p.role} v{p.version}:", width) + layout_words(digest_words(p.digest), width, "")
+        for p in signed_payloads
+    ]
     room = budget - len(head) - sum(len(b) for b in words_blocks) - len(tail)
     changes: list[str] = []
     for p in signed_payloads:
         changes += wrap(f"{p.role} version {p.version}:", width)
-        changes += wrap_all(["  " + c for c in essential_changes(request, p)]
-                            + ["  " + s for s in signer_sentences(request, p)[:2]], width)
+        changes += wrap_all(
+            ["  " + c for c in essential_changes(request, p)] + ["  " + s for s in signer_sentences(request, p)[:2]],
+            width,
+        )
     if len(changes) > room:
-        note = wrap("... more than fits here: every change is in the details "
-                    "(answer N, run again and read them).", width)
+        note = wrap(
+            "... more than fits here: every change is in the details (answer N, run again and read them).", width
+        )
         changes = changes[: max(0, room - len(note))] + note
     return head + changes + [line for b in words_blocks for line in b] + tail
 
@@ -375,8 +391,7 @@ def plain_confirmation(request: Any, slots: Sequence[Any], name: str) -> list[st
 # --- The flow ------------------------------------------------------------------------------
 
 
-def show_review(request: Any, slots: Sequence[Any] | None, name: str | None,
-                term: Terminal) -> None:
+def show_review(request: Any, slots: Sequence[Any] | None, name: str | None, term: Terminal) -> None:
     """Screens 1 and 2 on a terminal; the whole review otherwise."""
     from tuf_ceremony.review import render_review
 
@@ -394,12 +409,10 @@ def show_review(request: Any, slots: Sequence[Any] | None, name: str | None,
     term.show([""])  # what follows (a passphrase prompt) starts below the status line
 
 
-def confirm_signing(request: Any, slots: Sequence[Any], name: str, term: Terminal,
-                    ask: Callable[[str], None]) -> None:
+def confirm_signing(request: Any, slots: Sequence[Any], name: str, term: Terminal, ask: Callable[[str], None]) -> None:
     """Screen 3 and the question; ``ask`` raises when the answer is not yes."""
     if term.interactive:
-        term.show(confirmation_lines(request, slots, name, term.width, term.height),
-                  clear=True)
+        term.show(confirmation_lines(request, slots, name, term.width, term.height), clear=True)
     else:
         term.show(plain_confirmation(request, slots, name))
     ask(SIGN_QUESTION)

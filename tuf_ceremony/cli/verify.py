@@ -17,28 +17,59 @@ if TYPE_CHECKING:
 _path = click.Path(path_type=Path)
 _file = click.Path(dir_okay=False, path_type=Path)
 
+
 @click.command()
 @click.argument("directory", type=_path)
-@click.option("--at", "at", metavar="TIME",
-              help="Judge expiry at this time instead of now: a date (2026-11-01, 00:00 UTC) "
-                   "or an RFC 3339 time.")
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="Judge expiry at this time instead of now: a date (2026-11-01, 00:00 UTC) or an RFC 3339 time.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report (docs/verify-report.md).")
-@click.option("--trusted-root", type=_file, metavar="FILE",
-              help="Trust anchor root metadata (default: the lowest root version in DIRECTORY).")
-@click.option("--strict", is_flag=True,
-              help="Treat anomalies strict clients reject (keyids that are not the SHA-256 "
-                   "of their key) as errors.")
-@click.option("--warn-days", type=click.IntRange(min=0), default=30, show_default=True,
-              metavar="N", help="Warn when the newest root or targets expires within N days.")
-@click.option("--names", "names_files", type=_file, multiple=True, metavar="FILE",
-              help="Ceremony plan (TOML), signing request (JSON) or {keyid: name} JSON giving "
-                   "key names for display. Repeatable.")
-@click.option("--attestations", "attestations_dir", type=click.Path(file_okay=False, path_type=Path),
-              metavar="DIR", help="Hardware attestation certificates (PEM/DER files, any layout): "
-                                  "report which root and targets keys of the newest root they "
-                                  "prove were generated on Yubico hardware.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, hidden=True,
-              help="Processes for delegated roles (default: every CPU).")
+@click.option(
+    "--trusted-root",
+    type=_file,
+    metavar="FILE",
+    help="Trust anchor root metadata (default: the lowest root version in DIRECTORY).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat anomalies strict clients reject (keyids that are not the SHA-256 of their key) as errors.",
+)
+@click.option(
+    "--warn-days",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    metavar="N",
+    help="Warn when the newest root or targets expires within N days.",
+)
+@click.option(
+    "--names",
+    "names_files",
+    type=_file,
+    multiple=True,
+    metavar="FILE",
+    help="Ceremony plan (TOML), signing request (JSON) or {keyid: name} JSON giving key names for display. Repeatable.",
+)
+@click.option(
+    "--attestations",
+    "attestations_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Hardware attestation certificates (PEM/DER files, any layout): "
+    "report which root and targets keys of the newest root they "
+    "prove were generated on Yubico hardware.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    hidden=True,
+    help="Processes for delegated roles (default: every CPU).",
+)
 def verify(
     directory: Path,
     at: str | None,

@@ -78,8 +78,7 @@ class ToolFingerprint:
         return sum(len(d.files) for d in self.distributions)
 
     def summary(self) -> list[dict[str, object]]:
-        return [{"name": d.name, "version": d.version, "files": len(d.files)}
-                for d in self.distributions]
+        return [{"name": d.name, "version": d.version, "files": len(d.files)} for d in self.distributions]
 
 
 def normalize(name: str) -> str:
@@ -104,8 +103,7 @@ def _skipped(rel: str) -> bool:
     return in_metadata and name in _SKIP_NAMES
 
 
-def _requirements(dist: metadata.Distribution, extras: frozenset[str]
-                  ) -> list[tuple[str, frozenset[str], bool]]:
+def _requirements(dist: metadata.Distribution, extras: frozenset[str]) -> list[tuple[str, frozenset[str], bool]]:
     """(name, extras, conditional) of each requirement that applies."""
     out: list[tuple[str, frozenset[str], bool]] = []
     for text in dist.requires or []:
@@ -138,8 +136,7 @@ def _package_files(package_dir: Path, prefix: str) -> tuple[tuple[str, str], ...
     return tuple(sorted(files))
 
 
-def _record_files(dist: metadata.Distribution, name: str,
-                  problems: list[str]) -> tuple[tuple[str, str], ...]:
+def _record_files(dist: metadata.Distribution, name: str, problems: list[str]) -> tuple[tuple[str, str], ...]:
     listed = dist.files
     if listed is None:
         problems.append(f"{name}: the installation lists no files (no RECORD)")
@@ -157,17 +154,26 @@ def _record_files(dist: metadata.Distribution, name: str,
     return tuple(sorted(files.items()))
 
 
-def _unlisted_files(dist: metadata.Distribution, name: str, files: dict[str, str],
-                    listed_anywhere: set[tuple[str, str]],
-                    problems: list[str]) -> dict[str, str]:
+def _unlisted_files(
+    dist: metadata.Distribution,
+    name: str,
+    files: dict[str, str],
+    listed_anywhere: set[tuple[str, str]],
+    problems: list[str],
+) -> dict[str, str]:
     """Files inside the distribution's top-level package directories that no
     installed distribution's RECORD lists (a module dropped beside the
     installed ones runs when imported, and the wheel never held it)."""
     base = Path(str(dist.locate_file("")))
-    tops = sorted({e.as_posix().split("/")[0] for e in dist.files or []
-                   if "/" in e.as_posix() and not _skipped(e.as_posix())
-                   and not e.as_posix().split("/")[0].endswith((".dist-info", ".egg-info",
-                                                                 ".data"))})
+    tops = sorted(
+        {
+            e.as_posix().split("/")[0]
+            for e in dist.files or []
+            if "/" in e.as_posix()
+            and not _skipped(e.as_posix())
+            and not e.as_posix().split("/")[0].endswith((".dist-info", ".egg-info", ".data"))
+        }
+    )
     extra: dict[str, str] = {}
     for top in tops:
         top_dir = base / top
@@ -175,8 +181,7 @@ def _unlisted_files(dist: metadata.Distribution, name: str, files: dict[str, str
             continue
         for p in sorted(top_dir.rglob("*")):
             rel = p.relative_to(base).as_posix()
-            if rel in files or _skipped(rel) or (str(base), rel) in listed_anywhere \
-                    or not p.is_file():
+            if rel in files or _skipped(rel) or (str(base), rel) in listed_anywhere or not p.is_file():
                 continue
             extra[rel] = _sha256_file(p)
             problems.append(f"{name}: file {rel} is not listed in any installation record")
@@ -223,8 +228,7 @@ def _startup_files(site_dirs: list[Path]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(files.items()))
 
 
-def compute_fingerprint(package_dir: Path | None = None,
-                        site_dirs: list[Path] | None = None) -> ToolFingerprint:
+def compute_fingerprint(package_dir: Path | None = None, site_dirs: list[Path] | None = None) -> ToolFingerprint:
     """The fingerprint of the running installation (see the module text);
     ``package_dir`` and ``site_dirs`` default to those of this interpreter."""
     if package_dir is None:
@@ -245,8 +249,7 @@ def compute_fingerprint(package_dir: Path | None = None,
     if root is not None and root.read_text("RECORD") is not None:
         extra = _record_files(root, ROOT_DISTRIBUTION, problems)
         own.update((rel, d) for rel, d in extra if not rel.startswith(f"{package_dir.name}/"))
-    dists[ROOT_DISTRIBUTION] = DistributionFiles(ROOT_DISTRIBUTION, root_version,
-                                                 tuple(sorted(own.items())))
+    dists[ROOT_DISTRIBUTION] = DistributionFiles(ROOT_DISTRIBUTION, root_version, tuple(sorted(own.items())))
     done: dict[str, frozenset[str]] = {}
     listed: set[tuple[str, str]] | None = None
     while queue:
@@ -262,8 +265,7 @@ def compute_fingerprint(package_dir: Path | None = None,
             continue
         new_extras = extras if seen is None else extras - seen
         done[name] = extras | (seen or frozenset())
-        queue.extend(_requirements(dist, new_extras) if seen is not None
-                     else _requirements(dist, extras))
+        queue.extend(_requirements(dist, new_extras) if seen is not None else _requirements(dist, extras))
         if seen is None:
             files = dict(_record_files(dist, name, problems))
             if listed is None:
@@ -271,7 +273,8 @@ def compute_fingerprint(package_dir: Path | None = None,
             files.update(_unlisted_files(dist, name, files, listed, problems))
             dists[name] = DistributionFiles(name, dist.version, tuple(sorted(files.items())))
     dists[STARTUP] = DistributionFiles(
-        STARTUP, "-", _startup_files(site_dirs if site_dirs is not None else _site_dirs()))
+        STARTUP, "-", _startup_files(site_dirs if site_dirs is not None else _site_dirs())
+    )
     ordered = tuple(dists[n] for n in sorted(dists))
     h = hashlib.sha256(f"{FINGERPRINT_FORMAT}\n".encode())
     for d in ordered:

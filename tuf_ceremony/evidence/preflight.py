@@ -53,8 +53,7 @@ class Check:
     details: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "summary": self.summary,
-                "details": self.details}
+        return {"name": self.name, "status": self.status, "summary": self.summary, "details": self.details}
 
 
 @dataclass
@@ -97,10 +96,13 @@ class PreflightResult:
             "tolerance_seconds": self.tolerance,
             "hostname": self.hostname,
             "python": self.python,
-            "tool": {"version": self.tool_version, "fingerprint": self.tool.digest,
-                     "words": digest_words(self.tool.digest),
-                     "files": self.tool.file_count,
-                     "distributions": self.tool.summary()},
+            "tool": {
+                "version": self.tool_version,
+                "fingerprint": self.tool.digest,
+                "words": digest_words(self.tool.digest),
+                "files": self.tool.file_count,
+                "distributions": self.tool.summary(),
+            },
             "pkcs11": self.pkcs11,
             "ok": self.ok,
             "accepted": [c.name for c in self.accepted],
@@ -132,8 +134,9 @@ def check_interfaces(sys_root: Path) -> Check:
             flags = 0
         loopback = bool(flags & _IFF_LOOPBACK) or name == "lo"
         is_up = bool(flags & _IFF_UP) or state == "up"
-        details.append(f"{safe(name)}: operstate {safe(state)}, flags {safe(flags_text or '?')}"
-                       f"{' (loopback)' if loopback else ''}")
+        details.append(
+            f"{safe(name)}: operstate {safe(state)}, flags {safe(flags_text or '?')}{' (loopback)' if loopback else ''}"
+        )
         if is_up and not loopback:
             up.append(safe(name))
     if up:
@@ -168,8 +171,7 @@ def _default_routes(proc_root: Path) -> tuple[list[str], list[str]]:
             flags = int(f[8], 16)
         except ValueError:
             continue
-        if f[1] == "00" and set(f[0]) == {"0"} and flags & _RTF_UP \
-                and not flags & _RTF_REJECT and f[9] != "lo":
+        if f[1] == "00" and set(f[0]) == {"0"} and flags & _RTF_UP and not flags & _RTF_REJECT and f[9] != "lo":
             found.append(f"IPv6 default route via {safe(f[9])}")
     return found, problems
 
@@ -194,8 +196,9 @@ def check_radios(sys_root: Path) -> Check:
         name = safe(_read(e / "name") or e.name)
         soft, hard = _read(e / "soft"), _read(e / "hard")
         blocked = soft == "1" or hard == "1"
-        details.append(f"{kind} {name}: soft {safe(soft or '?')}, hard {safe(hard or '?')}"
-                       f" ({'off' if blocked else 'ON'})")
+        details.append(
+            f"{kind} {name}: soft {safe(soft or '?')}, hard {safe(hard or '?')} ({'off' if blocked else 'ON'})"
+        )
         if not blocked:
             on.append(f"{kind} ({name})")
     if on:
@@ -212,19 +215,31 @@ def check_clock(now: datetime, expect: datetime | None, tolerance: int) -> Check
     diff = int(abs((now - expect).total_seconds()))
     where = "ahead of" if now > expect else "behind"
     if diff > tolerance:
-        return Check("clock", FAIL, f"the clock is {diff} s {where} the witness time "
-                                    f"{fmt_time(expect)} (tolerance {tolerance} s)", [shown])
-    return Check("clock", PASS, f"within {diff} s of the witness time {fmt_time(expect)} "
-                                f"(tolerance {tolerance} s)", [shown])
+        return Check(
+            "clock",
+            FAIL,
+            f"the clock is {diff} s {where} the witness time {fmt_time(expect)} (tolerance {tolerance} s)",
+            [shown],
+        )
+    return Check(
+        "clock", PASS, f"within {diff} s of the witness time {fmt_time(expect)} (tolerance {tolerance} s)", [shown]
+    )
 
 
 def check_tool(fp: ToolFingerprint) -> Check:
     if fp.problems:
-        return Check("tool", FAIL, f"{len(fp.problems)} problem(s) with the installed files: "
-                                   f"{safe(fp.problems[0])}", [safe(p) for p in fp.problems])
-    return Check("tool", PASS, f"fingerprint over {fp.file_count} files of "
-                               f"{len(fp.distributions)} distributions",
-                 [f"{d.name} {d.version}: {len(d.files)} files" for d in fp.distributions])
+        return Check(
+            "tool",
+            FAIL,
+            f"{len(fp.problems)} problem(s) with the installed files: {safe(fp.problems[0])}",
+            [safe(p) for p in fp.problems],
+        )
+    return Check(
+        "tool",
+        PASS,
+        f"fingerprint over {fp.file_count} files of {len(fp.distributions)} distributions",
+        [f"{d.name} {d.version}: {len(d.files)} files" for d in fp.distributions],
+    )
 
 
 def check_modules(paths: list[str]) -> tuple[Check, list[dict[str, str]]]:
@@ -248,11 +263,20 @@ def check_modules(paths: list[str]) -> tuple[Check, list[dict[str, str]]]:
     return Check("pkcs11", PASS, "; ".join(lines), lines), found
 
 
-def run_preflight(*, now: datetime, fingerprint: ToolFingerprint, tool_version: str,
-                  python: str, hostname: str, sys_root: Path = Path("/sys"),
-                  proc_root: Path = Path("/proc"), expect_time: datetime | None = None,
-                  tolerance: int = DEFAULT_TOLERANCE, accept: frozenset[str] = frozenset(),
-                  modules: list[str] | None = None) -> PreflightResult:
+def run_preflight(
+    *,
+    now: datetime,
+    fingerprint: ToolFingerprint,
+    tool_version: str,
+    python: str,
+    hostname: str,
+    sys_root: Path = Path("/sys"),
+    proc_root: Path = Path("/proc"),
+    expect_time: datetime | None = None,
+    tolerance: int = DEFAULT_TOLERANCE,
+    accept: frozenset[str] = frozenset(),
+    modules: list[str] | None = None,
+) -> PreflightResult:
     """Run every check; failures named in ``accept`` become ``accepted``."""
     unknown = sorted(set(accept) - set(CHECKS))
     if unknown:
@@ -260,13 +284,18 @@ def run_preflight(*, now: datetime, fingerprint: ToolFingerprint, tool_version: 
 
         raise InputError(f"--accept: unknown check {unknown[0]!r} (checks: {', '.join(CHECKS)})")
     module_check, found = check_modules(modules or [])
-    checks = [check_interfaces(sys_root), check_routes(proc_root), check_radios(sys_root),
-              check_clock(now, expect_time, tolerance), check_tool(fingerprint), module_check]
+    checks = [
+        check_interfaces(sys_root),
+        check_routes(proc_root),
+        check_radios(sys_root),
+        check_clock(now, expect_time, tolerance),
+        check_tool(fingerprint),
+        module_check,
+    ]
     for c in checks:
         if c.status == FAIL and c.name in accept:
             c.status = ACCEPTED
-    return PreflightResult(now, hostname, python, fingerprint, tool_version, checks, found,
-                           expect_time, tolerance)
+    return PreflightResult(now, hostname, python, fingerprint, tool_version, checks, found, expect_time, tolerance)
 
 
 _TIMESTAMP = re.compile(r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d")
@@ -281,8 +310,10 @@ def parse_expect_time(value: str, now: datetime) -> datetime:
     m = _CLOCK.match(value)
     if m is None:
         if not _TIMESTAMP.match(value):
-            raise ValueError(f"{value[:40]!r} is not a time: give HH:MM[:SS] (UTC) or an RFC 3339 "
-                             "timestamp (like 2027-01-31T09:30:00Z)")
+            raise ValueError(
+                f"{value[:40]!r} is not a time: give HH:MM[:SS] (UTC) or an RFC 3339 "
+                "timestamp (like 2027-01-31T09:30:00Z)"
+            )
         return parse_time(value)
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if h > 23 or mi > 59 or s > 59:
@@ -292,14 +323,52 @@ def parse_expect_time(value: str, now: datetime) -> datetime:
     return min(candidates, key=lambda c: abs((c - now).total_seconds()))
 
 
-_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-         "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-         "seventeen", "eighteen", "nineteen")
+_ONES = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_ORDINAL = {"one": "first", "two": "second", "three": "third", "five": "fifth",
-            "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_ORDINAL = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
+}
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -338,6 +407,8 @@ def time_in_words(dt: datetime) -> str:
     def unit(n: int, name: str) -> str:
         return f"{number_words(n)} {name}{'' if n == 1 else 's'}"
 
-    return (f"{unit(t.hour, 'hour')}, {unit(t.minute, 'minute')} and "
-            f"{unit(t.second, 'second')} UTC, {_DAYS[t.weekday()]} the {ordinal_words(t.day)} "
-            f"of {_MONTHS[t.month - 1]} {number_words(t.year)}")
+    return (
+        f"{unit(t.hour, 'hour')}, {unit(t.minute, 'minute')} and "
+        f"{unit(t.second, 'second')} UTC, {_DAYS[t.weekday()]} the {ordinal_words(t.day)} "
+        f"of {_MONTHS[t.month - 1]} {number_words(t.year)}"
+    )

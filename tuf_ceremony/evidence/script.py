@@ -93,37 +93,58 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
     everyone = [safe(h.name) for h in holders]
     steps: list[Step] = []
 
-    def add(title: str, machine: str, performer: str, witnesses: list[str],
-            command: str | None, notes: list[str], signoff: list[str]) -> None:
-        steps.append(Step(len(steps) + 1, title, machine, performer, witnesses, command,
-                          notes, signoff))
+    def add(
+        title: str,
+        machine: str,
+        performer: str,
+        witnesses: list[str],
+        command: str | None,
+        notes: list[str],
+        signoff: list[str],
+    ) -> None:
+        steps.append(Step(len(steps) + 1, title, machine, performer, witnesses, command, notes, signoff))
 
     pf = "tuf-ceremony preflight --expect-time HH:MM --out {m}.preflight.json --transcript {m}.jsonl"
-    add("Pre-flight of the coordinator's machine", COORDINATOR, "the coordinator", everyone,
+    add(
+        "Pre-flight of the coordinator's machine",
+        COORDINATOR,
+        "the coordinator",
+        everyone,
         pf.format(m=COORDINATOR),
-        ["A witness reads the UTC time from their watch and types it for --expect-time.",
-         "Every check must pass; a failure accepted with --accept CHECK is read aloud and "
-         "written below.",
-         "Read the tool fingerprint words aloud; every machine must show the same words."],
-        ["Tool fingerprint words", "Machine time (UTC)", "Checks accepted (if any)"])
+        [
+            "A witness reads the UTC time from their watch and types it for --expect-time.",
+            "Every check must pass; a failure accepted with --accept CHECK is read aloud and written below.",
+            "Read the tool fingerprint words aloud; every machine must show the same words.",
+        ],
+        ["Tool fingerprint words", "Machine time (UTC)", "Checks accepted (if any)"],
+    )
     for h in holders:
-        add(f"Pre-flight of {safe(h.name)}'s signing machine", h.slug, safe(h.name),
+        add(
+            f"Pre-flight of {safe(h.name)}'s signing machine",
+            h.slug,
+            safe(h.name),
             ["the coordinator", *[n for n in everyone if n != safe(h.name)]],
             pf.format(m=h.slug),
             ["Compare the tool fingerprint words with step 1."],
-            ["Tool fingerprint words", "Machine time (UTC)", "Checks accepted (if any)"])
-    add("Prepare the signing request from the reviewed plan", COORDINATOR, "the coordinator",
+            ["Tool fingerprint words", "Machine time (UTC)", "Checks accepted (if any)"],
+        )
+    add(
+        "Prepare the signing request from the reviewed plan",
+        COORDINATOR,
+        "the coordinator",
         everyone,
         f"tuf-ceremony prepare {shlex.quote(safe(plan_file, None))} --out request.json "
         f"--transcript {COORDINATOR}.jsonl",
-        ["Before preparing, compare the plan's digest words at the top of this sheet with "
-         "the SHA-256 of the plan file on this machine (sha256sum) and of the reviewed plan.",
-         "For a rotation, add --trusted DIR (the current metadata) and publish DIR's files "
-         "under repository/ or trusted/ in the record.",
-         "Read the request id and the digest words of each payload aloud.",
-         "Copy request.json to each keyholder's stick."],
-        ["Request id (first 16 hex digits)", "Root payload digest words",
-         "Targets payload digest words"])
+        [
+            "Before preparing, compare the plan's digest words at the top of this sheet with "
+            "the SHA-256 of the plan file on this machine (sha256sum) and of the reviewed plan.",
+            "For a rotation, add --trusted DIR (the current metadata) and publish DIR's files "
+            "under repository/ or trusted/ in the record.",
+            "Read the request id and the digest words of each payload aloud.",
+            "Copy request.json to each keyholder's stick.",
+        ],
+        ["Request id (first 16 hex digits)", "Root payload digest words", "Targets payload digest words"],
+    )
     for h in holders:
         if h.token:
             key = shlex.quote(safe(h.key_source, None))
@@ -131,36 +152,60 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
         else:
             key = f"<private key file of {h.slug}>"
             bring = f"the private key matching {safe(h.key_source)}"
-        add(f"{safe(h.name)} signs ({', '.join(h.roles)})", h.slug, safe(h.name),
+        add(
+            f"{safe(h.name)} signs ({', '.join(h.roles)})",
+            h.slug,
+            safe(h.name),
             ["the coordinator", *[n for n in everyone if n != safe(h.name)]],
-            f"tuf-ceremony sign request.json --key {key} --out {h.slug}.bundle.json "
-            f"--transcript {h.slug}.jsonl",
-            [f"Key brought: {bring} (keyid {h.keyid[:16]}).",
-             "Check the digest words on the screen against step "
-             f"{len(holders) + 2} before confirming.",
-             "On a rotation, add --trusted with your own copy of the current root: the "
-             "request's trusted root must be that one.",
-             "Copy the bundle back to the coordinator's stick."],
-            ["Digest words on the screen match", "Review digest words (after signing; the "
-             "same for every keyholder)", "Last record hash words", "Bundle written (file name)"])
+            f"tuf-ceremony sign request.json --key {key} --out {h.slug}.bundle.json --transcript {h.slug}.jsonl",
+            [
+                f"Key brought: {bring} (keyid {h.keyid[:16]}).",
+                f"Check the digest words on the screen against step {len(holders) + 2} before confirming.",
+                "On a rotation, add --trusted with your own copy of the current root: the "
+                "request's trusted root must be that one.",
+                "Copy the bundle back to the coordinator's stick.",
+            ],
+            [
+                "Digest words on the screen match",
+                "Review digest words (after signing; the same for every keyholder)",
+                "Last record hash words",
+                "Bundle written (file name)",
+            ],
+        )
     bundles = " ".join(f"{h.slug}.bundle.json" for h in holders)
-    add("Merge the bundles", COORDINATOR, "the coordinator", everyone,
-        f"tuf-ceremony merge request.json {bundles} --out repository "
-        f"--transcript {COORDINATOR}.jsonl",
+    add(
+        "Merge the bundles",
+        COORDINATOR,
+        "the coordinator",
+        everyone,
+        f"tuf-ceremony merge request.json {bundles} --out repository --transcript {COORDINATOR}.jsonl",
         ["Every threshold must be met; a refused bundle is read aloud."],
-        ["Files written", "Thresholds met"])
-    add("Verify the result", COORDINATOR, "the coordinator", everyone,
+        ["Files written", "Thresholds met"],
+    )
+    add(
+        "Verify the result",
+        COORDINATOR,
+        "the coordinator",
+        everyone,
         f"tuf-ceremony verify repository --transcript {COORDINATOR}.jsonl",
         ["The verification must pass."],
-        ["Verification result"])
-    add("Hand-off and publication of the record", COORDINATOR, "the coordinator", everyone,
+        ["Verification result"],
+    )
+    add(
+        "Hand-off and publication of the record",
+        COORDINATOR,
+        "the coordinator",
+        everyone,
         "tuf-ceremony audit RECORD-FOLDER",
-        ["Collect into one folder: the plan and its key files, request.json, every bundle, "
-         "every transcript (*.jsonl), every pre-flight result (*.preflight.json) and "
-         "repository/ (docs/auditor.md).",
-         "Write the last record hash words of every transcript below, then run audit.",
-         "Hand repository/ to the repository operator."],
-        ["Last record hash words of each transcript", "Audit result", "Handed to"])
+        [
+            "Collect into one folder: the plan and its key files, request.json, every bundle, "
+            "every transcript (*.jsonl), every pre-flight result (*.preflight.json) and "
+            "repository/ (docs/auditor.md).",
+            "Write the last record hash words of every transcript below, then run audit.",
+            "Hand repository/ to the repository operator.",
+        ],
+        ["Last record hash words of each transcript", "Audit result", "Handed to"],
+    )
     return RunSheet(safe(plan.name), safe(plan_file), plan_digest, holders, steps)
 
 
@@ -185,28 +230,44 @@ _BLANK = "_" * 40
 
 def render_markdown(sheet: RunSheet) -> str:
     out: list[str] = [f"# Ceremony run sheet: {md_text(sheet.ceremony)}", ""]
-    out += [f"Plan: {md_text(sheet.plan_file)}, SHA-256 {group_hex(sheet.plan_digest)}", "",
-            f"Plan digest words: {' '.join(digest_words(sheet.plan_digest))}", "",
-            "Machines: the coordinator's and one per "
-            "keyholder, each with its own transcript.", "", "## Keyholders", "",
-            "| Keyholder | Signs | Key brought | Keyid |", "|---|---|---|---|"]
+    out += [
+        f"Plan: {md_text(sheet.plan_file)}, SHA-256 {group_hex(sheet.plan_digest)}",
+        "",
+        f"Plan digest words: {' '.join(digest_words(sheet.plan_digest))}",
+        "",
+        "Machines: the coordinator's and one per keyholder, each with its own transcript.",
+        "",
+        "## Keyholders",
+        "",
+        "| Keyholder | Signs | Key brought | Keyid |",
+        "|---|---|---|---|",
+    ]
     for h in sheet.keyholders:
-        out.append(f"| {md_text(safe(h.name))} | {', '.join(h.roles)} | "
-                   f"{md_text(safe(h.key_source))} | {h.keyid[:16]} |")
+        out.append(
+            f"| {md_text(safe(h.name))} | {', '.join(h.roles)} | {md_text(safe(h.key_source))} | {h.keyid[:16]} |"
+        )
     out += ["", "Date: " + _BLANK, "", "Location: " + _BLANK, ""]
     for s in sheet.steps:
-        out += [f"## Step {s.number}. {md_text(s.title)}", "",
-                f"- Machine: {md_text(s.machine)}",
-                f"- Performed by: {md_text(s.performer)}",
-                f"- Witnessed by: {md_text(', '.join(s.witnesses)) or 'the witnesses present'}",
-                ""]
+        out += [
+            f"## Step {s.number}. {md_text(s.title)}",
+            "",
+            f"- Machine: {md_text(s.machine)}",
+            f"- Performed by: {md_text(s.performer)}",
+            f"- Witnessed by: {md_text(', '.join(s.witnesses)) or 'the witnesses present'}",
+            "",
+        ]
         if s.command:
             fence = _fence(s.command)
             out += [fence, s.command, fence, ""]
         out += [f"- {md_text(n)}" for n in s.notes]
         out.append("")
-        for line in ["Time started (UTC)", "Time finished (UTC)", *s.signoff,
-                     "Signature of the performer", "Signature of a witness"]:
+        for line in [
+            "Time started (UTC)",
+            "Time finished (UTC)",
+            *s.signoff,
+            "Signature of the performer",
+            "Signature of a witness",
+        ]:
             out += [f"{md_text(line)}: {_BLANK}", ""]
     return "\n".join(out).rstrip() + "\n"
 
@@ -231,34 +292,55 @@ def _h(text: str) -> str:
 
 def render_html(sheet: RunSheet) -> str:
     out: list[str] = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
         f"<title>Ceremony run sheet: {_h(sheet.ceremony)}</title>",
-        f"<style>{_CSS}</style>", "</head>", "<body>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
         f"<h1>Ceremony run sheet: {_h(sheet.ceremony)}</h1>",
     ]
-    out += [f"<p>Plan: {_h(sheet.plan_file)}, SHA-256 {_h(group_hex(sheet.plan_digest))}<br>"
-            f"Plan digest words: <b>{_h(' '.join(digest_words(sheet.plan_digest)))}</b></p>",
-            "<p>Machines: the coordinator's and one per "
-            "keyholder, each with its own transcript.</p>",
-            "<h2>Keyholders</h2>", "<table>",
-            "<tr><th>Keyholder</th><th>Signs</th><th>Key brought</th><th>Keyid</th></tr>"]
+    out += [
+        f"<p>Plan: {_h(sheet.plan_file)}, SHA-256 {_h(group_hex(sheet.plan_digest))}<br>"
+        f"Plan digest words: <b>{_h(' '.join(digest_words(sheet.plan_digest)))}</b></p>",
+        "<p>Machines: the coordinator's and one per keyholder, each with its own transcript.</p>",
+        "<h2>Keyholders</h2>",
+        "<table>",
+        "<tr><th>Keyholder</th><th>Signs</th><th>Key brought</th><th>Keyid</th></tr>",
+    ]
     for h in sheet.keyholders:
-        out.append(f"<tr><td>{_h(safe(h.name))}</td><td>{_h(', '.join(h.roles))}</td>"
-                   f"<td>{_h(safe(h.key_source))}</td><td>{_h(h.keyid[:16])}</td></tr>")
-    out += ["</table>", "<table>", '<tr><th>Date</th><td class="blank"></td></tr>',
-            '<tr><th>Location</th><td class="blank"></td></tr>', "</table>"]
+        out.append(
+            f"<tr><td>{_h(safe(h.name))}</td><td>{_h(', '.join(h.roles))}</td>"
+            f"<td>{_h(safe(h.key_source))}</td><td>{_h(h.keyid[:16])}</td></tr>"
+        )
+    out += [
+        "</table>",
+        "<table>",
+        '<tr><th>Date</th><td class="blank"></td></tr>',
+        '<tr><th>Location</th><td class="blank"></td></tr>',
+        "</table>",
+    ]
     for s in sheet.steps:
-        out += ['<section class="step">',
-                f"<h2>Step {s.number}. {_h(s.title)}</h2>",
-                f"<p>Machine: {_h(s.machine)}<br>Performed by: {_h(s.performer)}<br>"
-                f"Witnessed by: {_h(', '.join(s.witnesses)) or 'the witnesses present'}</p>"]
+        out += [
+            '<section class="step">',
+            f"<h2>Step {s.number}. {_h(s.title)}</h2>",
+            f"<p>Machine: {_h(s.machine)}<br>Performed by: {_h(s.performer)}<br>"
+            f"Witnessed by: {_h(', '.join(s.witnesses)) or 'the witnesses present'}</p>",
+        ]
         if s.command:
             out.append(f"<pre>{_h(s.command)}</pre>")
         if s.notes:
             out.append("<ul>" + "".join(f"<li>{_h(n)}</li>" for n in s.notes) + "</ul>")
         out.append("<table>")
-        for line in ["Time started (UTC)", "Time finished (UTC)", *s.signoff,
-                     "Signature of the performer", "Signature of a witness"]:
+        for line in [
+            "Time started (UTC)",
+            "Time finished (UTC)",
+            *s.signoff,
+            "Signature of the performer",
+            "Signature of a witness",
+        ]:
             out.append(f'<tr><th>{_h(line)}</th><td class="blank"></td></tr>')
         out += ["</table>", "</section>"]
     out += ["</body>", "</html>"]

@@ -46,8 +46,16 @@ MAX_LISTED_FILES = 2000
 MAX_LINE_BYTES = 4 * 1024 * 1024
 _MIN_FREE_BYTES = 1024 * 1024
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "seq": int, "prev": str, "time": str, "tool": dict, "command": str,
-    "arguments": dict, "inputs": list, "outputs": list, "exit_code": int, "result": str,
+    "seq": int,
+    "prev": str,
+    "time": str,
+    "tool": dict,
+    "command": str,
+    "arguments": dict,
+    "inputs": list,
+    "outputs": list,
+    "exit_code": int,
+    "result": str,
 }
 
 
@@ -101,8 +109,7 @@ class Entry:
         raw = self.doc.get(kind)
         if not isinstance(raw, list):
             return []
-        return [f for f in raw if isinstance(f, dict)
-                and (param is None or f.get("param") == param)]
+        return [f for f in raw if isinstance(f, dict) and (param is None or f.get("param") == param)]
 
     def digests(self, kind: str, param: str | None = None) -> list[str]:
         """SHA-256 of every file (directories expanded) of ``kind``."""
@@ -166,10 +173,13 @@ def check_chain(data: bytes) -> ChainResult:
     if lines[-1] == b"":
         lines.pop()
     else:
-        result.problems.append(ChainProblem(
-            len(lines), f"line {len(lines)}",
-            "the last record is not complete (no final newline): the file was cut or a "
-            "write failed"))
+        result.problems.append(
+            ChainProblem(
+                len(lines),
+                f"line {len(lines)}",
+                "the last record is not complete (no final newline): the file was cut or a write failed",
+            )
+        )
     prev_hash = GENESIS
     prev_entry: Entry | None = None
     for i, line in enumerate(lines, 1):
@@ -191,18 +201,23 @@ def check_chain(data: bytes) -> ChainResult:
         after = f" after {prev_entry.step()}" if prev_entry is not None else ""
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
-                why = (f"seq {entry.seq} where {expected_seq} was expected{after}: "
-                       "a record was removed, or records were reordered")
+                why = (
+                    f"seq {entry.seq} where {expected_seq} was expected{after}: "
+                    "a record was removed, or records were reordered"
+                )
             else:
-                why = (f"seq {entry.seq} where {expected_seq} was expected{after}: "
-                       "records were reordered or repeated")
+                why = f"seq {entry.seq} where {expected_seq} was expected{after}: records were reordered or repeated"
             result.problems.append(ChainProblem(i, entry.step(), why))
         elif doc["prev"] != prev_hash:
             before = prev_entry.step() if prev_entry is not None else "the start"
-            result.problems.append(ChainProblem(
-                i, entry.step(),
-                f"prev does not match the SHA-256 of {before}: that record was edited "
-                "or replaced (or one was removed or reordered)"))
+            result.problems.append(
+                ChainProblem(
+                    i,
+                    entry.step(),
+                    f"prev does not match the SHA-256 of {before}: that record was edited "
+                    "or replaced (or one was removed or reordered)",
+                )
+            )
         result.entries.append(entry)
         prev_hash, prev_entry = entry.hash, entry
     return result
@@ -223,8 +238,7 @@ def _lock(fd: int, source: str) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-            raise TranscriptError("is in use by another tuf-ceremony command",
-                                  source=source) from None
+            raise TranscriptError("is in use by another tuf-ceremony command", source=source) from None
         # filesystems without locks (some FAT mounts): carry on unlocked
 
 
@@ -251,8 +265,7 @@ class Transcript:
         try:
             fd = os.open(path, flags, 0o644)
         except OSError as e:
-            raise TranscriptError(f"cannot be opened for appending: {e.strerror}",
-                                  source=source) from None
+            raise TranscriptError(f"cannot be opened for appending: {e.strerror}", source=source) from None
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -267,7 +280,9 @@ class Transcript:
 
                 raise TranscriptError(
                     f"chain is broken at {safe(chain.problems[0])}; refusing to extend it "
-                    "(keep this file as evidence and start a new transcript)", source=source)
+                    "(keep this file as evidence and start a new transcript)",
+                    source=source,
+                )
             try:
                 vfs = os.fstatvfs(fd)
                 if vfs.f_bavail * vfs.f_frsize < _MIN_FREE_BYTES:
@@ -286,8 +301,13 @@ class Transcript:
         its previous length and :class:`TranscriptError` is raised."""
         if self._fd is None:
             raise TranscriptError("is closed", source=str(self.path))
-        doc = {"format": RECORD_FORMAT, "format_version": RECORD_FORMAT_VERSION, **record,
-               "seq": self.next_seq, "prev": self.prev}
+        doc = {
+            "format": RECORD_FORMAT,
+            "format_version": RECORD_FORMAT_VERSION,
+            **record,
+            "seq": self.next_seq,
+            "prev": self.prev,
+        }
         line = encode_record(doc)
         data = line + b"\n"
         try:
@@ -300,8 +320,7 @@ class Transcript:
                 os.ftruncate(self._fd, self._size)
             except OSError:
                 pass
-            raise TranscriptError(f"the record could not be appended: {e.strerror}",
-                                  source=str(self.path)) from None
+            raise TranscriptError(f"the record could not be appended: {e.strerror}", source=str(self.path)) from None
         finally:
             self.close()
         return doc["seq"], record_hash(line)

@@ -80,8 +80,11 @@ def _certificates(located: Located) -> list[TokenCertificate]:
                 cert = x509.load_der_x509_certificate(bytes(value))
             except ValueError:
                 continue  # not X.509: not ours to judge here
-            out.append(TokenCertificate(text_of(attr(obj, Attribute.LABEL, "") or ""),
-                                        bytes(attr(obj, Attribute.ID, b"") or b""), cert))
+            out.append(
+                TokenCertificate(
+                    text_of(attr(obj, Attribute.LABEL, "") or ""), bytes(attr(obj, Attribute.ID, b"") or b""), cert
+                )
+            )
     except p11e.PKCS11Error as e:
         raise token_error(located.entry.ref, "cannot list certificates", e) from None
     return out
@@ -122,21 +125,22 @@ def fetch_attestation(uri_text: str, directory: str = "DIR") -> FetchedAttestati
     located = locate_key(parse_uri(uri_text))
     public = located.public()
     if public is None:
-        raise TokenError(f"the public key of {located.where()} is not readable without "
-                         "logging in: no attestation can be matched to it")
+        raise TokenError(
+            f"the public key of {located.where()} is not readable without "
+            "logging in: no attestation can be matched to it"
+        )
     public_der = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     certs = _certificates(located)
-    attestations = [c for c in certs
-                    if kind_of(c.cert) is not None and spki_der(c.cert) == public_der]
+    attestations = [c for c in certs if kind_of(c.cert) is not None and spki_der(c.cert) == public_der]
     for att in attestations:
         devices = [c for c in certs if c.der != att.der and _signed_by(att.cert, c.cert)]
         if devices:
             device = devices[0]
             others = [c for c in certs if c.der not in (att.der, device.der)]
-            return FetchedAttestation(located.where(), format_uri(located.uri()), public_der,
-                                      att, device, others)
-    what = ("an attestation but not the device certificate that signed it" if attestations
-            else "no attestation certificate")
+            return FetchedAttestation(located.where(), format_uri(located.uri()), public_der, att, device, others)
+    what = (
+        "an attestation but not the device certificate that signed it" if attestations else "no attestation certificate"
+    )
     raise NoAttestationObjects(
         f"{located.where()}: the PKCS#11 module shows {what} for this key; make the files "
         "with the vendor's tool (commands above) and check them with "

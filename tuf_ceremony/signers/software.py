@@ -60,8 +60,7 @@ def public_key_path(private_path: Path) -> Path:
 
 
 def _beside(private_path: Path) -> Path | None:
-    for candidate in (public_key_path(private_path),
-                      private_path.with_name(private_path.name + ".pub.json")):
+    for candidate in (public_key_path(private_path), private_path.with_name(private_path.name + ".pub.json")):
         if candidate.is_file():
             return candidate
     return None
@@ -102,10 +101,8 @@ class SoftwareKeySource:
         try:
             return load_pem_private_key(self._data, password)
         except (ValueError, TypeError) as e:
-            if password is not None and ("decrypt" in str(e).lower()
-                                         or "password" in str(e).lower()):
-                raise AuthenticationError("wrong passphrase for this key file",
-                                          source=self.label) from None
+            if password is not None and ("decrypt" in str(e).lower() or "password" in str(e).lower()):
+                raise AuthenticationError("wrong passphrase for this key file", source=self.label) from None
             raise InputError("not a usable PEM private key", source=self.label) from None
 
     def known_public_key(self) -> Key | None:
@@ -129,7 +126,8 @@ class SoftwareKeySource:
                     raise InputError(
                         f"the private key does not match the public key file beside it "
                         f"({safe(self._claimed_path, 120)}); nothing was signed",
-                        source=self.label)
+                        source=self.label,
+                    )
             self._private = private
         return public_key_of(self._private)
 
@@ -137,6 +135,5 @@ class SoftwareKeySource:
         if self._private is None:
             self.unlock()
         if not isinstance(key, SSlibKey):
-            raise InputError(f"key {key.keyid[:12]} is not a key type software keys can sign",
-                             source=self.label)
+            raise InputError(f"key {key.keyid[:12]} is not a key type software keys can sign", source=self.label)
         return CryptoSigner(self._private, key)

@@ -62,9 +62,7 @@ def parse_role_entry(obj: Any, source: str, role: str) -> tuple[list[str], int]:
     keyids = obj.get("keyids")
     threshold = obj.get("threshold")
     if not isinstance(keyids, list) or not all(isinstance(k, str) for k in keyids):
-        raise FormatError(
-            f"not valid TUF metadata: role {role} keyids must be a list of strings", source=source
-        )
+        raise FormatError(f"not valid TUF metadata: role {role} keyids must be a list of strings", source=source)
     if type(threshold) is not int or threshold < 1:
         raise FormatError(
             f"not valid TUF metadata: role {role} threshold must be a positive integer",
@@ -87,9 +85,7 @@ def parse_root(doc: MetaDoc) -> RootDoc:
         roles[name] = parse_role_entry(entry, doc.file, name)
     cs = s.get("consistent_snapshot", False)
     if not isinstance(cs, bool):
-        raise FormatError(
-            "not valid TUF metadata: consistent_snapshot is not a boolean", source=doc.file
-        )
+        raise FormatError("not valid TUF metadata: consistent_snapshot is not a boolean", source=doc.file)
     return RootDoc(doc, keys, roles, cs)
 
 
@@ -126,8 +122,7 @@ def python_tuf_cross_check(doc: MetaDoc, legacy: bool, report: Report, role: str
             report.add(
                 "info",
                 "python-tuf-unreadable",
-                f"python-tuf cannot read this version (legacy format: {reason}); "
-                "verified with legacy decoding",
+                f"python-tuf cannot read this version (legacy format: {reason}); verified with legacy decoding",
                 file=doc.file,
                 role=role,
                 version=doc.version,
@@ -136,9 +131,7 @@ def python_tuf_cross_check(doc: MetaDoc, legacy: bool, report: Report, role: str
         raise FormatError(f"not valid TUF metadata: {reason}", source=doc.file) from None
 
 
-def key_findings(
-    keys: dict[str, KeyEntry], report: Report, file: str, role: str, version: int | None
-) -> None:
+def key_findings(keys: dict[str, KeyEntry], report: Report, file: str, role: str, version: int | None) -> None:
     """Keyids that are not the SHA-256 of their key, undecodable keys."""
     for kid, entry in keys.items():
         if not entry.keyid_matches:
@@ -198,9 +191,7 @@ def _role_order(role: str) -> tuple[int, str]:
     return (TOP_LEVEL.index(role) if role in TOP_LEVEL else len(TOP_LEVEL), role)
 
 
-def collect_roots(
-    index: DirIndex, report: Report
-) -> dict[int, RootDoc]:
+def collect_roots(index: DirIndex, report: Report) -> dict[int, RootDoc]:
     """Load every root file of the directory; report files whose version
     does not match their name and repeated versions."""
     files = index.get("root")
@@ -301,9 +292,7 @@ def _anchor_from_file(trusted_root: Path, by_version: dict[int, RootDoc], report
 def _anchor_in_directory(index: DirIndex, by_version: dict[int, RootDoc], report: Report) -> RootDoc:
     if not by_version:
         if not index.get("root").present:
-            raise InputError(
-                "no root metadata found (expected N.root.json or root.json)", source=str(index.directory)
-            )
+            raise InputError("no root metadata found (expected N.root.json or root.json)", source=str(index.directory))
         raise VerificationFailedEarly(report)
     anchor = by_version[min(by_version)]
     report.trusted_root = {"file": anchor.doc.file, "version": anchor.version, "source": "directory"}
@@ -319,8 +308,7 @@ def _judge_newest(newest: RootDoc, report: Report, at: datetime) -> None:
         report.add(
             "error",
             "expired",
-            f"root version {newest.version} expired at {fmt_time(newest.doc.expires)} "
-            f"(checked at {fmt_time(at)})",
+            f"root version {newest.version} expired at {fmt_time(newest.doc.expires)} (checked at {fmt_time(at)})",
             file=newest.doc.file,
             role="root",
             version=newest.version,

@@ -103,11 +103,7 @@ def load_doc(raw: bytes, source: str, expected_type: str | None) -> MetaDoc:  # 
         raise _fail(source, "'signatures' is missing or not a list")
     entries: list[tuple[str, str]] = []
     for s in sigs:
-        if (
-            not isinstance(s, dict)
-            or not isinstance(s.get("keyid"), str)
-            or not isinstance(s.get("sig"), str)
-        ):
+        if not isinstance(s, dict) or not isinstance(s.get("keyid"), str) or not isinstance(s.get("sig"), str):
             raise _fail(source, "a signature entry lacks a string 'keyid' or 'sig'")
         entries.append((s["keyid"], s["sig"]))
     typ = signed.get("_type")
@@ -165,7 +161,6 @@ def check_targets_fields(signed: dict[str, Any], source: str, records: Records |
         if not ok:
             raise _fail(
                 source,
-                f"target {path!r} needs a non-negative integer length and a non-empty "
-                "object of string hashes",
+                f"target {path!r} needs a non-negative integer length and a non-empty object of string hashes",
             )
     return len(targets)

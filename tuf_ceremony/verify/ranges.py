@@ -71,7 +71,7 @@ def all_in_bin(succinct: SuccinctRoles, role: str, paths: Collection[str]) -> bo
     head = f"{succinct.name_prefix}-"
     if not role.startswith(head):
         return None
-    suffix = role[len(head):]
+    suffix = role[len(head) :]
     try:
         number = int(suffix, 16)
     except ValueError:

@@ -308,9 +308,7 @@ class RepoChecker:
                     seen.add(msg)
                     self.report.add(sev, code, msg, file=file, role=names[0])
 
-    def check_all(
-        self, jobs: list[RoleJob], label: str, background: Callable[[], None] | None
-    ) -> list[RoleOutcome]:
+    def check_all(self, jobs: list[RoleJob], label: str, background: Callable[[], None] | None) -> list[RoleOutcome]:
         total = len(jobs)
         workers = self.workers if self.workers is not None else scheduler.cpu_count()
         progress = self.progress

@@ -116,9 +116,7 @@ def delegation_of(job: RoleJob) -> Any:
         obj = cls.from_dict(dict(spec))
     except Exception as e:  # noqa: BLE001 - python-tuf raises several kinds
         reason = " ".join(str(e).split()) or type(e).__name__
-        raise FormatError(
-            f"not valid TUF metadata: delegation of {job.role}: {reason}", source=job.delegator
-        ) from None
+        raise FormatError(f"not valid TUF metadata: delegation of {job.role}: {reason}", source=job.delegator) from None
     if job.kind == "succinct-bin":
         if len(_Cache.specs) > 64:
             _Cache.specs.clear()
@@ -300,8 +298,7 @@ class RoleCheck:
             self.problem(
                 "error",
                 "target-outside-range",
-                f"target {path!r} is outside the hash range/paths delegated to "
-                f"{job.role} by {job.delegator}{where}",
+                f"target {path!r} is outside the hash range/paths delegated to {job.role} by {job.delegator}{where}",
             )
         if len(outside) > MAX_RANGE_REPORTS:
             self.problem(

@@ -26,9 +26,7 @@ class SignatureSet:
     duplicates: list[str] = field(default_factory=list)
 
     @classmethod
-    def verify(
-        cls, payload: bytes, entries: Sequence[tuple[str, str]], keys: Mapping[str, KeyEntry]
-    ) -> SignatureSet:
+    def verify(cls, payload: bytes, entries: Sequence[tuple[str, str]], keys: Mapping[str, KeyEntry]) -> SignatureSet:
         out = cls(list(entries))
         seen: set[str] = set()
         for keyid, sig in entries:
@@ -75,9 +73,7 @@ def signature_findings(
     under unknown keyids or by keys that may not sign ``role``."""
     out: list[Finding] = []
     for keyid in sigset.duplicates:
-        out.append(
-            ("error", "duplicate-signature", f"keyid {keyid} has more than one signature entry")
-        )
+        out.append(("error", "duplicate-signature", f"keyid {keyid} has more than one signature entry"))
     for keyid in sigset.keyids():
         if keyid not in known:
             out.append(
@@ -96,9 +92,7 @@ def signature_findings(
                 )
             )
         elif sigset.results.get(keyid) is False:
-            out.append(
-                ("warning", "invalid-signature", f"signature by key {keyid} does not verify")
-            )
+            out.append(("warning", "invalid-signature", f"signature by key {keyid} does not verify"))
     return out
 
 
@@ -135,8 +129,7 @@ def threshold_check(
     if not (result.repeated_keyids or result.unusable or result.duplicate_keys):
         return check, []  # the usual case (one online key per bin): no findings
     findings: list[Finding] = [
-        ("error", "duplicate-keyid", f"role {role} lists keyid {k} more than once")
-        for k in result.repeated_keyids
+        ("error", "duplicate-keyid", f"role {role} lists keyid {k} more than once") for k in result.repeated_keyids
     ]
     for k in result.unusable:
         entry = keys.get(k)
@@ -145,17 +138,21 @@ def threshold_check(
         else:
             findings.append(("warning", "unusable-key", f"key {k} of role {role}: {entry.error}"))
     for group in result.duplicate_keys:
-        findings.append((
-            "error",
-            "duplicate-key",
-            f"role {role} lists the same public key under keyids {', '.join(group)} "
-            "(it would count more than once toward the threshold)",
-        ))
+        findings.append(
+            (
+                "error",
+                "duplicate-key",
+                f"role {role} lists the same public key under keyids {', '.join(group)} "
+                "(it would count more than once toward the threshold)",
+            )
+        )
         good = [k for k in group if k in verified]
         if len(good) > 1:
-            findings.append((
-                "error",
-                "duplicate-signature",
-                f"one key signed {role} more than once (keyids {', '.join(good)}); counted once",
-            ))
+            findings.append(
+                (
+                    "error",
+                    "duplicate-signature",
+                    f"one key signed {role} more than once (keyids {', '.join(good)}); counted once",
+                )
+            )
     return check, findings

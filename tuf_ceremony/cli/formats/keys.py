@@ -49,8 +49,14 @@ class KeyListText:
         if not report.tokens:
             return "no tokens found"
         rows = [
-            [_s(t.label) if t.label else "(empty)", _s(t.serial), _s(t.manufacturer), _s(t.model),
-             t.pin_state, str(len(t.keys))]
+            [
+                _s(t.label) if t.label else "(empty)",
+                _s(t.serial),
+                _s(t.manufacturer),
+                _s(t.model),
+                t.pin_state,
+                str(len(t.keys)),
+            ]
             for t in report.tokens
         ]
         lines = ["Tokens", *table_lines(_HEADERS, rows, self.width)]

@@ -104,10 +104,10 @@ class VerifyText:
             if s.legacy_key_encoding:
                 version += " legacy keys"
             expires = safe(s.expires) + (" (expired)" if s.expired else "")
-            rows.append([version, "anchor" if s.old is None else _met(s.old), _met(s.new), expires,
-                         "ok" if s.ok else "FAIL"])
-        lines = ["Root chain", *table_lines(("version", "old root", "new root", "expires", "status"), rows,
-                                            self.width)]
+            rows.append(
+                [version, "anchor" if s.old is None else _met(s.old), _met(s.new), expires, "ok" if s.ok else "FAIL"]
+            )
+        lines = ["Root chain", *table_lines(("version", "old root", "new root", "expires", "status"), rows, self.width)]
         lines.append("Signed by (root keys with a valid signature):")
         for s in chain:
             lines += self._wrap(f"  v{s.version}: {_keys(s.new.signers)}")
@@ -132,16 +132,16 @@ class VerifyText:
         failed = [r for r in delegated if not r.ok]
         listed = top + (failed[:MAX_ROLE_ROWS] if many else delegated)
         rows = [_role_row(r) for r in listed]
-        lines = ["Roles", *table_lines(("role", "version", "signed", "expires", "targets", "status"), rows,
-                                       self.width)]
+        lines = ["Roles", *table_lines(("role", "version", "signed", "expires", "targets", "status"), rows, self.width)]
         if many and len(failed) > MAX_ROLE_ROWS:
             lines += self._wrap(f"... and {len(failed) - MAX_ROLE_ROWS} more failed roles (all in --json)")
         lines.append("Files and signers:")
         for r in listed:
             where = safe(r.file, None) if r.file else "no file"
             signers = _keys(r.threshold.signers) if r.threshold else "-"
-            lines += self._wrap(f"  {safe(r.role, 80)}: {where}, delegated by {safe(r.delegator, 80)}; "
-                                f"signed by {signers}")
+            lines += self._wrap(
+                f"  {safe(r.role, 80)}: {where}, delegated by {safe(r.delegator, 80)}; signed by {signers}"
+            )
         if many:
             lines.append("Delegated roles:")
             lines += [piece for text in _delegated_summary(delegated) for piece in self._wrap(f"  {text}")]

@@ -185,7 +185,9 @@ def locate_key(
     if len(found) > 1:
         candidates = " | ".join(format_uri(f.uri()) for f in found)
         if not uri.selects_key:
-            raise InputError(f"the PKCS#11 URI names a token but no key, and {len(found)} keys match; "
-                             f"use one of these URIs: {candidates}")
+            raise InputError(
+                f"the PKCS#11 URI names a token but no key, and {len(found)} keys match; "
+                f"use one of these URIs: {candidates}"
+            )
         raise InputError(f"the PKCS#11 URI matches {len(found)} keys; use one of these URIs: {candidates}")
     return found[0]
