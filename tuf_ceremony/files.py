@@ -260,7 +260,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, force: bool = Fal
             if tmp is not None:  # the link is in place: the temporary name goes
                 leftover, tmp = tmp, None
                 _cleanup(leftover, None)
-        flushed = _fsync_path(p) and _fsync_dir(parent)
+        flushed = _fsync_path(p) and _fsync_path(parent)
     except OSError as e:
         _cleanup(tmp, p if placeholder else None)
         raise _write_error(p, e) from None
@@ -322,22 +322,9 @@ def write_files_atomic(files: dict[Path, bytes], *, force: bool = False) -> list
 
 
 def _fsync_path(path: Path) -> bool:
+    """fsync a file or a directory by name; False where the OS refuses."""
     try:
         fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        os.fsync(fd)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> bool:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
     except OSError:
         return False
     try:
@@ -355,7 +342,7 @@ def sync_written(paths: list[Path]) -> list[Written]:
     out: list[Written] = []
     for p in paths:
         parent = p.parent if str(p.parent) else Path(".")
-        flushed = _fsync_path(p) and _fsync_dir(parent)
+        flushed = _fsync_path(p) and _fsync_path(parent)
         out.append(Written(p, flushed, "synced", filesystem_type(parent)))
     return out
 

@@ -202,18 +202,23 @@ def _load_key(plan_path: Path, name: str, value: Any) -> NamedKey:
     return NamedKey(name, key, str(key_path))
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and validate a ceremony plan. Raises PlanError/InputError."""
-    p = Path(path)
+def _read_toml(p: Path) -> dict[str, Any]:
+    """A plan file's TOML document; every decoding failure is a one-line PlanError."""
     data = read_bytes(p, "ceremony plan")
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise PlanError("not UTF-8 text", source=str(p)) from None
     except tomllib.TOMLDecodeError as e:
         raise PlanError(f"broken TOML: {e}", source=str(p)) from None
     except ValueError:  # an integer of more digits than Python converts (4300)
         raise PlanError("broken TOML: a number with too many digits", source=str(p)) from None
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a ceremony plan. Raises PlanError/InputError."""
+    p = Path(path)
+    doc = _read_toml(p)
     return parse_plan(doc, p)
 
 
@@ -223,15 +228,7 @@ def load_plan_names(path: str | Path) -> tuple[dict[str, str], list[str]]:
     needs to be plugged in). Returns the names and the key names given by a
     URI, whose keyid cannot be known without the token."""
     p = Path(path)
-    data = read_bytes(p, "ceremony plan")
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise PlanError("not UTF-8 text", source=str(p)) from None
-    except tomllib.TOMLDecodeError as e:
-        raise PlanError(f"broken TOML: {e}", source=str(p)) from None
-    except ValueError:  # an integer of more digits than Python converts (4300)
-        raise PlanError("broken TOML: a number with too many digits", source=str(p)) from None
+    doc = _read_toml(p)
     raw_keys = doc.get("keys")
     if not isinstance(raw_keys, dict) or not raw_keys:
         raise _err(p, "keys", 'missing or empty: name each public key (alice = "alice.pub.json")')
