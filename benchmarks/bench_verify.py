@@ -14,6 +14,9 @@ targets, and the PEP 458 scale 16,384 x 3) this
    each with orjson and with the standard library (``json``); the floor is
    the orjson parts' CPU seconds / the number of CPUs;
 4. runs ``tuf-ceremony verify DIR`` (the CLI, in a subprocess);
+5. runs the floor's parts as a program of their own ("floor as a program":
+   interpreter start, then the same parts over every bin on every CPU by
+   fork, with no check at all), the lower bound of any verifier here;
 
 and prints the wall times, the ratios against the goals of issue 14
 (verify <= 0.2x the loop at 16,384 x 400, <= 0.35x at 16,384 x 3, within 1.5x
@@ -113,6 +116,47 @@ for name in names:
 print(json.dumps({"bins": len(names), "targets": targets, "parts": parts}))
 """
 
+# The floor's parts (minus the stdlib ones) as a whole program: interpreter
+# start, the same reads, parses, canonical bytes, path hashes and Ed25519
+# verifies, split over every CPU by fork -- and no check at all. No verifier
+# can be faster than this on the machine.
+BARE = r"""
+import hashlib, os, sys
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+d, cpus = sys.argv[1], int(sys.argv[2])
+names = sorted(n for n in os.listdir(d) if n.startswith("1.bin-"))
+root = orjson.loads(open(os.path.join(d, "1.root.json"), "rb").read())
+[key] = root["signed"]["keys"].values()
+public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(key["keyval"]["public"]))
+sha = hashlib.sha256
+
+def work(share):
+    for name in share:
+        with open(os.path.join(d, name), "rb") as f:
+            raw = f.read()
+        data = orjson.loads(raw)
+        payload = orjson.dumps(data["signed"], option=orjson.OPT_SORT_KEYS)
+        for path in data["signed"]["targets"]:
+            sha(path.encode()).digest()
+        public.verify(bytes.fromhex(data["signatures"][0]["sig"]), payload)
+
+size = -(-len(names) // cpus)
+children = []
+for i in range(1, cpus):
+    pid = os.fork()
+    if pid == 0:
+        work(names[i * size:(i + 1) * size])
+        os._exit(0)
+    children.append(pid)
+work(names[:size])
+for pid in children:
+    _, status = os.waitpid(pid, 0)
+    if status:
+        sys.exit("a child failed")
+"""
+
 # Run in a fresh interpreter so RUSAGE_CHILDREN covers only the command (and
 # the processes it waited for, such as verify's workers).
 MEASURE = r"""
@@ -176,14 +220,17 @@ def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
     floor_script = CACHE / "bench_floor.py"
     loop_script.write_text(LOOP)
     floor_script.write_text(FLOOR)
+    bare_script = CACHE / "bench_bare.py"
+    bare_script.write_text(BARE)
     print(f"\n== {scale}: {d} ({size_of(d) / 1e6:.0f} MB), {cpus} CPUs", flush=True)
     # drop nothing from the page cache: every side reads warm files (one
     # untimed verify first warms it)
     measure([str(TUF_CEREMONY), "verify", str(d), "--at", "2027-01-01T00:00:00Z"])
-    loops, verifies = [], []
+    loops, verifies, bares = [], [], []
     for _ in range(repeat):
         loops.append(measure([sys.executable, str(loop_script), str(d)]))
         verifies.append(measure([str(TUF_CEREMONY), "verify", str(d), "--at", "2027-01-01T00:00:00Z"]))
+        bares.append(measure([sys.executable, str(bare_script), str(d), str(cpus)]))
     _, _, _, floor_out = measure([sys.executable, str(floor_script), str(d)])
     floor = json.loads(floor_out.strip().splitlines()[-1])
     parts = floor["parts"]
@@ -211,7 +258,21 @@ def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
         + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in verifies)
         + f"  (peak RSS {max(x[1] for x in verifies):.0f} MiB, largest of its processes)"
     )
+    bt = min(x[0] for x in bares)
     goal = GOALS.get(scale)
+    print(
+        "  floor as a program:  "
+        + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in bares)
+        + f"  (the floor's parts on {cpus} forked processes, no check at all)"
+    )
+    print(
+        f"  floor program / loop: {bt / lt:.3f}"
+        + (
+            f"  -- the goal {goal} is below what the floor's parts alone take here"
+            if goal is not None and bt / lt > goal
+            else ""
+        )
+    )
     ratio = vt / lt
     print(
         f"  verify / loop:  {ratio:.3f} (best), {vt_worst / min(x[0] for x in loops):.3f} (worst verify)"
@@ -236,7 +297,15 @@ def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
         f"  peak RSS verify: {rss:.0f} MiB  goal <= {RSS_GOAL_MIB}: {'MET' if rss <= RSS_GOAL_MIB else 'NOT MET'}",
         flush=True,
     )
-    return {"scale": scale, "loop": lt, "verify": vt, "floor": floor_wall, "ratio": ratio, "rss": rss}
+    return {
+        "scale": scale,
+        "loop": lt,
+        "verify": vt,
+        "floor": floor_wall,
+        "bare": bt,
+        "ratio": ratio,
+        "rss": rss,
+    }
 
 
 def main() -> None:

@@ -320,6 +320,9 @@ def test_bad_at_is_usage_error() -> None:
     pub, files = psf_files("0013200460", "root")
     r = verify(pub, *files, "--at", "yesterday")
     assert r.exit_code == 2
+    # the one --at parser's message (timeutil.parse_at): no durations offered
+    assert "'yesterday' is neither a date" in r.output and "duration" not in r.output
+    assert "Traceback" not in r.output
 
 
 def test_bundled_roots_manifest() -> None:

@@ -50,7 +50,10 @@ def unsafe_name_reason(name: str) -> str | None:
         return "starts with a dot (a hidden file)"
     if ".." in name:
         return "contains '..'"
-    for ch in name:
+    # printable ASCII holds no control or invisible character: only the
+    # characters FAT refuses need a look (PEP 458's 16,384 bin names)
+    plain = name.isascii() and name.isprintable() and _FORBIDDEN.isdisjoint(name)
+    for ch in () if plain else name:
         if ch in _FORBIDDEN:
             return f"contains {ch!r} (a path separator or a character FAT refuses)"
         if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):

@@ -14,14 +14,13 @@ from tuf_ceremony.text import safe
 
 
 def parse_at(at: str | None) -> datetime:
-    from tuf_ceremony.timeutil import parse_time, utcnow
+    """``--at`` through :func:`tuf_ceremony.timeutil.parse_at`, the one parser."""
+    from tuf_ceremony.timeutil import parse_at as parse
 
-    if at is None:
-        return utcnow()
     try:
-        return parse_time(at)
+        return parse(at)
     except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--at") from None
+        raise click.BadParameter(str(e).removeprefix("--at: "), param_hint="--at") from None
 
 
 def roots_options(f: Any) -> Any:
