@@ -97,7 +97,13 @@ def _req(cond: bool, source: str, message: str) -> None:
         raise FormatError(message, source=source)
 
 
-def parse_bundle(doc: Any, source: str) -> SignatureBundle:
+_BUNDLE_FIELDS = frozenset(
+    {"format", "format_version", "request_id", "created", "signer", "signatures", "review_digest"}
+)
+
+
+def _check_envelope(doc: Any, source: str) -> None:
+    """Format, version, no unknown field, request_id, review_digest, created."""
     _req(isinstance(doc, dict), source, "not a signature bundle (expected a JSON object)")
     _req(
         doc.get("format") == BUNDLE_FORMAT,
@@ -109,8 +115,7 @@ def parse_bundle(doc: Any, source: str) -> SignatureBundle:
         source,
         f"unsupported signature bundle format_version {_short(doc.get('format_version'))}",
     )
-    allowed = {"format", "format_version", "request_id", "created", "signer", "signatures", "review_digest"}
-    unknown = sorted(set(doc) - allowed)
+    unknown = sorted(set(doc) - _BUNDLE_FIELDS)
     _req(not unknown, source, f"unknown field {_short(unknown[0] if unknown else '')}")
     _req(
         isinstance(doc.get("request_id"), str) and bool(_HEX64.match(doc["request_id"])),
@@ -125,7 +130,9 @@ def parse_bundle(doc: Any, source: str) -> SignatureBundle:
     )
     _req(isinstance(doc.get("created"), str), source, "created: missing or not a string")
     _req(bool(_TIME.match(doc["created"])), source, "created: not an RFC 3339 UTC time (like 2026-11-21T18:05:00Z)")
-    signer = doc.get("signer")
+
+
+def _parse_signer(signer: Any, source: str) -> tuple[str, str]:
     _req(
         isinstance(signer, dict) and isinstance(signer.get("keyid"), str) and isinstance(signer.get("name"), str),
         source,
@@ -136,31 +143,39 @@ def parse_bundle(doc: Any, source: str) -> SignatureBundle:
         source,
         "signer: keyid or name empty or too long",
     )
+    return signer["keyid"], signer["name"]
+
+
+def _parse_signature(s: Any, source: str, entry: str) -> BundleSignature:
+    _req(
+        isinstance(s, dict) and set(s) == {"role", "version", "digest", "keyid", "sig"},
+        source,
+        f"{entry}: must hold exactly role, version, digest, keyid and sig",
+    )
+    _req(isinstance(s["role"], str), source, f"{entry}.role: not a string")
+    _req(
+        isinstance(s["version"], int) and not isinstance(s["version"], bool),
+        source,
+        f"{entry}.version: not a whole number",
+    )
+    _req(
+        isinstance(s["digest"], str) and bool(_HEX64.match(s["digest"])),
+        source,
+        f"{entry}.digest: not a SHA-256 hex digest",
+    )
+    _req(isinstance(s["keyid"], str) and bool(s["keyid"]), source, f"{entry}.keyid: empty")
+    _req(isinstance(s["sig"], str) and bool(_HEX.match(s["sig"])), source, f"{entry}.sig: not a hex signature")
+    return BundleSignature(s["role"], s["version"], s["digest"], s["keyid"], s["sig"])
+
+
+def parse_bundle(doc: Any, source: str) -> SignatureBundle:
+    """Validate a bundle document; raises FormatError naming ``source``."""
+    _check_envelope(doc, source)
+    keyid, name = _parse_signer(doc.get("signer"), source)
     raw = doc.get("signatures")
     _req(isinstance(raw, list) and bool(raw), source, "signatures: missing or empty")
-    sigs: list[BundleSignature] = []
-    for i, s in enumerate(raw):
-        entry = f"signatures[{i}]"
-        _req(
-            isinstance(s, dict) and set(s) == {"role", "version", "digest", "keyid", "sig"},
-            source,
-            f"{entry}: must hold exactly role, version, digest, keyid and sig",
-        )
-        _req(isinstance(s["role"], str), source, f"{entry}.role: not a string")
-        _req(
-            isinstance(s["version"], int) and not isinstance(s["version"], bool),
-            source,
-            f"{entry}.version: not a whole number",
-        )
-        _req(
-            isinstance(s["digest"], str) and bool(_HEX64.match(s["digest"])),
-            source,
-            f"{entry}.digest: not a SHA-256 hex digest",
-        )
-        _req(isinstance(s["keyid"], str) and bool(s["keyid"]), source, f"{entry}.keyid: empty")
-        _req(isinstance(s["sig"], str) and bool(_HEX.match(s["sig"])), source, f"{entry}.sig: not a hex signature")
-        sigs.append(BundleSignature(s["role"], s["version"], s["digest"], s["keyid"], s["sig"]))
-    return SignatureBundle(doc["request_id"], doc["created"], signer["keyid"], signer["name"], sigs, source, review)
+    sigs = [_parse_signature(s, source, f"signatures[{i}]") for i, s in enumerate(raw)]
+    return SignatureBundle(doc["request_id"], doc["created"], keyid, name, sigs, source, doc.get("review_digest"))
 
 
 def load_bundle(path: str | Path) -> SignatureBundle:

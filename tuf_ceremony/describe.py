@@ -162,56 +162,67 @@ def _delegation_summary(req: SigningRequest, targets: Targets) -> str:
     return "; ".join(parts) or "none"
 
 
+@dataclass
+class _Parts:
+    """What :func:`view_payload` gathers about one payload."""
+
+    roles: list[RoleKeys] = field(default_factory=list)
+    signer_sets: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+
+
+def _needed(label: str, version: int, threshold: int, keyids: list[str], req: SigningRequest) -> str:
+    return f"{label} (v{version}): {threshold} of {len(keyids)} needed ({_names(req, keyids)})"
+
+
+def _root_parts(req: SigningRequest, signed: Any) -> _Parts:
+    parts = _Parts()
+    for role in TOP_LEVEL_ROLES:
+        r = signed.roles[role]
+        parts.roles.append(RoleKeys(role, r.threshold, _labels(req, r.keyids)))
+    new_r = signed.roles["root"]
+    if req.trusted_root is None:
+        parts.signer_sets.append(_needed("root", signed.version, new_r.threshold, new_r.keyids, req))
+        parts.changes = ["first root version: no trusted root to compare with"]
+        return parts
+    old = req.trusted_root.signed
+    old_r = old.roles["root"]
+    parts.signer_sets.append(_needed("old root", old.version, old_r.threshold, old_r.keyids, req))
+    parts.signer_sets.append(_needed("new root", signed.version, new_r.threshold, new_r.keyids, req))
+    parts.changes, parts.actions = root_changes(req, old, signed)
+    return parts
+
+
+def _targets_parts(req: SigningRequest, role: str, signed: Any) -> _Parts:
+    parts = _Parts()
+    tr = req.new_root.roles[role]
+    parts.signer_sets.append(_needed(role, signed.version, tr.threshold, tr.keyids, req))
+    parts.roles.append(RoleKeys(role, tr.threshold, _labels(req, tr.keyids)))
+    d = signed.delegations
+    if d is not None and d.succinct_roles is not None:
+        s = d.succinct_roles
+        parts.roles.append(
+            RoleKeys(f"{quote(s.name_prefix)}-* ({2**s.bit_length} succinct bins)", s.threshold, _labels(req, s.keyids))
+        )
+    elif d is not None:
+        for name, delegated in (d.roles or {}).items():
+            parts.roles.append(
+                RoleKeys(f"delegation {quote(name)}", delegated.threshold, _labels(req, delegated.keyids))
+            )
+    if req.trusted_targets is not None:
+        parts.changes = targets_changes(req, req.trusted_targets.signed, signed)
+    else:
+        parts.changes = [f"first targets version: {len(signed.targets)} target(s)"]
+    return parts
+
+
 def view_payload(req: SigningRequest, payload: Payload) -> PayloadView:
     signed = payload.metadata.signed
-    roles: list[RoleKeys] = []
-    signer_sets: list[str] = []
-    changes: list[str] = []
-    actions: list[str] = []
     if payload.role == "root":
-        for role in TOP_LEVEL_ROLES:
-            r = signed.roles[role]
-            roles.append(RoleKeys(role, r.threshold, _labels(req, r.keyids)))
-        new_r = signed.roles["root"]
-        if req.trusted_root is not None:
-            old = req.trusted_root.signed
-            old_r = old.roles["root"]
-            signer_sets.append(
-                f"old root (v{old.version}): {old_r.threshold} of "
-                f"{len(old_r.keyids)} needed ({_names(req, old_r.keyids)})"
-            )
-            signer_sets.append(
-                f"new root (v{signed.version}): {new_r.threshold} of "
-                f"{len(new_r.keyids)} needed ({_names(req, new_r.keyids)})"
-            )
-            changes, actions = root_changes(req, old, signed)
-        else:
-            signer_sets.append(
-                f"root (v{signed.version}): {new_r.threshold} of "
-                f"{len(new_r.keyids)} needed ({_names(req, new_r.keyids)})"
-            )
-            changes = ["first root version: no trusted root to compare with"]
+        parts = _root_parts(req, signed)
     else:
-        tr = req.new_root.roles[payload.role]
-        signer_sets.append(
-            f"{payload.role} (v{signed.version}): {tr.threshold} of {len(tr.keyids)} needed ({_names(req, tr.keyids)})"
-        )
-        roles.append(RoleKeys(payload.role, tr.threshold, _labels(req, tr.keyids)))
-        d = signed.delegations
-        if d is not None and d.succinct_roles is not None:
-            s = d.succinct_roles
-            roles.append(
-                RoleKeys(
-                    f"{quote(s.name_prefix)}-* ({2**s.bit_length} succinct bins)", s.threshold, _labels(req, s.keyids)
-                )
-            )
-        elif d is not None:
-            for name, role in (d.roles or {}).items():
-                roles.append(RoleKeys(f"delegation {quote(name)}", role.threshold, _labels(req, role.keyids)))
-        if req.trusted_targets is not None:
-            changes = targets_changes(req, req.trusted_targets.signed, signed)
-        else:
-            changes = [f"first targets version: {len(signed.targets)} target(s)"]
+        parts = _targets_parts(req, payload.role, signed)
     return PayloadView(
         role=payload.role,
         version=payload.version,
@@ -219,10 +230,10 @@ def view_payload(req: SigningRequest, payload: Payload) -> PayloadView:
         digest=payload.digest,
         digest_grouped=group_hex(payload.digest),
         words=digest_words(payload.digest),
-        roles=roles,
-        signer_sets=signer_sets,
-        changes=changes,
-        actions=actions,
+        roles=parts.roles,
+        signer_sets=parts.signer_sets,
+        changes=parts.changes,
+        actions=parts.actions,
     )
 
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from securesystemslib.signer import Signature
+from securesystemslib.signer import Key, Signature
 from tuf.api.metadata import Metadata
 
 from tuf_ceremony.anchor import check_request_against_directory
-from tuf_ceremony.bundle import SignatureBundle
+from tuf_ceremony.bundle import BundleSignature, SignatureBundle
 from tuf_ceremony.errors import InputError, SignatureRefused, ThresholdError
 from tuf_ceremony.files import write_files_atomic
 from tuf_ceremony.policy import ThresholdResult, check_role
@@ -151,44 +151,37 @@ def collect(request: SigningRequest, bundles: list[SignatureBundle]) -> Collecti
             continue
         seen_files[fingerprint] = src
         for s in bundle.signatures:
-            payload = request.payload(s.role)
-            what = f"{safe(s.role, 40)} v{s.version}"
-            if payload is None:
-                col.problems.append(Problem(src, f"signs {safe(s.role, 40)}, which this request does not"))
-                continue
-            if s.version != payload.version or s.digest != payload.digest:
-                col.problems.append(
-                    Problem(
-                        src,
-                        f"signature on {what} is for other content (digest "
-                        f"{s.digest[:12]}, request has v{payload.version} {payload.digest[:12]})",
-                    )
-                )
-                continue
-            key = authorized[s.role].get(s.keyid)
-            if key is None:
-                col.problems.append(
-                    Problem(src, f"key {_label(request, s.keyid)} is not authorized to sign {safe(s.role, 40)}")
-                )
-                continue
-            if (s.role, s.keyid) in col.origin:
-                col.problems.append(
-                    Problem(
-                        src,
-                        f"duplicate: {_label(request, s.keyid)} already signed {what} in "
-                        f"{safe(col.origin[(s.role, s.keyid)])}",
-                    )
-                )
-                continue
-            sig = Signature(s.keyid, s.sig)
-            try:
-                key.verify_signature(sig, payload.signed_bytes)
-            except Exception:  # noqa: BLE001 - any failure means: invalid signature
-                col.problems.append(Problem(src, f"invalid signature by {_label(request, s.keyid)} on {what}"))
-                continue
-            col.signatures.setdefault(s.role, {})[s.keyid] = sig
-            col.origin[(s.role, s.keyid)] = src
+            problem = _accept(col, authorized, src, s)
+            if problem is not None:
+                col.problems.append(Problem(src, problem))
     return col
+
+
+def _accept(col: Collection, authorized: dict[str, dict[str, Key]], src: str, s: BundleSignature) -> str | None:
+    """Count one bundle signature in ``col``, or say why it is not counted."""
+    request = col.request
+    payload = request.payload(s.role)
+    what = f"{safe(s.role, 40)} v{s.version}"
+    if payload is None:
+        return f"signs {safe(s.role, 40)}, which this request does not"
+    if s.version != payload.version or s.digest != payload.digest:
+        return (
+            f"signature on {what} is for other content (digest "
+            f"{s.digest[:12]}, request has v{payload.version} {payload.digest[:12]})"
+        )
+    key = authorized[s.role].get(s.keyid)
+    if key is None:
+        return f"key {_label(request, s.keyid)} is not authorized to sign {safe(s.role, 40)}"
+    if (s.role, s.keyid) in col.origin:
+        return f"duplicate: {_label(request, s.keyid)} already signed {what} in {safe(col.origin[(s.role, s.keyid)])}"
+    sig = Signature(s.keyid, s.sig)
+    try:
+        key.verify_signature(sig, payload.signed_bytes)
+    except Exception:  # noqa: BLE001 - any failure means: invalid signature
+        return f"invalid signature by {_label(request, s.keyid)} on {what}"
+    col.signatures.setdefault(s.role, {})[s.keyid] = sig
+    col.origin[(s.role, s.keyid)] = src
+    return None
 
 
 def signed_metadata(col: Collection) -> dict[str, Metadata[Any]]:

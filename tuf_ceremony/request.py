@@ -307,20 +307,8 @@ def _short(text: str, limit: int = 120) -> str:
     return safe(text, limit)
 
 
-def parse_request(doc: Any, source: str) -> SigningRequest:
-    """Validate a request document; raises FormatError naming ``source``."""
-    _req(isinstance(doc, dict), source, "not a signing request (expected a JSON object)")
-    _req(
-        doc.get("format") == REQUEST_FORMAT,
-        source,
-        f"not a signing request (format is {_short(repr(doc.get('format')), 60)}, expected {REQUEST_FORMAT!r})",
-    )
-    _req(
-        type(doc.get("format_version")) is int and doc["format_version"] == REQUEST_FORMAT_VERSION,
-        source,
-        f"unsupported signing request format_version {_short(repr(doc.get('format_version')), 40)}",
-    )
-    allowed = {
+_REQUEST_FIELDS = frozenset(
+    {
         "format",
         "format_version",
         "request_id",
@@ -332,15 +320,31 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         "online",
         "attestations",
     }
-    unknown = sorted(set(doc) - allowed)
+)
+
+
+def _check_envelope(doc: Any, source: str) -> None:
+    """Format, version, no unknown field, the string fields."""
+    _req(isinstance(doc, dict), source, "not a signing request (expected a JSON object)")
+    _req(
+        doc.get("format") == REQUEST_FORMAT,
+        source,
+        f"not a signing request (format is {_short(repr(doc.get('format')), 60)}, expected {REQUEST_FORMAT!r})",
+    )
+    _req(
+        type(doc.get("format_version")) is int and doc["format_version"] == REQUEST_FORMAT_VERSION,
+        source,
+        f"unsupported signing request format_version {_short(repr(doc.get('format_version')), 40)}",
+    )
+    unknown = sorted(set(doc) - _REQUEST_FIELDS)
     _req(not unknown, source, f"unknown field {_short(repr(unknown[0] if unknown else ''), 60)}")
     for fld in ("request_id", "created", "ceremony"):
         _req(isinstance(doc.get(fld), str), source, f"{fld}: missing or not a string")
         _req(0 < len(doc[fld]) <= MAX_NAME, source, f"{fld}: empty or longer than {MAX_NAME} characters")
 
-    key_names, names_keys = _parse_keys(doc.get("keys"), source)
 
-    trusted = doc.get("trusted")
+def _parse_trusted(trusted: Any, source: str) -> tuple[Metadata[Any] | None, Metadata[Any] | None]:
+    """The request's ``trusted``: its root and targets, each optional."""
     _req(
         isinstance(trusted, dict) and set(trusted) <= {"root", "targets"},
         source,
@@ -352,10 +356,10 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
         trusted_root = _metadata_from_dict(trusted["root"], source, "trusted.root", "root")
     if trusted.get("targets") is not None:
         trusted_targets = _metadata_from_dict(trusted["targets"], source, "trusted.targets", "targets")
+    return trusted_root, trusted_targets
 
-    payloads = _parse_payloads(doc.get("payloads"), source)
 
-    online = doc.get("online", {})
+def _parse_online(online: Any, source: str) -> dict[str, Any]:
     _req(isinstance(online, dict), source, "online: must be an object")
     for role, entry in online.items():
         _req(
@@ -367,7 +371,16 @@ def parse_request(doc: Any, source: str) -> SigningRequest:
             source,
             'online: must map snapshot / timestamp to {"expires": "<duration or time>"}',
         )
+    return dict(online)
 
+
+def parse_request(doc: Any, source: str) -> SigningRequest:
+    """Validate a request document; raises FormatError naming ``source``."""
+    _check_envelope(doc, source)
+    key_names, names_keys = _parse_keys(doc.get("keys"), source)
+    trusted_root, trusted_targets = _parse_trusted(doc.get("trusted"), source)
+    payloads = _parse_payloads(doc.get("payloads"), source)
+    online = _parse_online(doc.get("online", {}), source)
     req = SigningRequest(
         ceremony=doc["ceremony"],
         created=doc["created"],

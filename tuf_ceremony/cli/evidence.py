@@ -266,21 +266,10 @@ def _remove_new_outputs(
     return removed, kept
 
 
-def _finish(
-    ctx: click.Context,
-    transcript: Any,
-    record: dict[str, Any],
-    paths: list[tuple[str, Path, bool]],
-    before: dict[Path, dict[str, str]],
-    existed: set[Path],
-    code: int,
-    result: str,
-) -> None:
-    from tuf_ceremony.errors import CeremonyError
-    from tuf_ceremony.evidence.transcript import TranscriptError, describe_path, tree_digest, tree_files
-    from tuf_ceremony.text import safe
-    from tuf_ceremony.timeutil import fmt_time, utcnow
-    from tuf_ceremony.words import digest_words, group_hex
+def _outputs(paths: list[tuple[str, Path, bool]], before: dict[Path, dict[str, str]]) -> list[dict[str, Any]]:
+    """What the command wrote: each output file, or each new or changed file
+    of an output folder, with its SHA-256."""
+    from tuf_ceremony.evidence.transcript import describe_path, tree_digest, tree_files
 
     outputs: list[dict[str, Any]] = []
     try:
@@ -304,11 +293,15 @@ def _finish(
                 outputs.append(describe_path(name, p))
     except OSError as e:
         outputs.append({"param": "?", "path": "?", "type": "unreadable", "error": e.strerror or type(e).__name__})
-    notes: dict[str, Any] = ctx.meta.get(_NOTES, {})
-    record["finished"] = fmt_time(utcnow())
-    record["outputs"] = outputs
-    record["exit_code"] = code
-    if code == 0 and "result" not in notes and outputs:
+    return outputs
+
+
+def _result_line(result: str, code: int, notes: dict[str, Any], outputs: list[dict[str, Any]]) -> str:
+    if code != 0:
+        return result
+    if "result" in notes:
+        return _one_line(str(notes["result"]))
+    if outputs:
         result += "; wrote " + ", ".join(
             f"{Path(o['path']).name} ({o.get('count', 0)} file(s))"
             if o.get("type") == "directory"
@@ -316,7 +309,52 @@ def _finish(
             for o in outputs
             if o.get("type") != "missing"
         )
-    record["result"] = _one_line(str(notes.get("result", result))) if code == 0 else result
+    return _one_line(result)
+
+
+def _not_recorded(
+    error: Exception,
+    paths: list[tuple[str, Path, bool]],
+    before: dict[Path, dict[str, str]],
+    existed: set[Path],
+    code: int,
+) -> Exception:
+    """Writing the record is part of the command: a run that cannot be
+    recorded keeps none of its new outputs."""
+    from tuf_ceremony.evidence.transcript import TranscriptError
+
+    try:
+        removed, kept = _remove_new_outputs(paths, before, existed)
+    except OSError as oe:
+        removed, kept = [], [f"(cleaning up failed: {oe.strerror or type(oe).__name__})"]
+    what = f"ended with exit {code}" if code else "failed"
+    gone = f"its new outputs were removed ({', '.join(removed)})" if removed else "it wrote no new output"
+    if kept:
+        gone += f"; replaced with --force and not restorable: {', '.join(kept)}"
+    return TranscriptError(f"{error}; the command {what}: this run is NOT recorded, so {gone}", source=None)
+
+
+def _finish(
+    ctx: click.Context,
+    transcript: Any,
+    record: dict[str, Any],
+    paths: list[tuple[str, Path, bool]],
+    before: dict[Path, dict[str, str]],
+    existed: set[Path],
+    code: int,
+    result: str,
+) -> None:
+    from tuf_ceremony.errors import CeremonyError
+    from tuf_ceremony.text import safe
+    from tuf_ceremony.timeutil import fmt_time, utcnow
+    from tuf_ceremony.words import digest_words, group_hex
+
+    outputs = _outputs(paths, before)
+    notes: dict[str, Any] = ctx.meta.get(_NOTES, {})
+    record["finished"] = fmt_time(utcnow())
+    record["outputs"] = outputs
+    record["exit_code"] = code
+    record["result"] = _result_line(result, code, notes, outputs)
     if isinstance(notes.get("review_digest"), str):
         record["review_digest"] = notes["review_digest"]
     if isinstance(notes.get("details"), dict):
@@ -324,17 +362,7 @@ def _finish(
     try:
         seq, digest = transcript.append(record)
     except CeremonyError as e:
-        # Writing the record is part of the command: a run that cannot be
-        # recorded keeps none of its new outputs.
-        try:
-            removed, kept = _remove_new_outputs(paths, before, existed)
-        except OSError as oe:
-            removed, kept = [], [f"(cleaning up failed: {oe.strerror or type(oe).__name__})"]
-        what = f"ended with exit {code}" if code else "failed"
-        gone = f"its new outputs were removed ({', '.join(removed)})" if removed else "it wrote no new output"
-        if kept:
-            gone += f"; replaced with --force and not restorable: {', '.join(kept)}"
-        raise TranscriptError(f"{e}; the command {what}: this run is NOT recorded, so {gone}", source=None) from None
+        raise _not_recorded(e, paths, before, existed, code) from None
     # short lines (an 80-column console never breaks a word to be read aloud)
     click.echo(f"transcript: record {seq} appended to {safe(transcript.path)}", err=True)
     click.echo(f"  record hash {group_hex(digest[:16])}: {' '.join(digest_words(digest, 4))}", err=True)
@@ -421,14 +449,13 @@ def preflight(
 
     Exit 0 when every check passes or is accepted, 1 when one fails.
     """
-    import json
     import socket
 
     from tuf_ceremony import __version__
     from tuf_ceremony.errors import InputError, VerificationError
     from tuf_ceremony.evidence.fingerprint import tool_fingerprint
     from tuf_ceremony.evidence.preflight import parse_expect_time, run_preflight
-    from tuf_ceremony.files import check_writable, dump_json, write_atomic
+    from tuf_ceremony.files import check_writable
     from tuf_ceremony.timeutil import utcnow
 
     if out is not None:
@@ -451,15 +478,7 @@ def preflight(
         accept=frozenset(accepted),
         modules=_pkcs11_modules(module),
     )
-    doc = result.to_dict()
-    if out is not None:
-        write_atomic(out, dump_json(doc), force=force)
-    if as_json:
-        click.echo(json.dumps(doc, indent=2))  # ASCII: no bidi or invisible character raw
-    else:
-        render_preflight(result)
-        if out is not None:
-            click.echo(f"pre-flight result written: {out}")
+    _emit_preflight(result, as_json, out, force)
     note_transcript(
         details={
             "ok": result.ok,
@@ -471,6 +490,23 @@ def preflight(
     if not result.ok:
         failed = ", ".join(f"{c.name} ({c.summary})" for c in result.failed)
         raise VerificationError(f"pre-flight failed: {failed}; fix it, or accept it with --accept CHECK")
+
+
+def _emit_preflight(result: Any, as_json: bool, out: Path | None, force: bool) -> None:
+    """Write the result to ``out`` (when given), then print it as JSON or as text."""
+    import json
+
+    from tuf_ceremony.files import dump_json, write_atomic
+
+    doc = result.to_dict()
+    if out is not None:
+        write_atomic(out, dump_json(doc), force=force)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))  # ASCII: no bidi or invisible character raw
+    else:
+        render_preflight(result)
+        if out is not None:
+            click.echo(f"pre-flight result written: {out}")
 
 
 def render_preflight(result: Any) -> None:

@@ -86,14 +86,11 @@ def keyholders(plan: Plan) -> list[Keyholder]:
     return out
 
 
-def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
-    """The run sheet of ``plan`` (read from the file named ``plan_file``,
-    whose SHA-256 is ``plan_digest``)."""
-    holders = keyholders(plan)
-    everyone = [safe(h.name) for h in holders]
-    steps: list[Step] = []
+class _Steps(list[Step]):
+    """The steps of a run sheet, numbered as they are added."""
 
     def add(
+        self,
         title: str,
         machine: str,
         performer: str,
@@ -102,33 +99,45 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
         notes: list[str],
         signoff: list[str],
     ) -> None:
-        steps.append(Step(len(steps) + 1, title, machine, performer, witnesses, command, notes, signoff))
+        self.append(Step(len(self) + 1, title, machine, performer, witnesses, command, notes, signoff))
 
-    pf = "tuf-ceremony preflight --expect-time HH:MM --out {m}.preflight.json --transcript {m}.jsonl"
-    add(
+
+_PREFLIGHT = "tuf-ceremony preflight --expect-time HH:MM --out {m}.preflight.json --transcript {m}.jsonl"
+_PREFLIGHT_SIGNOFF = ["Tool fingerprint words", "Machine time (UTC)", "Checks accepted (if any)"]
+
+
+def _others(everyone: list[str], h: Keyholder) -> list[str]:
+    return ["the coordinator", *[n for n in everyone if n != safe(h.name)]]
+
+
+def _preflight_steps(steps: _Steps, holders: list[Keyholder], everyone: list[str]) -> None:
+    steps.add(
         "Pre-flight of the coordinator's machine",
         COORDINATOR,
         "the coordinator",
         everyone,
-        pf.format(m=COORDINATOR),
+        _PREFLIGHT.format(m=COORDINATOR),
         [
             "A witness reads the UTC time from their watch and types it for --expect-time.",
             "Every check must pass; a failure accepted with --accept CHECK is read aloud and written below.",
             "Read the tool fingerprint words aloud; every machine must show the same words.",
         ],
-        ["Tool fingerprint words", "Machine time (UTC)", "Checks accepted (if any)"],
+        _PREFLIGHT_SIGNOFF,
     )
     for h in holders:
-        add(
+        steps.add(
             f"Pre-flight of {safe(h.name)}'s signing machine",
             h.slug,
             safe(h.name),
-            ["the coordinator", *[n for n in everyone if n != safe(h.name)]],
-            pf.format(m=h.slug),
+            _others(everyone, h),
+            _PREFLIGHT.format(m=h.slug),
             ["Compare the tool fingerprint words with step 1."],
-            ["Tool fingerprint words", "Machine time (UTC)", "Checks accepted (if any)"],
+            _PREFLIGHT_SIGNOFF,
         )
-    add(
+
+
+def _prepare_step(steps: _Steps, plan_file: str, everyone: list[str]) -> None:
+    steps.add(
         "Prepare the signing request from the reviewed plan",
         COORDINATOR,
         "the coordinator",
@@ -145,6 +154,10 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
         ],
         ["Request id (first 16 hex digits)", "Root payload digest words", "Targets payload digest words"],
     )
+
+
+def _signing_steps(steps: _Steps, holders: list[Keyholder], everyone: list[str]) -> None:
+    prepare_step = len(holders) + 2
     for h in holders:
         if h.token:
             key = shlex.quote(safe(h.key_source, None))
@@ -152,15 +165,15 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
         else:
             key = f"<private key file of {h.slug}>"
             bring = f"the private key matching {safe(h.key_source)}"
-        add(
+        steps.add(
             f"{safe(h.name)} signs ({', '.join(h.roles)})",
             h.slug,
             safe(h.name),
-            ["the coordinator", *[n for n in everyone if n != safe(h.name)]],
+            _others(everyone, h),
             f"tuf-ceremony sign request.json --key {key} --out {h.slug}.bundle.json --transcript {h.slug}.jsonl",
             [
                 f"Key brought: {bring} (keyid {h.keyid[:16]}).",
-                f"Check the digest words on the screen against step {len(holders) + 2} before confirming.",
+                f"Check the digest words on the screen against step {prepare_step} before confirming.",
                 "On a rotation, add --trusted with your own copy of the current root: the "
                 "request's trusted root must be that one.",
                 "Copy the bundle back to the coordinator's stick.",
@@ -172,8 +185,11 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
                 "Bundle written (file name)",
             ],
         )
+
+
+def _closing_steps(steps: _Steps, holders: list[Keyholder], everyone: list[str]) -> None:
     bundles = " ".join(f"{h.slug}.bundle.json" for h in holders)
-    add(
+    steps.add(
         "Merge the bundles",
         COORDINATOR,
         "the coordinator",
@@ -182,7 +198,7 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
         ["Every threshold must be met; a refused bundle is read aloud."],
         ["Files written", "Thresholds met"],
     )
-    add(
+    steps.add(
         "Verify the result",
         COORDINATOR,
         "the coordinator",
@@ -191,7 +207,7 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
         ["The verification must pass."],
         ["Verification result"],
     )
-    add(
+    steps.add(
         "Hand-off and publication of the record",
         COORDINATOR,
         "the coordinator",
@@ -206,7 +222,20 @@ def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
         ],
         ["Last record hash words of each transcript", "Audit result", "Handed to"],
     )
-    return RunSheet(safe(plan.name), safe(plan_file), plan_digest, holders, steps)
+
+
+def build_run_sheet(plan: Plan, plan_file: str, plan_digest: str) -> RunSheet:
+    """The run sheet of ``plan`` (read from the file named ``plan_file``,
+    whose SHA-256 is ``plan_digest``): pre-flight of every machine, prepare,
+    each keyholder signs, merge, verify, hand-off."""
+    holders = keyholders(plan)
+    everyone = [safe(h.name) for h in holders]
+    steps = _Steps()
+    _preflight_steps(steps, holders, everyone)
+    _prepare_step(steps, plan_file, everyone)
+    _signing_steps(steps, holders, everyone)
+    _closing_steps(steps, holders, everyone)
+    return RunSheet(safe(plan.name), safe(plan_file), plan_digest, holders, list(steps))
 
 
 # -- Markdown ------------------------------------------------------------------
