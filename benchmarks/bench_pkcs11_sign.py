@@ -167,6 +167,31 @@ def _time_kind(
     return t_bare, t_bare_verified, t_ours
 
 
+def _timing_table(
+    token: Any, kinds: dict[str, Any], payload: bytes, handler: Any, repeat: int, rounds: int
+) -> tuple[float, float]:
+    """Print the time per signature of each key kind; return the worst
+    ratios (against the bare call, against the bare call plus verification)."""
+    print(f"\ntime per signature, best of {repeat} runs of {rounds} signatures:")
+    print(
+        f"{'key':<12}{'bare sign':>12}{'bare sign+verify':>18}{'PKCS11Signer':>14}{'vs bare':>9}{'vs bare+verify':>16}"
+    )
+    worst = worst_verified = 0.0
+    for kind, (mech, param, hash_name) in kinds.items():
+        t_bare, t_bare_verified, t_ours = _time_kind(
+            token, kind, (mech, param, hash_name), payload, handler, repeat, rounds
+        )
+        ratio = t_ours / t_bare
+        ratio_verified = t_ours / t_bare_verified
+        worst = max(worst, ratio)
+        worst_verified = max(worst_verified, ratio_verified)
+        print(
+            f"{kind:<12}{t_bare * 1e3:>9.3f} ms{t_bare_verified * 1e3:>15.3f} ms"
+            f"{t_ours * 1e3:>11.3f} ms{ratio:>8.2f}x{ratio_verified:>15.2f}x"
+        )
+    return worst, worst_verified
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="signatures per timing run")
@@ -207,24 +232,7 @@ def main() -> int:
         # 2. Time per signature, same key, same payload.
         lib = pkcs11.lib(module)
         token = lib.get_token(token_label="bench")
-        print(f"\ntime per signature, best of {args.repeat} runs of {args.rounds} signatures:")
-        print(
-            f"{'key':<12}{'bare sign':>12}{'bare sign+verify':>18}{'PKCS11Signer':>14}"
-            f"{'vs bare':>9}{'vs bare+verify':>16}"
-        )
-        worst = worst_verified = 0.0
-        for kind, (mech, param, hash_name) in kinds.items():
-            t_bare, t_bare_verified, t_ours = _time_kind(
-                token, kind, (mech, param, hash_name), payload, handler, args.repeat, args.rounds
-            )
-            ratio = t_ours / t_bare
-            ratio_verified = t_ours / t_bare_verified
-            worst = max(worst, ratio)
-            worst_verified = max(worst_verified, ratio_verified)
-            print(
-                f"{kind:<12}{t_bare * 1e3:>9.3f} ms{t_bare_verified * 1e3:>15.3f} ms"
-                f"{t_ours * 1e3:>11.3f} ms{ratio:>8.2f}x{ratio_verified:>15.2f}x"
-            )
+        worst, worst_verified = _timing_table(token, kinds, payload, handler, args.repeat, args.rounds)
         p11.close_sessions()
         print(
             f"\nworst ratio: {worst:.2f}x against the bare sign call, {worst_verified:.2f}x "

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -213,33 +214,52 @@ def size_of(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
 
 
+Run = tuple[float, float, float, str]  # wall s, peak RSS MiB, CPU s, output
+
+
+def _line(label: str, runs: list[Run]) -> str:
+    return f"  {label:<21}" + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in runs)
+
+
+def _measure_all(d: Path, repeat: int, cpus: int) -> tuple[list[Run], list[Run], list[Run], dict[str, Any]]:
+    """The loop, verify and the floor program ``repeat`` times each,
+    interleaved; then the floor's parts once."""
+    scripts = {}
+    for name, text in (("loop", LOOP), ("floor", FLOOR), ("bare", BARE)):
+        scripts[name] = CACHE / f"bench_{name}.py"
+        scripts[name].write_text(text)
+    verify = [str(TUF_CEREMONY), "verify", str(d), "--at", "2027-01-01T00:00:00Z"]
+    # drop nothing from the page cache: every side reads warm files (one
+    # untimed verify first warms it)
+    measure(verify)
+    loops, verifies, bares = [], [], []
+    for _ in range(repeat):
+        loops.append(measure([sys.executable, str(scripts["loop"]), str(d)]))
+        verifies.append(measure(verify))
+        bares.append(measure([sys.executable, str(scripts["bare"]), str(d), str(cpus)]))
+    _, _, _, floor_out = measure([sys.executable, str(scripts["floor"]), str(d)])
+    floor: dict[str, Any] = json.loads(floor_out.strip().splitlines()[-1])
+    return loops, verifies, bares, floor
+
+
+def _verdict(value: float, goal: float | None) -> str:
+    if goal is None:
+        return ""
+    return f"  goal <= {goal}: {'MET' if value <= goal else 'NOT MET'}"
+
+
 def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
     bins, targets = (int(x) for x in scale.split("x"))
     d = ensure_repo(bins, targets)
-    loop_script = CACHE / "bench_loop.py"
-    floor_script = CACHE / "bench_floor.py"
-    loop_script.write_text(LOOP)
-    floor_script.write_text(FLOOR)
-    bare_script = CACHE / "bench_bare.py"
-    bare_script.write_text(BARE)
     print(f"\n== {scale}: {d} ({size_of(d) / 1e6:.0f} MB), {cpus} CPUs", flush=True)
-    # drop nothing from the page cache: every side reads warm files (one
-    # untimed verify first warms it)
-    measure([str(TUF_CEREMONY), "verify", str(d), "--at", "2027-01-01T00:00:00Z"])
-    loops, verifies, bares = [], [], []
-    for _ in range(repeat):
-        loops.append(measure([sys.executable, str(loop_script), str(d)]))
-        verifies.append(measure([str(TUF_CEREMONY), "verify", str(d), "--at", "2027-01-01T00:00:00Z"]))
-        bares.append(measure([sys.executable, str(bare_script), str(d), str(cpus)]))
-    _, _, _, floor_out = measure([sys.executable, str(floor_script), str(d)])
-    floor = json.loads(floor_out.strip().splitlines()[-1])
+    loops, verifies, bares, floor = _measure_all(d, repeat, cpus)
     parts = floor["parts"]
     orjson_cpu = sum(parts[k] for k in ("read", "parse_orjson", "canonical_orjson", "sha256_paths", "ed25519"))
     stdlib_cpu = sum(parts[k] for k in ("read", "parse_stdlib", "canonical_stdlib", "sha256_paths", "ed25519"))
     floor_wall = orjson_cpu / cpus
-    lt = min(x[0] for x in loops)
-    vt = min(x[0] for x in verifies)
-    vt_worst = max(x[0] for x in verifies)
+    lt, bt = min(x[0] for x in loops), min(x[0] for x in bares)
+    vt, vt_worst = min(x[0] for x in verifies), max(x[0] for x in verifies)
+    goal = GOALS.get(scale)
     print(
         f"  floor parts (CPU s over {floor['bins']} bins, {floor['targets']} targets): "
         + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
@@ -248,64 +268,32 @@ def run_scale(scale: str, repeat: int, cpus: int) -> dict[str, object]:
         f"  floor: {orjson_cpu:.2f} CPU-s with orjson ({stdlib_cpu:.2f} with the stdlib) "
         f"/ {cpus} CPUs = {floor_wall:.2f} s"
     )
+    print(_line("python-tuf loop:", loops) + f"  (peak RSS {max(x[1] for x in loops):.0f} MiB)")
     print(
-        "  python-tuf loop:     "
-        + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in loops)
-        + f"  (peak RSS {max(x[1] for x in loops):.0f} MiB)"
-    )
-    print(
-        "  tuf-ceremony verify: "
-        + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in verifies)
+        _line("tuf-ceremony verify:", verifies)
         + f"  (peak RSS {max(x[1] for x in verifies):.0f} MiB, largest of its processes)"
     )
-    bt = min(x[0] for x in bares)
-    goal = GOALS.get(scale)
-    print(
-        "  floor as a program:  "
-        + ", ".join(f"{x[0]:.2f}s ({x[2]:.1f} CPU-s)" for x in bares)
-        + f"  (the floor's parts on {cpus} forked processes, no check at all)"
-    )
+    print(_line("floor as a program:", bares) + f"  (the floor's parts on {cpus} forked processes, no check at all)")
+    below = goal is not None and bt / lt > goal
     print(
         f"  floor program / loop: {bt / lt:.3f}"
-        + (
-            f"  -- the goal {goal} is below what the floor's parts alone take here"
-            if goal is not None and bt / lt > goal
-            else ""
-        )
+        + (f"  -- the goal {goal} is below what the floor's parts alone take here" if below else "")
     )
-    ratio = vt / lt
-    print(
-        f"  verify / loop:  {ratio:.3f} (best), {vt_worst / min(x[0] for x in loops):.3f} (worst verify)"
-        + (f"  goal <= {goal}: {'MET' if ratio <= goal else 'NOT MET'}" if goal else "")
-    )
-    fr = vt / floor_wall
-    print(
-        f"  verify / floor: {fr:.3f} (best), {vt_worst / floor_wall:.3f} (worst)"
-        + (f"  goal <= {FLOOR_GOAL}: {'MET' if fr <= FLOOR_GOAL else 'NOT MET'}" if scale == "16384x400" else "")
-    )
+    ratio, fr = vt / lt, vt / floor_wall
+    print(f"  verify / loop:  {ratio:.3f} (best), {vt_worst / lt:.3f} (worst verify)" + _verdict(ratio, goal))
+    floor_goal = FLOOR_GOAL if scale == "16384x400" else None
+    print(f"  verify / floor: {fr:.3f} (best), {vt_worst / floor_wall:.3f} (worst)" + _verdict(fr, floor_goal))
     # on a shared machine wall time suffers from other jobs, the floor (CPU
     # seconds / CPUs) does not: the CPU seconds of verify against the floor's
-    vcpu = min(x[2] for x in verifies)
-    lcpu = min(x[2] for x in loops)
+    vcpu, lcpu = min(x[2] for x in verifies), min(x[2] for x in loops)
     print(
         f"  verify CPU-s / floor CPU-s: {vcpu:.2f} / {orjson_cpu:.2f} = {vcpu / orjson_cpu:.3f}; "
         f"verify CPU-s / {cpus} / loop CPU-s: {vcpu / cpus / lcpu:.3f}; "
         f"load average now: {os.getloadavg()[0]:.1f}"
     )
     rss = max(x[1] for x in verifies)
-    print(
-        f"  peak RSS verify: {rss:.0f} MiB  goal <= {RSS_GOAL_MIB}: {'MET' if rss <= RSS_GOAL_MIB else 'NOT MET'}",
-        flush=True,
-    )
-    return {
-        "scale": scale,
-        "loop": lt,
-        "verify": vt,
-        "floor": floor_wall,
-        "bare": bt,
-        "ratio": ratio,
-        "rss": rss,
-    }
+    print(f"  peak RSS verify: {rss:.0f} MiB" + _verdict(rss, RSS_GOAL_MIB), flush=True)
+    return {"scale": scale, "loop": lt, "verify": vt, "floor": floor_wall, "bare": bt, "ratio": ratio, "rss": rss}
 
 
 def main() -> None:

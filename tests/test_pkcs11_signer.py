@@ -227,6 +227,13 @@ def test_private_key_without_public_object_is_found_after_login(pkcs11_fresh: So
     signer = p11.open_pkcs11_signer(uri, expected, handler)
     assert handler.prompts == [f"PIN for token '{token}'"]
     expected.verify_signature(signer.sign(PAYLOAD), PAYLOAD)
+    # the first signature proves the caller's key: another P-256 key is refused
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    other = key_from_dict(SSlibKey.from_crypto(ec.generate_private_key(ec.SECP256R1()).public_key()).to_dict(), "t")
+    wrong = p11.open_pkcs11_signer(uri, other, pin_handler())
+    with pytest.raises(SignatureRefused, match="made a signature that does not verify with key"):
+        wrong.sign(PAYLOAD)
     # without a public key to check against, the token key cannot be used
     p11.close_sessions()
     with pytest.raises(TokenError, match="cannot read the public key"):
@@ -245,3 +252,47 @@ def test_from_priv_key_uri_uses_the_default_notify(pkcs11_fresh: SoftHSM) -> Non
     finally:
         p11.set_default_notify(None)
     assert notices == ["Touch the key on token 'tuf-test-a' now"]
+
+
+@pytest.mark.parametrize("kind", ["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-3072"])
+def test_signer_verification_agrees_with_securesystemslib(kind: str) -> None:
+    """The signer's check of each token signature (cryptography on the key
+    decoded once; securesystemslib for RSA) accepts and refuses exactly what
+    securesystemslib's verify_signature does."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from securesystemslib.signer import Signature, SSlibKey
+
+    from tuf_ceremony.keytypes import KEY_TYPES
+    from tuf_ceremony.signers.pkcs11.signer import _verifier
+
+    def sign(data: bytes) -> bytes:
+        if isinstance(priv, ed25519.Ed25519PrivateKey):
+            return priv.sign(data)
+        if isinstance(priv, ec.EllipticCurvePrivateKey):
+            algorithm = hashes.SHA256() if kind == "ecdsa-p256" else hashes.SHA384()
+            return priv.sign(data, ec.ECDSA(algorithm))
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        return priv.sign(data, pss, hashes.SHA256())
+
+    priv: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    if kind == "ed25519":
+        priv = ed25519.Ed25519PrivateKey.generate()
+    elif kind.startswith("ecdsa"):
+        priv = ec.generate_private_key(ec.SECP256R1() if kind == "ecdsa-p256" else ec.SECP384R1())
+    else:
+        priv = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    key = SSlibKey.from_crypto(priv.public_key())
+    verify = _verifier(key, KEY_TYPES[kind])
+    good = Signature(key.keyid, sign(PAYLOAD).hex())
+    verify(good, PAYLOAD)
+    key.verify_signature(good, PAYLOAD)
+    flipped = bytearray(bytes.fromhex(good.signature))
+    flipped[len(flipped) // 2] ^= 1
+    for sig, data in ((good, PAYLOAD + b"x"), (Signature(key.keyid, flipped.hex()), PAYLOAD)):
+        with pytest.raises(Exception) as ours:
+            verify(sig, data)
+        with pytest.raises(Exception) as theirs:
+            key.verify_signature(sig, data)
+        assert ours.type.__name__ in ("InvalidSignature", "UnverifiedSignatureError", "ValueError"), ours.type
+        assert theirs.type.__name__ == "UnverifiedSignatureError"

@@ -47,7 +47,8 @@ class KeyObjects:
     def label(self) -> str | None:
         for obj in (self.private, self.public, self.cert):
             if obj is not None:
-                label = text_of(obj[Attribute.LABEL])
+                raw = attr(obj, Attribute.LABEL, None)  # unreadable (token gone): the next object, or the id
+                label = text_of(raw) if raw is not None else None
                 if label:
                     return label
         return None

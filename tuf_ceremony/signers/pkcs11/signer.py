@@ -4,8 +4,10 @@
 :func:`register`, so ``Signer.from_priv_key_uri("pkcs11:...", key,
 secrets_handler)`` and python-tuf's ``Metadata.sign(signer)`` work with keys
 that never leave their token. The public key read from the token must match
-the key the caller expects, and every signature is verified (by
-securesystemslib, with the caller's key) before it is returned.
+the key the caller expects, and every signature is verified with the
+caller's key before it is returned: ECDSA and Ed25519 by cryptography's
+``verify`` on the key decoded once (the call securesystemslib makes, without
+decoding the key again for every signature), RSA-PSS by securesystemslib.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from pkcs11 import Attribute, ObjectClass, Session, SignMixin
 from pkcs11 import exceptions as p11e
 from securesystemslib.exceptions import UnverifiedSignatureError
@@ -60,6 +63,7 @@ class PKCS11Signer(Signer):
         self._secrets_handler = secrets_handler
         self._notify = notify
         self._priv_cache: tuple[Session, SignMixin, bool] | None = None
+        self._verify = _verifier(public_key, kind)
         try:
             self._mechanism = sign_mechanism(kind, located.entry.mechanisms(), located.entry.ref.describe())
         except ValueError as e:
@@ -124,28 +128,30 @@ class PKCS11Signer(Signer):
         return always_auth or yubikey
 
     def _raw_sign(self, priv: SignMixin, data: bytes, pin: str | None) -> bytes:
-        entry = self._located.entry
-        where = self._located.where()
         mech = self._mechanism
         try:
             return bytes(priv.sign(data, mechanism=mech.mechanism, mechanism_param=mech.param, pin=pin))
-        except p11e.UserNotLoggedIn:
-            entry.replace_session()
-            raise AuthenticationError(
-                f"{where}: the touch or PIN was not given; run again and touch the key when asked"
-            ) from None
-        except (p11e.PinIncorrect, p11e.PinLocked) as e:
-            entry.replace_session()
-            raise token_error(entry.ref, "context-specific login", e) from None
-        except (p11e.MechanismInvalid, p11e.MechanismParamInvalid, p11e.KeyTypeInconsistent):
-            entry.replace_session()
-            raise TokenError(
-                f"{entry.ref.describe()} does not support {mech.mechanism.name} for {where}; "
-                "use a key type this token supports"
-            ) from None
         except p11e.PKCS11Error as e:
-            entry.replace_session()
-            raise token_error(entry.ref, f"signing with {where} failed", e) from None
+            # the key's name is read from the token only when there is an
+            # error to name it in, before the session is replaced
+            raise self._sign_error(e) from None
+
+    def _sign_error(self, e: p11e.PKCS11Error) -> Exception:
+        entry = self._located.entry
+        where = self._located.where()
+        entry.replace_session()
+        if isinstance(e, p11e.UserNotLoggedIn):
+            return AuthenticationError(
+                f"{where}: the touch or PIN was not given; run again and touch the key when asked"
+            )
+        if isinstance(e, (p11e.PinIncorrect, p11e.PinLocked)):
+            return token_error(entry.ref, "context-specific login", e)
+        if isinstance(e, (p11e.MechanismInvalid, p11e.MechanismParamInvalid, p11e.KeyTypeInconsistent)):
+            return TokenError(
+                f"{entry.ref.describe()} does not support {self._mechanism.mechanism.name} for {where}; "
+                "use a key type this token supports"
+            )
+        return token_error(entry.ref, f"signing with {where} failed", e)
 
     def sign(self, payload: bytes) -> Signature:
         """Sign on the token; the signature is verified before it is returned."""
@@ -167,18 +173,42 @@ class PKCS11Signer(Signer):
         except ValueError:
             raise SignatureRefused(f"{self._located.where()} returned a malformed signature") from None
         signature = Signature(self._public_key.keyid, encoded.hex())
-        _verify_or_refuse(self._public_key, signature, payload, self._located)
+        try:
+            self._verify(signature, payload)
+        except (InvalidSignature, UnverifiedSignatureError, ValueError) as e:
+            raise SignatureRefused(
+                f"{self._located.where()} made a signature that does not verify with key "
+                f"{self._public_key.keyid[:12]}; not using it ({type(e).__name__})"
+            ) from None
         return signature
 
 
-def _verify_or_refuse(key: Key, signature: Signature, payload: bytes, located: Located) -> None:
+def _verifier(key: Key, kind: KeyKind) -> Callable[[Signature, bytes], None]:
+    """Verification of a signature with ``key`` (raises when it fails)."""
+    if kind.keytype not in ("ecdsa", "ed25519"):
+        return key.verify_signature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
     try:
-        key.verify_signature(signature, payload)
-    except (UnverifiedSignatureError, ValueError) as e:
-        raise SignatureRefused(
-            f"{located.where()} made a signature that does not verify with key "
-            f"{key.keyid[:12]}; not using it ({type(e).__name__})"
-        ) from None
+        public = load_der_public_key(public_der(key))
+    except (ValueError, TypeError):
+        return key.verify_signature  # securesystemslib decides (and says why)
+    if isinstance(public, ed25519.Ed25519PublicKey) and kind.keytype == "ed25519":
+        ed = public
+        return lambda sig, data: ed.verify(bytes.fromhex(sig.signature), data)
+    digests: dict[str | None, type[hashes.HashAlgorithm]] = {
+        "sha256": hashes.SHA256,
+        "sha384": hashes.SHA384,
+        "sha512": hashes.SHA512,
+    }
+    digest = digests.get(kind.hash_name)
+    if isinstance(public, ec.EllipticCurvePublicKey) and digest is not None:
+        ecdsa = ec.ECDSA(digest())
+        point = public
+        return lambda sig, data: point.verify(bytes.fromhex(sig.signature), data, ecdsa)
+    return key.verify_signature
 
 
 def register() -> None:
