@@ -59,6 +59,7 @@ def _ok(*args: str | Path, input: str | None = None) -> str:
     return r.output
 
 
+# Long on purpose: one scenario, step by step in the order people run it.
 def run_ceremony(work: Path, token_uri: str | None) -> Path:
     """Run a ceremony on four "machines" (one transcript each) and publish
     its record; returns the record folder."""

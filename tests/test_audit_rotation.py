@@ -136,6 +136,7 @@ def test_old_root_threshold_is_judged(workdir: Path) -> None:
     ]
 
 
+# Long on purpose: one scenario, step by step in the order people run it.
 def test_urgent_rotation_record_is_audited_without_replay(workdir: Path) -> None:
     # rotate (no plan): bob's root key is revoked, dave's added
     first = workdir / "first"

@@ -298,6 +298,7 @@ def _softhsm_conf(room_dir: Path) -> Path:
     return conf
 
 
+# Long on purpose: one scenario, step by step in the order people run it.
 @pytest.fixture(scope="session")
 def room(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The prepared ceremony room every doc page runs in (a copy each)."""

@@ -86,6 +86,7 @@ def test_key_list_and_export_errors(pkcs11_fresh: SoftHSM, tmp_path: Path) -> No
     assert not out.exists()
 
 
+# Long on purpose: one scenario, step by step in the order people run it.
 def test_three_keyholders_on_three_tokens(pkcs11_fresh: SoftHSM, workdir: Path) -> None:
     """prepare -> sign (x3, on tokens) -> merge -> verify -> python-tuf client."""
     uris = {}

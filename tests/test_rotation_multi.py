@@ -246,6 +246,7 @@ def test_online_key_replaced_in_every_delegation(workdir: Path, layout: str) -> 
     assert _signed(workdir / "client" / "targets.json")["version"] == 2
 
 
+# Long on purpose: one scenario, step by step in the order people run it.
 def test_delegation_left_below_its_threshold_is_refused(workdir: Path) -> None:
     """snapshot and timestamp keep a second key, but the bins delegation has
     only the revoked one: without a replacement it could never be signed."""

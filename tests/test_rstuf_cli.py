@@ -281,6 +281,7 @@ def test_update_refuses_a_root_whose_fields_rstuf_would_drop(workdir: Path) -> N
     assert not out.exists()
 
 
+# Long on purpose: one scenario, step by step in the order people run it.
 def test_pending_root_round_trip_with_rstuf_cli(workdir: Path, rstuf_cli: Path) -> None:  # noqa: PLR0915 - one scenario end to end
     """Root v2 adds carol. alice signs with tuf-ceremony; RSTUF's CLI reads
     our pending-signing file and signs as bob; the pending root imported from

@@ -101,6 +101,7 @@ def _updater(site: str, root: bytes, client: Path) -> Updater:
     return updater
 
 
+# Long on purpose: one scenario, step by step in the order people run it.
 def test_plan_targets_prepare_publish_and_ngclient_downloads(workdir: Path) -> None:  # noqa: PLR0915 - one scenario end to end
     files = workdir / "files"
     files.mkdir()
