@@ -6,6 +6,7 @@ socket (the software signing path is checked in test_ceremony_cli.py)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -19,10 +20,23 @@ from tests.test_threat_trust import read
 HOSTILE = "\x1b[31m\u202e[red]ev"
 
 
+# Digests and ids are random hex, plain or in groups of four ("167e 2454
+# a512 34ac"): a run of them may hold the PIN's digits by chance.
+_HEX_RUNS = re.compile(r"[0-9a-f]{8,}|(?:[0-9a-f]{4}[ :]){1,}[0-9a-f]{4}")
+
+
 def _clean(text: str) -> None:
     for ch in ("\x1b", "\u202e", "\x07"):
         assert ch not in text, (ch, text)
-    assert USER_PIN not in text and "999999" not in text
+    scrubbed = _HEX_RUNS.sub("<hex>", text)
+    assert USER_PIN not in scrubbed and "999999" not in scrubbed, scrubbed
+
+
+def test_the_pin_check_sees_a_pin_but_not_hex_that_holds_its_digits() -> None:
+    _clean("request 167e2454a51234ac5e999fd1e88d5640, digest 167e 2454 a512 1234 ac5e")
+    for echoed in (f"PIN: {USER_PIN}", "wrong PIN 999999 for token", f"pin={USER_PIN}\n"):
+        with pytest.raises(AssertionError):
+            _clean(echoed)
 
 
 def test_hostile_token_labels_are_shown_literally_and_signing_is_offline(
