@@ -75,14 +75,6 @@ def _best_per_call(fn: Any, rounds: int, repeat: int = 5) -> float:
     return best
 
 
-def _crypto_key(key: Any) -> Any:
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-    from tuf_ceremony.keys import public_der
-
-    return load_der_public_key(public_der(key))
-
-
 def _verify(kind: str, key: Any, raw: bytes, payload: bytes) -> None:
     """Verify a raw token signature the way any careful caller must."""
     from cryptography.hazmat.primitives import hashes
@@ -138,12 +130,13 @@ def _time_kind(
     bare call plus a verification, and our PKCS11Signer (best of ``repeat``)."""
     from pkcs11 import Attribute, ObjectClass
 
+    from tuf_ceremony.keys import crypto_public_key
     from tuf_ceremony.signers import pkcs11 as p11
 
     mech, param, hash_name = mechanism
     signer = p11.open_pkcs11_signer(f"pkcs11:token=bench;object={kind}", None, handler)
     signer.sign(payload)  # logs in (once) and warms caches
-    crypto_key = _crypto_key(signer.public_key)
+    crypto_key = crypto_public_key(signer.public_key)
     # The bare call runs on its own session; the token is logged in already.
     with token.open() as session:
         priv = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=kind)

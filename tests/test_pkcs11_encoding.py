@@ -100,3 +100,28 @@ def test_login_goes_through_a_version_checked_function_list(pkcs11_fresh: SoftHS
     # the function list is the module's own: its version is the cryptoki
     # version C_GetInfo reports through python-pkcs11
     assert calls.version == tuple(pkcs11.lib(pkcs11_fresh.module).cryptoki_version)
+
+
+def test_direct_verify_is_securesystemslibs_rule_and_refuses_mismatched_kinds() -> None:
+    """keytypes.direct_verify (verify's Ed25519 and legacy ECDSA keys, the
+    PKCS#11 signer's check) agrees with securesystemslib on P-521 too, and
+    refuses a key of another kind than its scheme's."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from securesystemslib.signer import Signature, SSlibKey
+
+    from tuf_ceremony.keytypes import direct_verify
+
+    priv = ec.generate_private_key(ec.SECP521R1())
+    sig = priv.sign(b"data", ec.ECDSA(hashes.SHA512()))
+    direct_verify(priv.public_key(), "ecdsa-sha2-nistp521", sig, b"data")
+    key = SSlibKey.from_crypto(priv.public_key())
+    key.verify_signature(Signature(key.keyid, sig.hex()), b"data")
+    with pytest.raises(InvalidSignature):
+        direct_verify(priv.public_key(), "ecdsa-sha2-nistp521", sig, b"other")
+    ed = ed25519.Ed25519PrivateKey.generate()
+    with pytest.raises(ValueError, match="not verified directly"):
+        direct_verify(ed.public_key(), "ecdsa-sha2-nistp256", ed.sign(b"data"), b"data")
+    with pytest.raises(ValueError, match="not verified directly"):
+        direct_verify(priv.public_key(), "rsassa-pss-sha256", sig, b"data")

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securesystemslib.signer import Key, SSlibKey
 
 from tuf_ceremony.errors import InputError
 from tuf_ceremony.files import parse_json, read_bytes
 from tuf_ceremony.text import safe
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 #: Largest public key file read (bytes).
 MAX_KEY_BYTES = 1024 * 1024
@@ -130,31 +133,32 @@ def check_key_usable(key: Key, source: str) -> None:
         raise InputError(f"unusable public key ({e})", source=source) from None
 
 
-def public_der(key: Key) -> bytes:
-    """DER SubjectPublicKeyInfo of a key, to compare key *material* across
-    encodings (PEM, raw hex, legacy hex EC points) and keyids."""
+def crypto_public_key(key: Key) -> PublicKeyTypes:
+    """The cryptography public key of a TUF key, from any encoding TUF
+    metadata carries (PEM, raw Ed25519 hex, legacy hex EC points)."""
     from cryptography.hazmat.primitives.asymmetric import ed25519
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        PublicFormat,
-        load_pem_public_key,
-    )
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     public = key.keyval.get("public")
     if not isinstance(public, str):
         raise ValueError("keyval.public is not a string")
     if public.lstrip().startswith("-----BEGIN"):
-        crypto_key: Any = load_pem_public_key(public.encode())
-    elif key.keytype == "ed25519":
-        crypto_key = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
-    elif key.keytype.startswith("ecdsa"):
+        return load_pem_public_key(public.encode())
+    if key.keytype == "ed25519":
+        return ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+    if key.keytype.startswith("ecdsa"):
         from tuf_ceremony.keytypes import decode_ec_point, ec_curve_for_scheme
 
-        crypto_key = decode_ec_point(ec_curve_for_scheme(key.scheme), bytes.fromhex(public))
-    else:
-        raise ValueError(f"cannot decode a {key.keytype} key")
-    der: bytes = crypto_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return der
+        return decode_ec_point(ec_curve_for_scheme(key.scheme), bytes.fromhex(public))
+    raise ValueError(f"cannot decode a {key.keytype} key")
+
+
+def public_der(key: Key) -> bytes:
+    """DER SubjectPublicKeyInfo of a key, to compare key *material* across
+    encodings (PEM, raw hex, legacy hex EC points) and keyids."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return crypto_public_key(key).public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,34 @@ def decode_ed25519_point(data: bytes) -> ed25519.Ed25519PublicKey:
     return ed25519.Ed25519PublicKey.from_public_bytes(_unwrap_point(data, {32}))
 
 
+def direct_verify(public: PublicKeyTypes, scheme: str, signature: bytes, data: bytes) -> None:
+    """Verify ``signature`` over ``data`` with a cryptography public key the
+    way securesystemslib's ``SSlibKey`` does for ``scheme``: Ed25519 as is,
+    ECDSA as DER over the scheme's hash. The key must be of the scheme's kind
+    and curve (decoded for it: :func:`decode_ec_point`, :func:`kind_of`).
+
+    Raises cryptography's ``InvalidSignature`` when it does not verify and
+    ValueError for any other scheme or a key of another kind."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    if scheme == "ed25519" and isinstance(public, ed25519.Ed25519PublicKey):
+        public.verify(signature, data)
+        return
+    entry = _EC_SCHEMES.get(scheme)
+    if entry is None or not isinstance(public, ec.EllipticCurvePublicKey):
+        raise ValueError(f"scheme {scheme!r} is not verified directly for a {type(public).__name__}")
+    from cryptography.hazmat.primitives import hashes
+
+    name = entry[2]
+    algorithm = hashes.SHA256() if name == "sha256" else hashes.SHA384() if name == "sha384" else hashes.SHA512()
+    public.verify(signature, data, ec.ECDSA(algorithm))
+
+
+def is_ecdsa_scheme(scheme: str) -> bool:
+    """Whether ``scheme`` is one of TUF's ECDSA schemes."""
+    return scheme in _EC_SCHEMES
+
+
 def kind_of(public: PublicKeyTypes) -> KeyKind:
     """The kind of a cryptography public key; ValueError when TUF has no
     scheme tuf-ceremony signs with for it."""

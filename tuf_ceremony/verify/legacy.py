@@ -26,18 +26,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from securesystemslib.signer import Key, Signature, SSlibKey
 
-from tuf_ceremony.keys import keyid_of, public_der
+from tuf_ceremony.keys import crypto_public_key, keyid_of
+from tuf_ceremony.keytypes import direct_verify, is_ecdsa_scheme
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
-_EC_HASHES = {
-    "ecdsa-sha2-nistp256": "SHA256",
-    "ecdsa-sha2-nistp384": "SHA384",
-    "ecdsa-sha2-nistp521": "SHA512",
-}
 
 
 def is_legacy_encoding(key_dict: dict[str, Any]) -> bool:
@@ -88,33 +83,23 @@ class KeyEntry:
 
 
 def _verify_direct(public: Any, scheme: str, sig_hex: str, data: bytes) -> bool:
-    # once per signature (16,384 bins): module-level imports, not per call
     try:
-        sig = bytes.fromhex(sig_hex)
-        if scheme == "ed25519":
-            public.verify(sig, data)
-        else:
-            public.verify(sig, data, ec.ECDSA(getattr(hashes, _EC_HASHES[scheme])()))
+        direct_verify(public, scheme, bytes.fromhex(sig_hex), data)
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
 
 
-def _direct_key(key: Key, legacy: bool) -> Any:
-    """The cryptography key to verify ``key``'s signatures with directly, or
-    None (securesystemslib verifies). Raises ValueError when undecodable."""
+def _verifies_directly(key: Key, legacy: bool) -> bool:
+    """Legacy hex ECDSA points (securesystemslib reads only PEM) and raw
+    Ed25519 keys are verified with cryptography directly; every other key
+    through securesystemslib."""
+    if legacy:
+        return is_ecdsa_scheme(key.scheme)
     public = key.keyval.get("public")
-    if not isinstance(public, str):
-        return None
-    if legacy and key.scheme in _EC_HASHES:
-        from tuf_ceremony.keytypes import decode_ec_point, ec_curve_for_scheme
-
-        return decode_ec_point(ec_curve_for_scheme(key.scheme), bytes.fromhex(public))
-    if key.keytype == "ed25519" and key.scheme == "ed25519" and not public.lstrip().startswith("-----"):
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
-    return None
+    return (
+        key.keytype == key.scheme == "ed25519" and isinstance(public, str) and not public.lstrip().startswith("-----")
+    )
 
 
 def load_key_entry(keyid: str, key_dict: Any) -> KeyEntry:
@@ -132,8 +117,9 @@ def load_key_entry(keyid: str, key_dict: Any) -> KeyEntry:
     except (KeyError, TypeError, ValueError) as e:
         return KeyEntry(keyid, None, None, legacy, computed, f"unsupported key ({e})")
     try:
-        der: bytes | None = public_der(key)
-        direct = _direct_key(key, legacy)
+        public = crypto_public_key(key)
+        der: bytes | None = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        direct = public if _verifies_directly(key, legacy) else None
     except Exception:  # noqa: BLE001 - any decoding failure means "unusable"
         der = direct = None
     if der is None and isinstance(key, SSlibKey):

@@ -23,8 +23,8 @@ from securesystemslib.exceptions import UnverifiedSignatureError
 from securesystemslib.signer import SIGNER_FOR_URI_SCHEME, Key, SecretsHandler, Signature, Signer
 
 from tuf_ceremony.errors import AuthenticationError, InputError, SignatureRefused, TokenError
-from tuf_ceremony.keys import public_der
-from tuf_ceremony.keytypes import KeyKind, kind_of
+from tuf_ceremony.keys import crypto_public_key, public_der
+from tuf_ceremony.keytypes import KeyKind, direct_verify, kind_of
 from tuf_ceremony.signers.pkcs11.encoding import der_signature, sign_mechanism, tuf_key
 from tuf_ceremony.signers.pkcs11.lookup import Located, attr, locate_key
 from tuf_ceremony.signers.pkcs11.tokens import token_error
@@ -184,30 +184,16 @@ class PKCS11Signer(Signer):
 
 
 def _verifier(key: Key, kind: KeyKind) -> Callable[[Signature, bytes], None]:
-    """Verification of a signature with ``key`` (raises when it fails)."""
-    if kind.keytype not in ("ecdsa", "ed25519"):
-        return key.verify_signature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-    try:
-        public = load_der_public_key(public_der(key))
-    except (ValueError, TypeError):
-        return key.verify_signature  # securesystemslib decides (and says why)
-    if isinstance(public, ed25519.Ed25519PublicKey) and kind.keytype == "ed25519":
-        ed = public
-        return lambda sig, data: ed.verify(bytes.fromhex(sig.signature), data)
-    digests: dict[str | None, type[hashes.HashAlgorithm]] = {
-        "sha256": hashes.SHA256,
-        "sha384": hashes.SHA384,
-        "sha512": hashes.SHA512,
-    }
-    digest = digests.get(kind.hash_name)
-    if isinstance(public, ec.EllipticCurvePublicKey) and digest is not None:
-        ecdsa = ec.ECDSA(digest())
-        point = public
-        return lambda sig, data: point.verify(bytes.fromhex(sig.signature), data, ecdsa)
+    """Verification of a signature with ``key`` (raises when it fails):
+    :func:`~tuf_ceremony.keytypes.direct_verify` on the key decoded once for
+    Ed25519 and ECDSA, securesystemslib for any other kind."""
+    if kind.keytype in ("ecdsa", "ed25519"):
+        try:
+            public = crypto_public_key(key)
+        except (ValueError, TypeError):
+            return key.verify_signature  # securesystemslib decides (and says why)
+        scheme = kind.scheme
+        return lambda sig, data: direct_verify(public, scheme, bytes.fromhex(sig.signature), data)
     return key.verify_signature
 
 
@@ -217,9 +203,7 @@ def register() -> None:
 
 
 def _kind_from_key(key: Key) -> KeyKind:
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-    kind = kind_of(load_der_public_key(public_der(key)))
+    kind = kind_of(crypto_public_key(key))
     if kind.scheme != key.scheme:
         raise ValueError(f"scheme {key.scheme} is not supported for {kind.name} keys")
     return kind
