@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuf_ceremony.envelope import check_envelope
 from tuf_ceremony.errors import FormatError
 from tuf_ceremony.files import dump_json, load_json
 
@@ -85,13 +86,6 @@ class SignatureBundle:
         return dump_json(doc)
 
 
-def _short(value: Any) -> str:
-    """An untrusted value inside an error message: escaped and cut."""
-    from tuf_ceremony.text import safe
-
-    return safe(repr(value), 60)
-
-
 def _req(cond: bool, source: str, message: str) -> None:
     if not cond:
         raise FormatError(message, source=source)
@@ -104,19 +98,14 @@ _BUNDLE_FIELDS = frozenset(
 
 def _check_envelope(doc: Any, source: str) -> None:
     """Format, version, no unknown field, request_id, review_digest, created."""
-    _req(isinstance(doc, dict), source, "not a signature bundle (expected a JSON object)")
-    _req(
-        doc.get("format") == BUNDLE_FORMAT,
+    check_envelope(
+        doc,
         source,
-        f"not a signature bundle (format is {_short(doc.get('format'))}, expected {BUNDLE_FORMAT!r})",
+        what="signature bundle",
+        fmt=BUNDLE_FORMAT,
+        version=BUNDLE_FORMAT_VERSION,
+        fields=_BUNDLE_FIELDS,
     )
-    _req(
-        type(doc.get("format_version")) is int and doc["format_version"] == BUNDLE_FORMAT_VERSION,
-        source,
-        f"unsupported signature bundle format_version {_short(doc.get('format_version'))}",
-    )
-    unknown = sorted(set(doc) - _BUNDLE_FIELDS)
-    _req(not unknown, source, f"unknown field {_short(unknown[0] if unknown else '')}")
     _req(
         isinstance(doc.get("request_id"), str) and bool(_HEX64.match(doc["request_id"])),
         source,

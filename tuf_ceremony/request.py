@@ -39,6 +39,7 @@ from typing import Any
 from securesystemslib.signer import Key
 from tuf.api.metadata import Metadata, Root, Signed, Targets
 
+from tuf_ceremony.envelope import check_envelope
 from tuf_ceremony.errors import FormatError
 from tuf_ceremony.files import dump_json, load_json
 from tuf_ceremony.keys import canonical_bytes, keyid_of
@@ -325,19 +326,14 @@ _REQUEST_FIELDS = frozenset(
 
 def _check_envelope(doc: Any, source: str) -> None:
     """Format, version, no unknown field, the string fields."""
-    _req(isinstance(doc, dict), source, "not a signing request (expected a JSON object)")
-    _req(
-        doc.get("format") == REQUEST_FORMAT,
+    check_envelope(
+        doc,
         source,
-        f"not a signing request (format is {_short(repr(doc.get('format')), 60)}, expected {REQUEST_FORMAT!r})",
+        what="signing request",
+        fmt=REQUEST_FORMAT,
+        version=REQUEST_FORMAT_VERSION,
+        fields=_REQUEST_FIELDS,
     )
-    _req(
-        type(doc.get("format_version")) is int and doc["format_version"] == REQUEST_FORMAT_VERSION,
-        source,
-        f"unsupported signing request format_version {_short(repr(doc.get('format_version')), 40)}",
-    )
-    unknown = sorted(set(doc) - _REQUEST_FIELDS)
-    _req(not unknown, source, f"unknown field {_short(repr(unknown[0] if unknown else ''), 60)}")
     for fld in ("request_id", "created", "ceremony"):
         _req(isinstance(doc.get(fld), str), source, f"{fld}: missing or not a string")
         _req(0 < len(doc[fld]) <= MAX_NAME, source, f"{fld}: empty or longer than {MAX_NAME} characters")
