@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 SO_PIN = "5678"
 USER_PIN = "1234"
@@ -233,3 +234,17 @@ def pkcs11_fresh(softhsm_keys: SoftHSM) -> Iterator[SoftHSM]:
     reset_session_stats()
     yield softhsm_keys
     close_sessions()
+
+
+def cli_token_key(hsm: SoftHSM, token: str, uri: str, public_out: Path) -> Result:
+    """A new token ``token`` holding one P-256 key made by ``tuf-ceremony key
+    generate --uri URI`` (the CLI, the PIN on stdin), its public key written
+    to ``public_out``; the CLI's result (exit 0 checked)."""
+    from tests.fixtures_core import run_cli
+
+    hsm.new_token(token)
+    r = run_cli(
+        "key", "generate", "--type", "ecdsa-p256", "--uri", uri, "--public-out", public_out, input=USER_PIN + "\n"
+    )
+    assert r.exit_code == 0, r.output + r.stderr
+    return r

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from tests.fixtures_core import run_cli, write_plan
-from tests.fixtures_softhsm import USER_PIN, SoftHSM
+from tests.fixtures_softhsm import SoftHSM, cli_token_key
 
 
 def test_markdown_run_sheet_lists_every_step(workdir: Path) -> None:
@@ -71,20 +71,8 @@ def test_markdown_run_sheet_lists_every_step(workdir: Path) -> None:
 
 def test_token_key_is_named_by_its_uri(pkcs11_fresh: SoftHSM, workdir: Path) -> None:
     token = f"script-{uuid.uuid4().hex[:8]}"
-    pkcs11_fresh.new_token(token)
     uri = f"pkcs11:token={token};object=kh 1"
-    r = run_cli(
-        "key",
-        "generate",
-        "--type",
-        "ecdsa-p256",
-        "--uri",
-        uri,
-        "--public-out",
-        workdir / "kh.pub.json",
-        input=USER_PIN + "\n",
-    )
-    assert r.exit_code == 0, r.output
+    cli_token_key(pkcs11_fresh, token, uri, workdir / "kh.pub.json")
     plan = write_plan(workdir / "plan.toml", root=(["alice", "kh"], 2), targets=(["alice"], 1))
     plan.write_text(plan.read_text().replace('kh = "kh.pub.json"', f'kh = "{uri}"'))
     out = workdir / "sheet.md"

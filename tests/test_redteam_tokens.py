@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.fixtures_core import run_cli, write_plan
-from tests.fixtures_softhsm import USER_PIN, SoftHSM
+from tests.fixtures_softhsm import USER_PIN, SoftHSM, cli_token_key
 from tests.test_threat_trust import read
 
 HOSTILE = "\x1b[31m\u202e[red]ev"
@@ -45,20 +45,8 @@ def test_hostile_token_labels_are_shown_literally_and_signing_is_offline(
     import socket
 
     token = f"{HOSTILE}{uuid.uuid4().hex[:6]}"
-    pkcs11_fresh.new_token(token)
     uri = f"pkcs11:token={quote(token, safe='')};object={quote(HOSTILE, safe='')}"
-    r = run_cli(
-        "key",
-        "generate",
-        "--type",
-        "ecdsa-p256",
-        "--uri",
-        uri,
-        "--public-out",
-        workdir / "tok.pub.json",
-        input=USER_PIN + "\n",
-    )
-    assert r.exit_code == 0, r.output + r.stderr
+    r = cli_token_key(pkcs11_fresh, token, uri, workdir / "tok.pub.json")
     _clean(r.output + r.stderr)
 
     r = run_cli("key", "list")

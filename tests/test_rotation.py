@@ -17,7 +17,7 @@ from tests.fixtures_core import (
     software_signer,
     write_plan,
 )
-from tests.fixtures_softhsm import USER_PIN, SoftHSM
+from tests.fixtures_softhsm import USER_PIN, SoftHSM, cli_token_key
 
 
 def _ceremony(
@@ -311,20 +311,8 @@ def test_rotate_adds_a_token_key_by_uri(workdir: Path, v1: Path, pkcs11_fresh: S
     """A compromised targets key replaced by a new key on a token: --add takes
     the key's pkcs11: URI, and the new keyholder signs with the token."""
     token = f"rot-{uuid.uuid4().hex[:8]}"
-    pkcs11_fresh.new_token(token)
     uri = f"pkcs11:token={token};object=targets-new"
-    r = run_cli(
-        "key",
-        "generate",
-        "--type",
-        "ecdsa-p256",
-        "--uri",
-        uri,
-        "--public-out",
-        workdir / "tok.pub.json",
-        input=USER_PIN + "\n",
-    )
-    assert r.exit_code == 0, r.output + r.stderr
+    cli_token_key(pkcs11_fresh, token, uri, workdir / "tok.pub.json")
     req = workdir / "rot.json"
     r = run_cli(
         "rotate",

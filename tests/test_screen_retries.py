@@ -11,25 +11,13 @@ import uuid
 from pathlib import Path
 
 from tests.fixtures_core import run_cli, write_plan
-from tests.fixtures_softhsm import USER_PIN, SoftHSM
+from tests.fixtures_softhsm import USER_PIN, SoftHSM, cli_token_key
 
 
 def _token_request(workdir: Path, hsm: SoftHSM) -> tuple[Path, str]:
     token = f"scr-{uuid.uuid4().hex[:8]}"
-    hsm.new_token(token)
     uri = f"pkcs11:token={token};object=root-key"
-    r = run_cli(
-        "key",
-        "generate",
-        "--type",
-        "ecdsa-p256",
-        "--uri",
-        uri,
-        "--public-out",
-        workdir / "tok.pub.json",
-        input=USER_PIN + "\n",
-    )
-    assert r.exit_code == 0, r.output + r.stderr
+    cli_token_key(hsm, token, uri, workdir / "tok.pub.json")
     plan = write_plan(
         workdir / "plan.toml", root=(["alice", "tok"], 1), targets=(["alice"], 1), keys=["alice", "tok", "online"]
     )

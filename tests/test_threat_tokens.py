@@ -11,7 +11,7 @@ from securesystemslib.signer import SSlibKey
 from tuf.api.metadata import Metadata, Targets
 
 from tests.fixtures_core import run_cli, write_plan
-from tests.fixtures_softhsm import USER_PIN, SoftHSM, pin_handler
+from tests.fixtures_softhsm import USER_PIN, SoftHSM, cli_token_key, pin_handler
 from tests.test_threat_trust import assert_refused, key_json, payload, read, write_forged
 from tuf_ceremony.keys import keyid_of
 from tuf_ceremony.policy import check_delegate
@@ -25,20 +25,8 @@ def test_attack_token_key_counted_twice(pkcs11_fresh: SoftHSM, workdir: Path) ->
     from tuf_ceremony.signers import open_key_source
 
     token = f"threat-{uuid.uuid4().hex[:8]}"
-    pkcs11_fresh.new_token(token)
     uri = f"pkcs11:token={token};object=targets"
-    r = run_cli(
-        "key",
-        "generate",
-        "--type",
-        "ecdsa-p256",
-        "--uri",
-        uri,
-        "--public-out",
-        workdir / "tok.pub.json",
-        input=USER_PIN + "\n",
-    )
-    assert r.exit_code == 0, r.output + r.stderr
+    cli_token_key(pkcs11_fresh, token, uri, workdir / "tok.pub.json")
     plan = write_plan(workdir / "plan.toml", targets=(["tok"], 1), keys=["alice", "bob", "carol", "tok", "online"])
     req = workdir / "request.json"
     assert run_cli("prepare", plan, "--out", req).exit_code == 0
