@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
 
 from tests.fixtures_core import (
     ngclient_refresh,
@@ -53,6 +54,12 @@ def _v1(workdir: Path, extra: str = "") -> Path:
     return repo
 
 
+def _rotate(repo: Path, out: Path, *options: str | Path, names: Path | list[Path] | None = None) -> Result:
+    """``tuf-ceremony rotate --trusted REPO OPTIONS [--names N ...] --out OUT``."""
+    listed = [] if names is None else [names] if isinstance(names, Path) else names
+    return run_cli("rotate", "--trusted", repo, *options, *(a for n in listed for a in ("--names", n)), "--out", out)
+
+
 def _keyid(workdir: Path, name: str) -> str:
     from tuf_ceremony.keys import load_public_key
 
@@ -70,10 +77,9 @@ def test_two_roles_in_one_root(workdir: Path) -> None:
     out of both and puts erin in both."""
     repo = _v1(workdir)
     req = workdir / "rot.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = _rotate(
         repo,
+        req,
         "--role",
         "root",
         "--role",
@@ -82,10 +88,7 @@ def test_two_roles_in_one_root(workdir: Path) -> None:
         "bob",
         "--add",
         workdir / "erin.pub.json",
-        "--names",
-        workdir / "plan.toml",
-        "--out",
-        req,
+        names=workdir / "plan.toml",
     )
     assert r.exit_code == 0, r.output
     assert "root: key removed bob" in r.output and "root: key added erin" in r.output
@@ -112,10 +115,9 @@ def test_two_roles_in_one_root(workdir: Path) -> None:
 def test_scoped_options(workdir: Path) -> None:
     repo = _v1(workdir)
     req = workdir / "rot.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = _rotate(
         repo,
+        req,
         "--role",
         "root",
         "--role",
@@ -128,10 +130,7 @@ def test_scoped_options(workdir: Path) -> None:
         f"root:{workdir / 'dave.pub.json'}",
         "--threshold",
         "root:3",
-        "--names",
-        workdir / "plan.toml",
-        "--out",
-        req,
+        names=workdir / "plan.toml",
     )
     assert r.exit_code == 0, r.output + r.stderr
     root = json.loads(req.read_text())["payloads"][0]["signed"]
@@ -147,19 +146,7 @@ def test_scoped_options(workdir: Path) -> None:
 def test_scope_outside_the_named_roles_is_refused(workdir: Path) -> None:
     repo = _v1(workdir)
     out = workdir / "rot.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        repo,
-        "--role",
-        "root",
-        "--revoke",
-        "targets:bob",
-        "--names",
-        workdir / "plan.toml",
-        "--out",
-        out,
-    )
+    r = _rotate(repo, out, "--role", "root", "--revoke", "targets:bob", names=workdir / "plan.toml")
     assert r.exit_code == 3
     assert "targets is not one of the --role given (root)" in r.stderr
     assert not out.exists()
@@ -169,20 +156,16 @@ def test_scope_outside_the_named_roles_is_refused(workdir: Path) -> None:
 
 def test_revoked_key_left_in_another_role_is_warned(workdir: Path) -> None:
     repo = _v1(workdir)
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = _rotate(
         repo,
+        workdir / "rot.json",
         "--role",
         "targets",
         "--revoke",
         "bob",
         "--add",
         workdir / "erin.pub.json",
-        "--names",
-        workdir / "plan.toml",
-        "--out",
-        workdir / "rot.json",
+        names=workdir / "plan.toml",
     )
     assert r.exit_code == 0, r.output
     assert "bob is still a root key: add --role root" in r.stderr
@@ -198,10 +181,9 @@ def test_online_key_replaced_in_every_delegation(workdir: Path, layout: str) -> 
     t1 = _signed(repo / "1.targets.json")
     assert online in t1["delegations"]["keys"]
     req = workdir / "online.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = _rotate(
         repo,
+        req,
         "--role",
         "snapshot",
         "--role",
@@ -210,10 +192,7 @@ def test_online_key_replaced_in_every_delegation(workdir: Path, layout: str) -> 
         "online",
         "--add",
         workdir / "online2.pub.json",
-        "--names",
-        workdir / "plan.toml",
-        "--out",
-        req,
+        names=workdir / "plan.toml",
     )
     assert r.exit_code == 0, r.output + r.stderr
     name = "bins" if layout == "bins" else "succinct bins bin-*"
@@ -246,7 +225,6 @@ def test_online_key_replaced_in_every_delegation(workdir: Path, layout: str) -> 
     assert _signed(workdir / "client" / "targets.json")["version"] == 2
 
 
-# Long on purpose: one scenario, step by step in the order people run it.
 def test_delegation_left_below_its_threshold_is_refused(workdir: Path) -> None:
     """snapshot and timestamp keep a second key, but the bins delegation has
     only the revoked one: without a replacement it could never be signed."""
@@ -284,29 +262,14 @@ expires = "1d"
     bundles = [sign_as(workdir, req, n, workdir / f"{n}.v1.json") for n in ("alice", "bob")]
     assert run_cli("merge", req, *bundles, "--out", workdir / "repo").exit_code == 0
     out = workdir / "x.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        workdir / "repo",
-        "--role",
-        "snapshot",
-        "--role",
-        "timestamp",
-        "--revoke",
-        "online",
-        "--names",
-        plan,
-        "--out",
-        out,
-    )
+    r = _rotate(workdir / "repo", out, "--role", "snapshot", "--role", "timestamp", "--revoke", "online", names=plan)
     assert r.exit_code == 9, r.output + r.stderr
     assert "delegation bins would keep 0 key(s), fewer than its threshold 1" in r.stderr
     assert not out.exists()
     # with a replacement the same rotation goes through, the key replaced in bins
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = _rotate(
         workdir / "repo",
+        out,
         "--role",
         "snapshot",
         "--role",
@@ -315,10 +278,7 @@ expires = "1d"
         "online",
         "--add",
         "timestamp:" + str(workdir / "erin.pub.json"),
-        "--names",
-        plan,
-        "--out",
-        out,
+        names=plan,
     )
     assert r.exit_code == 0, r.output + r.stderr
     assert "targets: delegation bins: key online replaced by erin" in r.output
@@ -330,10 +290,9 @@ def test_role_left_without_keys_is_refused(workdir: Path) -> None:
     """The new key is scoped to snapshot: timestamp would keep no key at all."""
     repo = _v1(workdir, BINS)
     out = workdir / "x.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = _rotate(
         repo,
+        out,
         "--role",
         "snapshot",
         "--role",
@@ -342,10 +301,7 @@ def test_role_left_without_keys_is_refused(workdir: Path) -> None:
         "online",
         "--add",
         "snapshot:" + str(workdir / "online2.pub.json"),
-        "--names",
-        workdir / "plan.toml",
-        "--out",
-        out,
+        names=workdir / "plan.toml",
     )
     assert r.exit_code == 9
     assert "new timestamp role has 0 key(s), fewer than its threshold 1" in r.stderr
@@ -359,39 +315,21 @@ def test_revoke_refuses_a_shared_name(workdir: Path) -> None:
     names = workdir / "names.json"
     names.write_text(json.dumps({_keyid(workdir, "alice"): "board", _keyid(workdir, "bob"): "board"}))
     out = workdir / "x.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        repo,
-        "--role",
-        "root",
-        "--revoke",
-        "board",
-        "--add",
-        workdir / "dave.pub.json",
-        "--names",
-        names,
-        "--out",
-        out,
-    )
+    r = _rotate(repo, out, "--role", "root", "--revoke", "board", "--add", workdir / "dave.pub.json", names=names)
     assert r.exit_code == 3
     assert "2 keys share that name" in r.stderr and "give the keyid" in r.stderr
     assert not out.exists()
     # the keyid works
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = _rotate(
         repo,
+        out,
         "--role",
         "root",
         "--revoke",
         _keyid(workdir, "bob")[:16],
         "--add",
         workdir / "dave.pub.json",
-        "--names",
-        names,
-        "--out",
-        out,
+        names=names,
     )
     assert r.exit_code == 0, r.output + r.stderr
 
@@ -404,19 +342,7 @@ def test_add_never_reuses_an_existing_name(workdir: Path) -> None:
     impostor.mkdir()
     shutil.copy(workdir / "dave.pub.json", impostor / "alice.pub.json")
     out = workdir / "x.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        repo,
-        "--role",
-        "root",
-        "--add",
-        impostor / "alice.pub.json",
-        "--names",
-        workdir / "plan.toml",
-        "--out",
-        out,
-    )
+    r = _rotate(repo, out, "--role", "root", "--add", impostor / "alice.pub.json", names=workdir / "plan.toml")
     assert r.exit_code == 0, r.output + r.stderr
     doc = json.loads(out.read_text())
     names = [k["name"] for k in doc["keys"].values()]
@@ -430,21 +356,7 @@ def test_add_never_reuses_an_existing_name(workdir: Path) -> None:
 def test_at_accepts_a_date(workdir: Path) -> None:
     repo = _v1(workdir)
     out = workdir / "x.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        repo,
-        "--role",
-        "root",
-        "--threshold",
-        "2",
-        "--at",
-        "2026-11-01",
-        "--expires",
-        "30d",
-        "--out",
-        out,
-    )
+    r = _rotate(repo, out, "--role", "root", "--threshold", "2", "--at", "2026-11-01", "--expires", "30d")
     assert r.exit_code == 0, r.output + r.stderr
     doc = json.loads(out.read_text())
     assert doc["created"] == "2026-11-01T00:00:00Z"
@@ -464,21 +376,7 @@ def test_names_from_a_plan_without_its_tokens(workdir: Path, monkeypatch: pytest
     )
     monkeypatch.setenv("TUF_CEREMONY_PKCS11_MODULE", str(workdir / "no-such-module.so"))
     out = workdir / "x.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        repo,
-        "--role",
-        "root",
-        "--revoke",
-        "bob",
-        "--add",
-        workdir / "dave.pub.json",
-        "--names",
-        uri_plan,
-        "--out",
-        out,
-    )
+    r = _rotate(repo, out, "--role", "root", "--revoke", "bob", "--add", workdir / "dave.pub.json", names=uri_plan)
     assert r.exit_code == 0, r.output + r.stderr
     assert "key(s) carol are named by a pkcs11: URI" in r.stderr
     doc = json.loads(out.read_text())
@@ -487,23 +385,17 @@ def test_names_from_a_plan_without_its_tokens(workdir: Path, monkeypatch: pytest
     assert names[_keyid(workdir, "carol")] != "carol"
     assert "root: key removed bob" in r.output
     # the request of the v1 ceremony names every key, carol included
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = _rotate(
         repo,
+        out,
         "--role",
         "root",
         "--revoke",
         "carol",
         "--add",
         workdir / "dave.pub.json",
-        "--names",
-        uri_plan,
-        "--names",
-        workdir / "v1.json",
-        "--out",
-        out,
         "--force",
+        names=[uri_plan, workdir / "v1.json"],
     )
     assert r.exit_code == 0, r.output + r.stderr
     assert "root: key removed carol" in r.output
@@ -520,34 +412,10 @@ def test_hostile_names_are_shown_escaped(workdir: Path) -> None:
     names = workdir / "names.json"
     evil = "bob\x1b[2J\u202e"
     names.write_text(json.dumps({_keyid(workdir, "alice"): "alice", _keyid(workdir, "bob"): evil}))
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        repo,
-        "--role",
-        "snapshot",
-        "--revoke",
-        "alice",
-        "--names",
-        names,
-        "--out",
-        workdir / "x.json",
-    )
+    r = _rotate(repo, workdir / "x.json", "--role", "snapshot", "--revoke", "alice", names=names)
     assert r.exit_code == 3 and "is not a snapshot key" in r.stderr
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        repo,
-        "--role",
-        "targets",
-        "--revoke",
-        evil,
-        "--add",
-        workdir / "erin.pub.json",
-        "--names",
-        names,
-        "--out",
-        workdir / "y.json",
+    r = _rotate(
+        repo, workdir / "y.json", "--role", "targets", "--revoke", evil, "--add", workdir / "erin.pub.json", names=names
     )
     assert r.exit_code == 0, r.output + r.stderr
     assert "is still a root key" in r.stderr
