@@ -43,6 +43,15 @@ def cli() -> Callable[..., Result]:
     return run_cli
 
 
+def rotate_cli(
+    repo: Path, out: Path, *options: str | Path, names: Path | list[Path] | None = None, input: str | None = None
+) -> Result:
+    """``tuf-ceremony rotate --trusted REPO OPTIONS [--names N ...] --out OUT``."""
+    listed = [] if names is None else [names] if isinstance(names, Path) else names
+    named = [a for n in listed for a in ("--names", n)]
+    return run_cli("rotate", "--trusted", repo, *options, *named, "--out", out, input=input)
+
+
 def write_plan(
     path: Path,
     *,

@@ -12,6 +12,7 @@ import pytest
 from tests.fixtures_core import (
     ngclient_refresh,
     publish_online,
+    rotate_cli,
     run_cli,
     sign_as,
     software_signer,
@@ -73,21 +74,7 @@ def test_v1_v2_v3_chain_reaches_python_tuf_client(workdir: Path, v1: Path) -> No
 
     # v3 by rotate: targets loses bob, gains erin, threshold stays 2
     req3 = workdir / "request3.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        v1,
-        "--role",
-        "targets",
-        "--revoke",
-        "bob",
-        "--add",
-        workdir / "erin.pub.json",
-        "--names",
-        plan2,
-        "--out",
-        req3,
-    )
+    r = rotate_cli(v1, req3, "--role", "targets", "--revoke", "bob", "--add", workdir / "erin.pub.json", names=plan2)
     assert r.exit_code == 0, r.stderr
     assert "targets: key removed bob" in r.output and "targets: key added erin" in r.output
     bundles = [sign_as(workdir, req3, n, workdir / f"{n}3.json") for n in ("alice", "dave", "erin")]
@@ -152,20 +139,16 @@ def test_renewal_is_a_plan_with_new_expiry(workdir: Path, v1: Path) -> None:
 
 def test_online_key_rotation_lists_what_to_resign(workdir: Path, v1: Path) -> None:
     req = workdir / "online.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = rotate_cli(
         v1,
+        req,
         "--role",
         "timestamp",
         "--revoke",
         "online",
         "--add",
         workdir / "online2.pub.json",
-        "--names",
-        workdir / "plan1.toml",
-        "--out",
-        req,
+        names=workdir / "plan1.toml",
     )
     assert r.exit_code == 0, r.stderr
     assert "timestamp: ONLINE KEY CHANGED" in r.output
@@ -190,10 +173,9 @@ def test_online_key_rotation_lists_what_to_resign(workdir: Path, v1: Path) -> No
 
 def test_guard_rail_threshold_of_root_keys_lost(workdir: Path, v1: Path) -> None:
     out = workdir / "r.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
+    r = rotate_cli(
         v1,
+        out,
         "--role",
         "root",
         "--revoke",
@@ -204,10 +186,7 @@ def test_guard_rail_threshold_of_root_keys_lost(workdir: Path, v1: Path) -> None
         workdir / "dave.pub.json",
         "--add",
         workdir / "erin.pub.json",
-        "--names",
-        workdir / "plan1.toml",
-        "--out",
-        out,
+        names=workdir / "plan1.toml",
     )
     assert r.exit_code == 9
     assert "a normal rotation is impossible" in r.stderr and "out of band" in r.stderr
@@ -226,19 +205,7 @@ def test_guard_rail_threshold_of_root_keys_lost(workdir: Path, v1: Path) -> None
 
 def test_guard_rail_new_role_cannot_meet_threshold(workdir: Path, v1: Path) -> None:
     out = workdir / "r.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        v1,
-        "--role",
-        "targets",
-        "--revoke",
-        "bob",
-        "--names",
-        workdir / "plan1.toml",
-        "--out",
-        out,
-    )
+    r = rotate_cli(v1, out, "--role", "targets", "--revoke", "bob", names=workdir / "plan1.toml")
     assert r.exit_code == 9
     assert "new targets role has 1 key(s), fewer than its threshold 2" in r.stderr
     assert not out.exists()
@@ -249,19 +216,7 @@ def test_guard_rail_new_role_cannot_meet_threshold(workdir: Path, v1: Path) -> N
 
 
 def test_guard_rail_equal_threshold_warns(workdir: Path, v1: Path) -> None:
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        v1,
-        "--role",
-        "root",
-        "--threshold",
-        "3",
-        "--names",
-        workdir / "plan1.toml",
-        "--out",
-        workdir / "r.json",
-    )
+    r = rotate_cli(v1, workdir / "r.json", "--role", "root", "--threshold", "3", names=workdir / "plan1.toml")
     assert r.exit_code == 0
     assert "root: threshold 3 equals the number of keys" in r.stderr
 
@@ -314,21 +269,7 @@ def test_rotate_adds_a_token_key_by_uri(workdir: Path, v1: Path, pkcs11_fresh: S
     uri = f"pkcs11:token={token};object=targets-new"
     cli_token_key(pkcs11_fresh, token, uri, workdir / "tok.pub.json")
     req = workdir / "rot.json"
-    r = run_cli(
-        "rotate",
-        "--trusted",
-        v1,
-        "--role",
-        "targets",
-        "--revoke",
-        "bob",
-        "--add",
-        uri,
-        "--names",
-        workdir / "plan1.toml",
-        "--out",
-        req,
-    )
+    r = rotate_cli(v1, req, "--role", "targets", "--revoke", "bob", "--add", uri, names=workdir / "plan1.toml")
     assert r.exit_code == 0, r.stderr
     assert f"targets: key added {uri}" in r.output
     a = sign_as(workdir, req, "alice", workdir / "a-rot.json")

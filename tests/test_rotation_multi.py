@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 
 from tests.fixtures_core import (
     ngclient_refresh,
     publish_online,
+    rotate_cli,
     run_cli,
     sign_as,
     software_signer,
@@ -54,12 +54,6 @@ def _v1(workdir: Path, extra: str = "") -> Path:
     return repo
 
 
-def _rotate(repo: Path, out: Path, *options: str | Path, names: Path | list[Path] | None = None) -> Result:
-    """``tuf-ceremony rotate --trusted REPO OPTIONS [--names N ...] --out OUT``."""
-    listed = [] if names is None else [names] if isinstance(names, Path) else names
-    return run_cli("rotate", "--trusted", repo, *options, *(a for n in listed for a in ("--names", n)), "--out", out)
-
-
 def _keyid(workdir: Path, name: str) -> str:
     from tuf_ceremony.keys import load_public_key
 
@@ -77,7 +71,7 @@ def test_two_roles_in_one_root(workdir: Path) -> None:
     out of both and puts erin in both."""
     repo = _v1(workdir)
     req = workdir / "rot.json"
-    r = _rotate(
+    r = rotate_cli(
         repo,
         req,
         "--role",
@@ -115,7 +109,7 @@ def test_two_roles_in_one_root(workdir: Path) -> None:
 def test_scoped_options(workdir: Path) -> None:
     repo = _v1(workdir)
     req = workdir / "rot.json"
-    r = _rotate(
+    r = rotate_cli(
         repo,
         req,
         "--role",
@@ -146,7 +140,7 @@ def test_scoped_options(workdir: Path) -> None:
 def test_scope_outside_the_named_roles_is_refused(workdir: Path) -> None:
     repo = _v1(workdir)
     out = workdir / "rot.json"
-    r = _rotate(repo, out, "--role", "root", "--revoke", "targets:bob", names=workdir / "plan.toml")
+    r = rotate_cli(repo, out, "--role", "root", "--revoke", "targets:bob", names=workdir / "plan.toml")
     assert r.exit_code == 3
     assert "targets is not one of the --role given (root)" in r.stderr
     assert not out.exists()
@@ -156,7 +150,7 @@ def test_scope_outside_the_named_roles_is_refused(workdir: Path) -> None:
 
 def test_revoked_key_left_in_another_role_is_warned(workdir: Path) -> None:
     repo = _v1(workdir)
-    r = _rotate(
+    r = rotate_cli(
         repo,
         workdir / "rot.json",
         "--role",
@@ -181,7 +175,7 @@ def test_online_key_replaced_in_every_delegation(workdir: Path, layout: str) -> 
     t1 = _signed(repo / "1.targets.json")
     assert online in t1["delegations"]["keys"]
     req = workdir / "online.json"
-    r = _rotate(
+    r = rotate_cli(
         repo,
         req,
         "--role",
@@ -262,12 +256,12 @@ expires = "1d"
     bundles = [sign_as(workdir, req, n, workdir / f"{n}.v1.json") for n in ("alice", "bob")]
     assert run_cli("merge", req, *bundles, "--out", workdir / "repo").exit_code == 0
     out = workdir / "x.json"
-    r = _rotate(workdir / "repo", out, "--role", "snapshot", "--role", "timestamp", "--revoke", "online", names=plan)
+    r = rotate_cli(workdir / "repo", out, "--role", "snapshot", "--role", "timestamp", "--revoke", "online", names=plan)
     assert r.exit_code == 9, r.output + r.stderr
     assert "delegation bins would keep 0 key(s), fewer than its threshold 1" in r.stderr
     assert not out.exists()
     # with a replacement the same rotation goes through, the key replaced in bins
-    r = _rotate(
+    r = rotate_cli(
         workdir / "repo",
         out,
         "--role",
@@ -290,7 +284,7 @@ def test_role_left_without_keys_is_refused(workdir: Path) -> None:
     """The new key is scoped to snapshot: timestamp would keep no key at all."""
     repo = _v1(workdir, BINS)
     out = workdir / "x.json"
-    r = _rotate(
+    r = rotate_cli(
         repo,
         out,
         "--role",
@@ -315,12 +309,12 @@ def test_revoke_refuses_a_shared_name(workdir: Path) -> None:
     names = workdir / "names.json"
     names.write_text(json.dumps({_keyid(workdir, "alice"): "board", _keyid(workdir, "bob"): "board"}))
     out = workdir / "x.json"
-    r = _rotate(repo, out, "--role", "root", "--revoke", "board", "--add", workdir / "dave.pub.json", names=names)
+    r = rotate_cli(repo, out, "--role", "root", "--revoke", "board", "--add", workdir / "dave.pub.json", names=names)
     assert r.exit_code == 3
     assert "2 keys share that name" in r.stderr and "give the keyid" in r.stderr
     assert not out.exists()
     # the keyid works
-    r = _rotate(
+    r = rotate_cli(
         repo,
         out,
         "--role",
@@ -342,7 +336,7 @@ def test_add_never_reuses_an_existing_name(workdir: Path) -> None:
     impostor.mkdir()
     shutil.copy(workdir / "dave.pub.json", impostor / "alice.pub.json")
     out = workdir / "x.json"
-    r = _rotate(repo, out, "--role", "root", "--add", impostor / "alice.pub.json", names=workdir / "plan.toml")
+    r = rotate_cli(repo, out, "--role", "root", "--add", impostor / "alice.pub.json", names=workdir / "plan.toml")
     assert r.exit_code == 0, r.output + r.stderr
     doc = json.loads(out.read_text())
     names = [k["name"] for k in doc["keys"].values()]
@@ -356,7 +350,7 @@ def test_add_never_reuses_an_existing_name(workdir: Path) -> None:
 def test_at_accepts_a_date(workdir: Path) -> None:
     repo = _v1(workdir)
     out = workdir / "x.json"
-    r = _rotate(repo, out, "--role", "root", "--threshold", "2", "--at", "2026-11-01", "--expires", "30d")
+    r = rotate_cli(repo, out, "--role", "root", "--threshold", "2", "--at", "2026-11-01", "--expires", "30d")
     assert r.exit_code == 0, r.output + r.stderr
     doc = json.loads(out.read_text())
     assert doc["created"] == "2026-11-01T00:00:00Z"
@@ -376,7 +370,7 @@ def test_names_from_a_plan_without_its_tokens(workdir: Path, monkeypatch: pytest
     )
     monkeypatch.setenv("TUF_CEREMONY_PKCS11_MODULE", str(workdir / "no-such-module.so"))
     out = workdir / "x.json"
-    r = _rotate(repo, out, "--role", "root", "--revoke", "bob", "--add", workdir / "dave.pub.json", names=uri_plan)
+    r = rotate_cli(repo, out, "--role", "root", "--revoke", "bob", "--add", workdir / "dave.pub.json", names=uri_plan)
     assert r.exit_code == 0, r.output + r.stderr
     assert "key(s) carol are named by a pkcs11: URI" in r.stderr
     doc = json.loads(out.read_text())
@@ -385,7 +379,7 @@ def test_names_from_a_plan_without_its_tokens(workdir: Path, monkeypatch: pytest
     assert names[_keyid(workdir, "carol")] != "carol"
     assert "root: key removed bob" in r.output
     # the request of the v1 ceremony names every key, carol included
-    r = _rotate(
+    r = rotate_cli(
         repo,
         out,
         "--role",
@@ -412,9 +406,9 @@ def test_hostile_names_are_shown_escaped(workdir: Path) -> None:
     names = workdir / "names.json"
     evil = "bob\x1b[2J\u202e"
     names.write_text(json.dumps({_keyid(workdir, "alice"): "alice", _keyid(workdir, "bob"): evil}))
-    r = _rotate(repo, workdir / "x.json", "--role", "snapshot", "--revoke", "alice", names=names)
+    r = rotate_cli(repo, workdir / "x.json", "--role", "snapshot", "--revoke", "alice", names=names)
     assert r.exit_code == 3 and "is not a snapshot key" in r.stderr
-    r = _rotate(
+    r = rotate_cli(
         repo, workdir / "y.json", "--role", "targets", "--revoke", evil, "--add", workdir / "erin.pub.json", names=names
     )
     assert r.exit_code == 0, r.output + r.stderr
